@@ -1,0 +1,74 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .treatAllWarnings(as: .error),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "posthog-plugin-server",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "plugin-server", targets: ["plugin-server"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // Pure PostHog data logic: ordered JSON with JavaScript semantics, UUIDT, timestamps,
+        // elements, Celery envelopes. No I/O, so it is fast to build and to test.
+        .target(
+            name: "PostHogEvents",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+        // A RESP client on SwiftNIO with a connection pool and pub/sub.
+        .target(
+            name: "RedisClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PluginServer",
+            dependencies: [
+                "PostHogEvents",
+                "RedisClient",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Resources")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "plugin-server",
+            dependencies: [
+                "PluginServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "PostHogEventsTests", dependencies: ["PostHogEvents"], swiftSettings: strict),
+        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient"], swiftSettings: strict),
+        .testTarget(name: "PluginServerTests", dependencies: ["PluginServer"], swiftSettings: strict),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["PluginServer", "PostHogEvents", "RedisClient"],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,175 @@
+/// A JSON value with JavaScript semantics: numbers are doubles, objects keep JavaScript's key order
+/// (array-index keys first, ascending, then insertion order), so what plugins and PostHog see is
+/// byte-for-byte what the original's `JSON.parse` / `JSON.stringify` would produce.
+public enum JSON: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSON])
+    case object(JSONObject)
+}
+
+extension JSON {
+    public var isNull: Bool { if case .null = self { return true } else { return false } }
+
+    public var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
+    public var numberValue: Double? { if case .number(let n) = self { return n } else { return nil } }
+    public var boolValue: Bool? { if case .bool(let b) = self { return b } else { return nil } }
+    public var arrayValue: [JSON]? { if case .array(let a) = self { return a } else { return nil } }
+    public var objectValue: JSONObject? { if case .object(let o) = self { return o } else { return nil } }
+
+    /// An integer when the value is a number with no fractional part that fits in `Int`.
+    public var intValue: Int? {
+        guard case .number(let n) = self, n.rounded(.towardZero) == n, abs(n) < 9.2e18 else { return nil }
+        return Int(n)
+    }
+
+    /// JavaScript truthiness: `null`, `false`, `0`, `NaN` and `""` are falsy; objects and arrays are truthy.
+    public var isTruthy: Bool {
+        switch self {
+        case .null: return false
+        case .bool(let b): return b
+        case .number(let n): return n != 0 && !n.isNaN
+        case .string(let s): return !s.isEmpty
+        case .array, .object: return true
+        }
+    }
+
+    /// Member access for objects; `nil` for anything else or a missing key.
+    public subscript(key: String) -> JSON? {
+        get { objectValue?[key] }
+        set {
+            guard case .object(var object) = self else { return }
+            object[key] = newValue
+            self = .object(object)
+        }
+    }
+
+    /// JavaScript `String(value)`: what the original produced when it stringified a value.
+    public var javaScriptString: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .number(let n): return JSNumberFormatter.string(n)
+        case .string(let s): return s
+        case .array(let items):
+            return items.map { item -> String in
+                if case .null = item { return "" }
+                return item.javaScriptString
+            }.joined(separator: ",")
+        case .object: return "[object Object]"
+        }
+    }
+}
+
+extension JSON: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
+    ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral,
+    ExpressibleByDictionaryLiteral
+{
+    public init(nilLiteral: ()) { self = .null }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(integerLiteral value: Int) { self = .number(Double(value)) }
+    public init(floatLiteral value: Double) { self = .number(value) }
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(arrayLiteral elements: JSON...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, JSON)...) {
+        var object = JSONObject()
+        for (key, value) in elements { object[key] = value }
+        self = .object(object)
+    }
+}
+
+/// A JSON object that keeps JavaScript's own-property order.
+public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
+    public private(set) var entries: [(key: String, value: JSON)] = []
+    /// How many leading entries have array-index keys (kept sorted ascending, as JavaScript does).
+    private var indexKeyCount = 0
+
+    public init() {}
+
+    public init(dictionaryLiteral elements: (String, JSON)...) {
+        for (key, value) in elements { self[key] = value }
+    }
+
+    public var count: Int { entries.count }
+    public var isEmpty: Bool { entries.isEmpty }
+    public var keys: [String] { entries.map(\.key) }
+
+    public func makeIterator() -> IndexingIterator<[(key: String, value: JSON)]> { entries.makeIterator() }
+
+    public func contains(_ key: String) -> Bool { position(of: key) != nil }
+
+    public subscript(key: String) -> JSON? {
+        get { position(of: key).map { entries[$0].value } }
+        set {
+            if let position = position(of: key) {
+                if let newValue { entries[position].value = newValue } else { remove(at: position) }
+                return
+            }
+            guard let newValue else { return }
+            if let index = Self.arrayIndex(key) {
+                var insertAt = 0
+                while insertAt < indexKeyCount, Self.arrayIndex(entries[insertAt].key)! < index { insertAt += 1 }
+                entries.insert((key, newValue), at: insertAt)
+                indexKeyCount += 1
+            } else {
+                entries.append((key, newValue))
+            }
+        }
+    }
+
+    @discardableResult
+    public mutating func removeValue(forKey key: String) -> JSON? {
+        guard let position = position(of: key) else { return nil }
+        let value = entries[position].value
+        remove(at: position)
+        return value
+    }
+
+    /// Copies every entry of `other` over this object (JavaScript `{...this, ...other}`).
+    public mutating func merge(_ other: JSONObject) {
+        for (key, value) in other { self[key] = value }
+    }
+
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        guard lhs.entries.count == rhs.entries.count else { return false }
+        for (key, value) in lhs.entries where rhs[key] != value { return false }
+        return true
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        // Order-independent, matching `==`.
+        var combined = 0
+        for (key, value) in entries {
+            var entryHasher = Hasher()
+            entryHasher.combine(key)
+            entryHasher.combine(value)
+            combined ^= entryHasher.finalize()
+        }
+        hasher.combine(entries.count)
+        hasher.combine(combined)
+    }
+
+    private func position(of key: String) -> Int? {
+        entries.firstIndex { $0.key == key }
+    }
+
+    private mutating func remove(at position: Int) {
+        if position < indexKeyCount { indexKeyCount -= 1 }
+        entries.remove(at: position)
+    }
+
+    /// A canonical array index ("0", "17", never "017" or "-1"), below 2^32 - 1 as in ECMAScript.
+    static func arrayIndex(_ key: String) -> UInt64? {
+        let utf8 = key.utf8
+        guard let first = utf8.first, utf8.count <= 10, first >= 0x30, first <= 0x39 else { return nil }
+        if first == 0x30 && utf8.count > 1 { return nil }
+        var value: UInt64 = 0
+        for byte in utf8 {
+            guard byte >= 0x30, byte <= 0x39 else { return nil }
+            value = value * 10 + UInt64(byte - 0x30)
+        }
+        return value < 4_294_967_295 ? value : nil
+    }
+}

@@ -1,0 +1,1 @@
+// RESP client: see RedisConnection.swift
