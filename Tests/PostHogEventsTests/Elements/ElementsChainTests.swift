@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import PostHogEvents
@@ -156,5 +157,41 @@ struct SeededGenerator: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+@Suite struct ChainKeyCollationTests {
+    @Test("the ASCII fast path orders as Foundation's ICU collator does")
+    func asciiFastPathMatchesICU() {
+        // A small alphabet with case pairs, punctuation, digits and whitespace gives many near-ties.
+        let alphabet = Array("aAbB_-.:09xX1 \t")
+        var generator = SeededGenerator(state: 42)
+        let locale = Locale(identifier: "en_US")
+        for _ in 0..<3000 {
+            let lhs = String((0..<Int.random(in: 0...5, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
+            let rhs = String((0..<Int.random(in: 0...5, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
+            let expected = lhs.compare(rhs, options: [], range: nil, locale: locale)
+            #expect(ChainKeyCollation.asciiOrder(lhs, rhs) == expected, "\(lhs.debugDescription) vs \(rhs.debugDescription)")
+        }
+    }
+
+    @Test("every printable ASCII pair orders as Foundation's ICU collator does")
+    func asciiPairs() {
+        let locale = Locale(identifier: "en_US")
+        let characters = (0x09...0x7E).filter { $0 <= 0x0D || $0 >= 0x20 }.map { String(UnicodeScalar(UInt8($0))) }
+        for lhs in characters {
+            for rhs in characters {
+                let expected = ("k" + lhs).compare("k" + rhs, options: [], range: nil, locale: locale)
+                #expect(ChainKeyCollation.asciiOrder("k" + lhs, "k" + rhs) == expected, "\(lhs) vs \(rhs)")
+            }
+        }
+    }
+
+    @Test("non-ASCII keys go to the collator; controls are ignorable in the fast path")
+    func slowPathAndIgnorables() {
+        #expect(ChainKeyCollation.asciiOrder("attr__é", "attr__f") == nil)
+        #expect(ChainKeyCollation.areInIncreasingOrder("attr__é", "attr__f"))
+        #expect(ChainKeyCollation.areInIncreasingOrder("attr__e", "attr__é"))
+        #expect(ChainKeyCollation.asciiOrder("a\u{01}b", "ab") == .orderedSame)
     }
 }
