@@ -12,7 +12,9 @@ public enum Elements {
     /// event is rejected with a reason instead of silently losing the element. A `null` entry throws
     /// for the same reason. A non-string `tag_name` or `attr__id` was stored as is by the original
     /// (Postgres casts it to text); it is coerced with JavaScript `String()`, which gives the same
-    /// row and chain (the hash then sees a string where the original saw e.g. a number).
+    /// row and chain (the hash then sees a string where the original saw e.g. a number). An explicit
+    /// `null` tag name or id becomes absent: same hash, chain and row, but `posthog_event.elements`
+    /// omits the key where the original wrote `null`.
     public static func elements(fromProperty value: [JSON]) throws(EventDataError) -> [Element] {
         var elements: [Element] = []
         elements.reserveCapacity(value.count)
