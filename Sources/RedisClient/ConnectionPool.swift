@@ -116,7 +116,8 @@ final class ConnectionPool: Sendable {
             return effects
         }
         for (waiter, connection) in effects.resumes { waiter.resume(returning: connection) }
-        let error = failure ?? RedisError(.poolClosed, endpoint: configuration.endpoint, detail: "the client was closed")
+        let error =
+            failure ?? RedisError(.poolClosed, endpoint: configuration.endpoint, detail: "the client was closed")
         for waiter in effects.failures { waiter.resume(throwing: error) }
         for connection in effects.close { connection.channel.close(promise: nil) }
         for id in effects.open { open(id) }

@@ -67,7 +67,8 @@ final class RedisChannelHandler: ChannelDuplexHandler {
                     self?.failAll(with: error, context: context)
                 }
             }
-            waiters.append(Waiter(responder: request.responder, collected: [], timeoutTask: timeoutTask, command: request.command))
+            waiters.append(
+                Waiter(responder: request.responder, collected: [], timeoutTask: timeoutTask, command: request.command))
         }
         context.write(wrapOutboundOut(request.bytes), promise: promise)
     }
@@ -129,7 +130,8 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        failAll(with: RedisError(.connectionClosed, detail: "the connection failed", underlying: error), context: context)
+        failAll(
+            with: RedisError(.connectionClosed, detail: "the connection failed", underlying: error), context: context)
     }
 
     private func failAll(with error: RedisError, context: ChannelHandlerContext) {

@@ -145,7 +145,13 @@ extension RedisClient {
         from: RedisListSide = .right,
         to: RedisListSide = .left
     ) async throws -> [UInt8]? {
-        try await send("LMOVE", [RedisArgument(source), RedisArgument(destination), RedisArgument(from.rawValue), RedisArgument(to.rawValue)]).bytes
+        try await send(
+            "LMOVE",
+            [
+                RedisArgument(source), RedisArgument(destination), RedisArgument(from.rawValue),
+                RedisArgument(to.rawValue),
+            ]
+        ).bytes
     }
 
     /// Like `lmove`, but waits up to `timeout` seconds (0: forever) for a value; nil on timeout.

@@ -151,7 +151,8 @@ public struct RedisURLError: Error, CustomStringConvertible, Sendable, Equatable
     }
 
     private static func masked(_ url: String) -> String {
-        guard let schemeEnd = url.firstRange(of: "://"), let at = url.lastIndex(of: "@"), at > schemeEnd.upperBound else {
+        guard let schemeEnd = url.firstRange(of: "://"), let at = url.lastIndex(of: "@"), at > schemeEnd.upperBound
+        else {
             return url
         }
         let userInfo = url[schemeEnd.upperBound..<at]

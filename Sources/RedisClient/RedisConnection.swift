@@ -29,7 +29,8 @@ public final class RedisConnection: Sendable {
 
     /// Sends a blocking command (BLMOVE, BLPOP …) whose reply may take `blockingFor` longer than the
     /// configured command timeout allows; nil means it may block forever (a block timeout of 0).
-    public func send(_ command: String, _ arguments: [RedisArgument], blockingFor: Duration?) async throws -> RESPValue {
+    public func send(_ command: String, _ arguments: [RedisArgument], blockingFor: Duration?) async throws -> RESPValue
+    {
         try await send([RedisArgument(command)] + arguments, timeout: replyTimeout(blockingFor: blockingFor))
     }
 
@@ -63,7 +64,9 @@ public final class RedisConnection: Sendable {
     func pipeline(_ commands: [[RedisArgument]], timeout: Duration?) async throws -> [RESPValue] {
         guard !commands.isEmpty else { return [] }
         let promise = channel.eventLoop.makePromise(of: [RESPValue].self)
-        write(arguments: commands, responder: .many(count: commands.count, promise), timeout: timeout, command: "PIPELINE")
+        write(
+            arguments: commands, responder: .many(count: commands.count, promise), timeout: timeout, command: "PIPELINE"
+        )
         return try await promise.futureResult.get()
     }
 
@@ -84,10 +87,13 @@ public final class RedisConnection: Sendable {
         }
     }
 
-    private func write(arguments: [[RedisArgument]], responder: RedisRequest.Responder, timeout: Duration?, command: String?) {
+    private func write(
+        arguments: [[RedisArgument]], responder: RedisRequest.Responder, timeout: Duration?, command: String?
+    ) {
         var bytes = channel.allocator.buffer(capacity: 64)
         for command in arguments { bytes.writeRESPCommand(command) }
-        let request = RedisRequest(bytes: bytes, responder: responder, timeout: timeout.map(TimeAmount.init), command: command)
+        let request = RedisRequest(
+            bytes: bytes, responder: responder, timeout: timeout.map(TimeAmount.init), command: command)
         let writePromise = channel.eventLoop.makePromise(of: Void.self)
         // A write to a closed channel never reaches the handler, so its waiter must be failed here.
         writePromise.futureResult.whenFailure { [endpoint] error in
@@ -162,12 +168,16 @@ public final class RedisConnection: Sendable {
             for (index, reply) in replies.enumerated() {
                 if case .error(let message) = reply {
                     let step = handshake[index][0] == "AUTH" ? "AUTH" : "SELECT"
-                    throw RedisError(.connectionFailed, serverMessage: message, command: step, endpoint: endpoint, detail: "\(step) was refused")
+                    throw RedisError(
+                        .connectionFailed, serverMessage: message, command: step, endpoint: endpoint,
+                        detail: "\(step) was refused")
                 }
             }
         } catch let error as RedisError {
             await connection.close()
-            throw error.code == .connectionFailed ? error : RedisError(.connectionFailed, endpoint: endpoint, detail: "the handshake failed", underlying: error)
+            throw error.code == .connectionFailed
+                ? error
+                : RedisError(.connectionFailed, endpoint: endpoint, detail: "the handshake failed", underlying: error)
         }
         logger.debug("Redis connection opened", metadata: ["redis_endpoint": "\(endpoint)"])
         return connection

@@ -84,10 +84,12 @@ struct RESPDecoderTests {
         }
     }
 
-    @Test("malformed input is a protocol violation", arguments: [
-        "?what\r\n", ":12a\r\n", ":\r\n", "$abc\r\n", "$-2\r\n", "*-5\r\n", "$3\r\nabcde\r\n", "+OK\n",
-        ":99999999999999999999\r\n", "$999999999999\r\n",
-    ])
+    @Test(
+        "malformed input is a protocol violation",
+        arguments: [
+            "?what\r\n", ":12a\r\n", ":\r\n", "$abc\r\n", "$-2\r\n", "*-5\r\n", "$3\r\nabcde\r\n", "+OK\n",
+            ":99999999999999999999\r\n", "$999999999999\r\n",
+        ])
     func malformed(_ text: String) {
         var decoder = RESPDecoder()
         var buffer = ByteBuffer(string: text)

@@ -42,7 +42,8 @@ struct ReconnectionTests {
 
     @Test("a reply slower than the command timeout fails with timeout and the connection is replaced")
     func commandTimeout() async throws {
-        try await withRedis(extraArguments: ["--enable-debug-command", "yes"], commandTimeout: .milliseconds(200)) { client, _ in
+        try await withRedis(extraArguments: ["--enable-debug-command", "yes"], commandTimeout: .milliseconds(200)) {
+            client, _ in
             let error = try await #require(throws: RedisError.self) {
                 try await client.send("DEBUG", ["SLEEP", "0.5"])
             }
