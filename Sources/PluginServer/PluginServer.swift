@@ -1,1 +1,132 @@
+import Foundation
+import Logging
+import NIOPosix
 import PostHogEvents
+import RedisClient
+import ServiceLifecycle
+import Synchronization
+
+/// Builds the server from its settings and runs it until a shutdown signal: Postgres first, then the
+/// services that use it, the queue consumer last (so it stops taking messages first).
+public struct PluginServer: Sendable {
+    public let settings: ServerSettings
+    public let instanceId: String
+    let logger: Logger
+
+    public init(settings: ServerSettings, logger: Logger) {
+        self.settings = settings
+        self.instanceId = UUIDT().uuidString
+        self.logger = logger
+    }
+
+    public static func redisConfiguration(_ settings: ServerSettings.Redis) -> RedisConfiguration {
+        RedisConfiguration(
+            host: settings.host, port: settings.port, username: settings.username, password: settings.password,
+            database: settings.database, minimumConnections: settings.minimumConnections,
+            maximumConnections: settings.maximumConnections)
+    }
+
+    public func run() async throws {
+        if settings.idle {
+            try await idle()
+            return
+        }
+        let postgres = PostgresStore(settings: settings.postgres, logger: logger)
+        // One extra connection for the blocking wait on the queue.
+        var redisConfiguration = Self.redisConfiguration(settings.redis)
+        redisConfiguration.maximumConnections += 1
+        let redis = RedisClient(configuration: redisConfiguration, logger: logger)
+        let status = ServerStatus()
+
+        let teams = TeamManager(store: postgres, logger: logger)
+        let webhooks = CeleryTaskPublisher(redis: redis, defaultQueue: settings.queues.defaultQueue, logger: logger)
+        let ingester = EventIngester(
+            store: postgres, teams: teams, webhooks: webhooks, distinctIdCacheSize: settings.plugins.distinctIdCacheSize,
+            logger: logger)
+        let pipeline = EventPipeline(ingester: ingester)
+        let consumer = CeleryQueueConsumer(
+            redis: redis,
+            keys: CeleryQueueKeys(queue: settings.queues.pluginsQueue, instanceId: instanceId, deadLetter: settings.queues.deadLetterQueue),
+            pipeline: pipeline, maxInFlight: settings.plugins.workerConcurrency * settings.plugins.tasksPerWorker,
+            leaseSeconds: settings.queues.leaseSeconds, status: status, logger: logger)
+
+        let intake = StartupGate(postgres: postgres, logger: logger, then: consumer)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: postgres.client),
+                    .init(service: HeartbeatService(redis: redis, logger: logger)),
+                    .init(service: intake),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint, .sighup],
+                logger: logger))
+        ForcedExit.installSecondSignalHandler(logger: logger)
+        logger.info(
+            "Plugin server starting",
+            metadata: [
+                "version": "\(PluginServerVersion.banner)", "instance_id": "\(instanceId)",
+                "postgres": "\(settings.postgres.host):\(settings.postgres.port)/\(settings.postgres.database)",
+                "redis": "\(settings.redis.host):\(settings.redis.port)", "queue": "\(settings.queues.pluginsQueue)",
+                "workers": "\(settings.plugins.workerConcurrency)", "tasks_per_worker": "\(settings.plugins.tasksPerWorker)",
+            ])
+        try await group.run()
+        await redis.close()
+        logger.info("Plugin server stopped")
+    }
+
+    /// PLUGIN_SERVER_IDLE: process nothing, say so every 30 s (configuration.md §4).
+    private func idle() async throws {
+        logger.info("Plugin server disengaged with PLUGIN_SERVER_IDLE, processing nothing")
+        let signals = ServiceGroup(
+            configuration: .init(services: [.init(service: IdleService(logger: logger))], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await signals.run()
+    }
+}
+
+/// Waits for Postgres and prepares the server's own table before the consumer starts.
+struct StartupGate: Service {
+    let postgres: PostgresStore
+    let logger: Logger
+    let then: CeleryQueueConsumer
+
+    func run() async throws {
+        try await postgres.waitUntilReachable(timeout: .seconds(3600))
+        try await SchemaMigrator(store: postgres).prepareServerTables()
+        try await then.run()
+    }
+}
+
+struct IdleService: Service {
+    let logger: Logger
+    func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(30)) }
+            if !Task.isShuttingDownGracefully { logger.info("Plugin server still disengaged with PLUGIN_SERVER_IDLE...") }
+        }
+    }
+}
+
+/// The second SIGINT/SIGTERM ends the process at once, with a non-zero code (configuration.md §4).
+enum ForcedExit {
+    nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
+
+    static func installSecondSignalHandler(logger: Logger) {
+        let counter = SignalCounter()
+        for signalNumber in [SIGINT, SIGTERM] {
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                if counter.increment() >= 2 {
+                    logger.warning("Second signal: exiting without finishing")
+                    exit(1)
+                }
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}
+
+private final class SignalCounter: Sendable {
+    private let count = Mutex(0)
+    func increment() -> Int { count.withLock { $0 += 1; return $0 } }
+}

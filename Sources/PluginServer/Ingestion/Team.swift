@@ -1,0 +1,131 @@
+import Foundation
+import Logging
+import PostHogEvents
+import PostgresNIO
+
+/// The fields of `posthog_team` ingestion uses (postgres-schema.md).
+public struct Team: Sendable, Equatable {
+    public var id: Int
+    public var uuid: UUID
+    public var organizationId: UUID
+    public var name: String
+    public var anonymizeIPs: Bool
+    public var ingestedEvent: Bool
+    public var slackIncomingWebhook: String?
+    public var apiToken: String
+}
+
+/// Teams, their event and property definitions, and whether they have webhooks, cached as the
+/// original did (ingestion.md §13, §14): found teams for 30 s, definitions for the process lifetime.
+actor TeamManager {
+    private let store: PostgresStore
+    private let logger: Logger
+    private let now: @Sendable () -> ContinuousClock.Instant
+    private var teams: [Int: (team: Team, fetchedAt: ContinuousClock.Instant)] = [:]
+    private var webhooks: [Int: (value: Bool, fetchedAt: ContinuousClock.Instant)] = [:]
+    private var eventDefinitions: [Int: Set<String>] = [:]
+    private var propertyDefinitions: [Int: Set<String>] = [:]
+    static let cacheTTL: Duration = .seconds(30)
+
+    init(store: PostgresStore, logger: Logger, now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
+        self.store = store
+        self.logger = logger
+        self.now = now
+    }
+
+    func fetchTeam(_ id: Int) async throws -> Team? {
+        if let cached = teams[id], now() - cached.fetchedAt <= Self.cacheTTL { return cached.team }
+        let rows = try await store.query(
+            """
+            SELECT id, uuid, organization_id, name, anonymize_ips, ingested_event, slack_incoming_webhook, api_token
+            FROM posthog_team WHERE id = \(id)
+            """)
+        for try await (id, uuid, organizationId, name, anonymize, ingested, slack, token) in rows.decode(
+            (Int, UUID, UUID, String?, Bool, Bool, String?, String?).self)
+        {
+            let team = Team(
+                id: id, uuid: uuid, organizationId: organizationId, name: name ?? "", anonymizeIPs: anonymize,
+                ingestedEvent: ingested, slackIncomingWebhook: slack, apiToken: token ?? "")
+            teams[id] = (team, now())
+            return team
+        }
+        teams[id] = nil
+        return nil
+    }
+
+    /// Inserts definitions first seen here, then flips `ingested_event` once (§13, §14.2; the
+    /// original repeated the flip for 30 s, Bug #11).
+    func updateEventNamesAndProperties(team: Team, event: String, properties: JSONObject) async throws {
+        try await loadDefinitionsIfNeeded(teamId: team.id)
+        if eventDefinitions[team.id]?.contains(event) == false {
+            try await store.execute(
+                """
+                INSERT INTO posthog_eventdefinition (id, name, volume_30_day, query_usage_30_day, team_id)
+                VALUES (\(UUID(uuidString: UUIDT().uuidString)!), \(event), NULL, NULL, \(team.id))
+                ON CONFLICT DO NOTHING
+                """)
+            eventDefinitions[team.id]?.insert(event)
+        }
+        for (key, value) in properties where propertyDefinitions[team.id]?.contains(key) == false {
+            try await store.execute(
+                """
+                INSERT INTO posthog_propertydefinition (id, name, is_numerical, volume_30_day, query_usage_30_day, team_id)
+                VALUES (\(UUID(uuidString: UUIDT().uuidString)!), \(key), \(PropertyDefinitions.isNumerical(value)), NULL, NULL, \(team.id))
+                ON CONFLICT DO NOTHING
+                """)
+            propertyDefinitions[team.id]?.insert(key)
+        }
+        if !team.ingestedEvent {
+            try await store.execute("UPDATE posthog_team SET ingested_event = true WHERE id = \(team.id)")
+            if var cached = teams[team.id] {
+                cached.team.ingestedEvent = true
+                teams[team.id] = cached
+            }
+            // The original sent "first team event ingested" telemetry to PostHog's cloud here; this
+            // server sends nothing off the machine (ingestion.md §14.2 allows a no-op).
+            logger.info("First event ingested for team", metadata: ["team_id": "\(team.id)"])
+        }
+    }
+
+    private func loadDefinitionsIfNeeded(teamId: Int) async throws {
+        if eventDefinitions[teamId] == nil {
+            var names = Set<String>()
+            for try await name in try await store.query("SELECT name FROM posthog_eventdefinition WHERE team_id = \(teamId)")
+                .decode(String.self)
+            {
+                names.insert(name)
+            }
+            eventDefinitions[teamId] = names
+        }
+        if propertyDefinitions[teamId] == nil {
+            var names = Set<String>()
+            for try await name in try await store.query("SELECT name FROM posthog_propertydefinition WHERE team_id = \(teamId)")
+                .decode(String.self)
+            {
+                names.insert(name)
+            }
+            propertyDefinitions[teamId] = names
+        }
+    }
+
+    /// Whether events of the team go to webhooks (§14.3), cached 30 s including `false`.
+    func shouldSendWebhooks(teamId: Int) async throws -> Bool {
+        if let cached = webhooks[teamId], now() - cached.fetchedAt <= Self.cacheTTL { return cached.value }
+        var value = false
+        if let team = try await fetchTeam(teamId) {
+            if let slack = team.slackIncomingWebhook, !slack.isEmpty {
+                value = true
+            } else {
+                do {
+                    let rows = try await store.query(
+                        "SELECT COUNT(*) FROM ee_hook WHERE team_id = \(teamId) AND event = 'action_performed' LIMIT 1")
+                    for try await count in rows.decode(Int.self) { value = count > 0 }
+                } catch where PostgresFailure.sqlState(error) == "42P01" {
+                    value = false  // relation "ee_hook" does not exist: a FOSS install without hooks
+                }
+            }
+        }
+        webhooks[teamId] = (value, now())
+        return value
+    }
+}

@@ -1,0 +1,37 @@
+import Logging
+import Metrics
+import PostHogEvents
+import RedisClient
+
+/// Publishes Celery tasks to Redis lists in the original's layout (wire-formats.md §2): webhooks to
+/// CELERY_DEFAULT_QUEUE, plugin captures to PLUGINS_CELERY_QUEUE.
+struct CeleryTaskPublisher: WebhookSink {
+    static let webhookTask = "posthog.tasks.webhooks.post_event_to_webhook"
+
+    let redis: RedisClient
+    let defaultQueue: String
+    let logger: Logger
+    let tasksSent = Counter(label: "hooks_send_task_total")
+
+    func publish(task: String, args: [JSON], queue: String) async throws {
+        let message = CeleryEnvelope.encode(task: task, args: args, queue: queue)
+        _ = try await redis.send("LPUSH", [RedisArgument(queue), RedisArgument(message)])
+    }
+
+    /// Fire-and-forget as in the original, but retried a few times before it is logged as lost.
+    func publishEventWebhook(eventId: Int, siteURL: JSON) async {
+        for attempt in 1...3 {
+            do {
+                try await publish(task: Self.webhookTask, args: [.number(Double(eventId)), siteURL], queue: defaultQueue)
+                tasksSent.increment()
+                return
+            } catch {
+                if attempt == 3 {
+                    logger.error("Webhook task not published", metadata: ["event_id": "\(eventId)", "error": "\(error)"])
+                } else {
+                    try? await Task.sleep(for: .milliseconds(200 * attempt))
+                }
+            }
+        }
+    }
+}

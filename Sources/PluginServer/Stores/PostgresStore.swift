@@ -1,0 +1,95 @@
+import Foundation
+import Logging
+import NIOSSL
+import PostgresNIO
+
+/// PostHog's Postgres database: the pooled client, the statements the server runs, and the
+/// classification of failures into "retry later" and "will never work".
+public struct PostgresStore: Sendable {
+    public let client: PostgresClient
+    let logger: Logger
+
+    public init(settings: ServerSettings.Postgres, logger: Logger) {
+        var tls = PostgresClient.Configuration.TLS.disable
+        if settings.requireTLS {
+            var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
+            tlsConfiguration.certificateVerification = .none
+            tls = .require(tlsConfiguration)
+        }
+        var configuration = PostgresClient.Configuration(
+            host: settings.host, port: settings.port, username: settings.username, password: settings.password,
+            database: settings.database, tls: tls)
+        configuration.options.maximumConnections = settings.maximumConnections
+        configuration.options.minimumConnections = 0
+        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.connectionIdleTimeout = .seconds(60)
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.logger = logger
+    }
+
+    @discardableResult
+    func query(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
+        try await client.query(query, logger: logger, file: file, line: line)
+    }
+
+    func execute(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws {
+        try await client.query(query, logger: logger, file: file, line: line).consume()
+    }
+
+    func withTransaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        try await client.withConnection { connection in
+            try await connection.query("BEGIN", logger: logger)
+            do {
+                let result = try await body(connection)
+                try await connection.query("COMMIT", logger: logger)
+                return result
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    /// Waits until a `SELECT 1` succeeds (the database may still be starting).
+    func waitUntilReachable(timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            do {
+                try await execute("SELECT 1")
+                return
+            } catch {
+                if ContinuousClock.now > deadline { throw error }
+                logger.warning("Postgres not reachable yet, retrying", metadata: ["error": "\(String(reflecting: error))"])
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+}
+
+extension PostgresRowSequence {
+    func consume() async throws {
+        for try await _ in self {}
+    }
+}
+
+/// Whether a Postgres failure is worth retrying: connection problems, an unavailable server and
+/// transaction conflicts are; data and constraint errors are not.
+enum PostgresFailure {
+    static func isTransient(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError else {
+            return !(error is CancellationError)
+        }
+        if let sqlState = error.serverInfo?[.sqlState] {
+            return sqlState.hasPrefix("08") || sqlState.hasPrefix("53") || sqlState.hasPrefix("57") || sqlState.hasPrefix("40")
+                || sqlState.hasPrefix("58")
+        }
+        // No server error: the connection failed, closed or timed out.
+        return true
+    }
+
+    static func sqlState(_ error: any Error) -> String? {
+        (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
+    static func isUniqueViolation(_ error: any Error) -> Bool { sqlState(error) == "23505" }
+}

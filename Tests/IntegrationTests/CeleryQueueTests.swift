@@ -1,0 +1,238 @@
+import Foundation
+import PostHogEvents
+import RedisClient
+import Testing
+
+/// The skeleton's promises, through the real binary: Celery messages in Redis, rows in Postgres,
+/// no message lost or stored twice whatever happens to the server, Postgres or Redis.
+@Suite(.serialized) struct CeleryQueueTests {
+    static func event(_ n: Int, distinctId: String = "user") -> [UInt8] {
+        CeleryMessages.processEvent(
+            distinctId: .string(distinctId),
+            data: ["event": "$pageview", "properties": ["n": .number(Double(n)), "$current_url": "https://example.com"]])
+    }
+
+    static func push(_ messages: [[UInt8]], to queue: String, redis: RedisClient) async throws {
+        for chunk in stride(from: 0, to: messages.count, by: 200) {
+            let batch = messages[chunk..<min(chunk + 200, messages.count)]
+            _ = try await redis.pipeline(batch.map { ["LPUSH", RedisArgument(queue), RedisArgument($0)] })
+        }
+    }
+
+    /// Events stored exactly once: as many rows as distinct markers, and all markers present.
+    static func storedMarkers(_ database: TestDatabase) throws -> (rows: Int, distinct: Int) {
+        let row = try database.rows("SELECT count(*) AS rows, count(DISTINCT properties->>'n') AS distinct FROM posthog_event").first
+        return (row?["rows"]?.intValue ?? -1, row?["distinct"]?.intValue ?? -1)
+    }
+
+    @Test("Celery messages become events with their person and distinct id")
+    func storesEvents() async throws {
+        let database = try await TestDatabase.create()
+        defer { database.drop() }
+        let queue = TestEnvironment.uniqueName("q")
+        let redis = try TestEnvironment.redisClient()
+        let server = ServerProcess(environment: ServerProcess.environment(database: database, queue: queue))
+        try server.start()
+        try await Self.push((0..<20).map { Self.event($0, distinctId: "user-\($0 % 4)") }, to: queue, redis: redis)
+        #expect(await eventually { (try? database.count("posthog_event")) == 20 }, "\(server.log)")
+        #expect(try database.count("posthog_person") == 4)
+        #expect(try database.count("posthog_persondistinctid", where: "distinct_id LIKE 'user-%'") == 4)
+        let first = try database.rows("SELECT event, distinct_id, team_id, properties, elements, elements_hash FROM posthog_event ORDER BY id LIMIT 1")[0]
+        #expect(first["event"] == "$pageview")
+        #expect(first["team_id"] == 2)
+        #expect(first["properties"]?["$ip"] == "127.0.0.1")
+        #expect(first["elements"] == [])
+        #expect(first["elements_hash"] == "")
+        #expect(try await redis.send("LLEN", [RedisArgument(queue)]).int == 0)
+        #expect(await server.terminate() == 0)
+        await redis.close()
+    }
+
+    @Test("PostHog's own Python Celery client feeds the server unchanged")
+    func pythonCeleryClient() async throws {
+        let database = try await TestDatabase.create()
+        defer { database.drop() }
+        let queue = TestEnvironment.uniqueName("q")
+        let server = ServerProcess(environment: ServerProcess.environment(database: database, queue: queue))
+        try server.start()
+        try runCommand(
+            "python3",
+            [
+                TestEnvironment.packageRoot.appendingPathComponent("scripts/send_event.py").path, "--redis-url", TestEnvironment.redisURL,
+                "--queue", queue, "--event", "python event", "--distinct-id", "py-user", "--properties", #"{"café": "💻", "n": 1}"#,
+                "--count", "5",
+            ])
+        #expect(await eventually { (try? database.count("posthog_event", where: "event = 'python event'")) == 5 }, "\(server.log)")
+        let properties = try database.scalar("SELECT properties FROM posthog_event LIMIT 1")
+        #expect(properties?["café"] == "💻")
+        #expect(try database.count("posthog_persondistinctid", where: "distinct_id = 'py-user'") == 1)
+        #expect(await server.terminate() == 0)
+    }
+
+    @Test("kill -9 with 1,000 events queued, then a restart: all 1,000 stored, none twice")
+    func killNineLosesNothing() async throws {
+        let database = try await TestDatabase.create()
+        defer { database.drop() }
+        let queue = TestEnvironment.uniqueName("q")
+        let redis = try TestEnvironment.redisClient()
+        try await Self.push((0..<1000).map { Self.event($0, distinctId: "user-\($0 % 50)") }, to: queue, redis: redis)
+        let environment = ServerProcess.environment(database: database, queue: queue)
+        let first = ServerProcess(environment: environment)
+        try first.start()
+        #expect(await eventually(every: .milliseconds(10)) { ((try? database.count("posthog_event")) ?? 0) >= 150 })
+        await first.kill9()
+        let afterKill = try Self.storedMarkers(database).rows
+        #expect(afterKill < 1000, "the kill should land mid-stream")
+
+        let second = ServerProcess(environment: environment)
+        try second.start()
+        #expect(await eventually(timeout: .seconds(60)) { (try? Self.storedMarkers(database).rows) == 1000 }, "\(second.log)")
+        try await Task.sleep(for: .seconds(3))  // a late duplicate would show up here
+        let stored = try Self.storedMarkers(database)
+        #expect(stored.rows == 1000 && stored.distinct == 1000)
+        #expect(try await redis.send("LLEN", [RedisArgument(queue)]).int == 0)
+        #expect(await second.terminate() == 0)
+        await redis.close()
+    }
+
+    @Test("1,000 malformed messages among 1,000 good ones: 1,000 stored, 1,000 dead-lettered with reasons, server still up")
+    func malformedMessagesAreSetAside() async throws {
+        let database = try await TestDatabase.create()
+        defer { database.drop() }
+        let queue = TestEnvironment.uniqueName("q")
+        let redis = try TestEnvironment.redisClient()
+        let malformed: [[UInt8]] = [
+            Array("not json at all".utf8),
+            Array(#"{"body": 1}"#.utf8),
+            CeleryMessages.envelope(task: "posthog.tasks.unknown", args: []),
+            CeleryMessages.envelope(args: ["only", "three", "args"]),
+            CeleryMessages.envelope(args: ["id", nil, nil, "data is not an object", 2, "2021-05-11T10:00:00Z", nil]),
+            CeleryMessages.processEvent(data: ["event": "$pageview", "properties": [:]], teamId: 1337),
+            Array(#"{"body":"e30=","content-type":"application/x-python-serialize","content-encoding":"binary","headers":{},"properties":{"body_encoding":"base64"}}"#.utf8),
+            CeleryMessages.processEvent(data: ["event": "x", "uuid": "this is not an uuid"]),
+        ]
+        var messages: [[UInt8]] = []
+        for n in 0..<1000 {
+            messages.append(Self.event(n))
+            var bad = malformed[n % malformed.count]
+            bad.append(contentsOf: Array(" ".utf8))  // unique bytes (JSON ignores trailing space) so each is its own message
+            bad.append(contentsOf: Array(repeating: UInt8(ascii: " "), count: n % 7))
+            messages.append(n % malformed.count == 0 ? Array("not json at all #\(n)".utf8) : bad)
+        }
+        let server = ServerProcess(environment: ServerProcess.environment(database: database, queue: queue))
+        try server.start()
+        try await Self.push(messages, to: queue, redis: redis)
+        let deadLetter = queue + ":dead-letter"
+        #expect(await eventually(timeout: .seconds(60)) { (try? await redis.send("LLEN", [RedisArgument(deadLetter)]).int) == 1000 })
+        #expect(await eventually { (try? Self.storedMarkers(database).rows) == 1000 })
+        #expect(server.isRunning)
+        let entries = try await redis.send("LRANGE", [RedisArgument(deadLetter), 0, -1]).array ?? []
+        var reasons = Set<String>()
+        for entry in entries {
+            let parsed = try JSON(parsing: entry.bytes ?? [])
+            #expect(parsed["message"]?.stringValue?.isEmpty == false)
+            if let reason = parsed["reason"]?.stringValue { reasons.insert(String(reason.prefix(30))) }
+        }
+        #expect(reasons.contains { $0.hasPrefix("envelope is not valid JSON") })
+        #expect(reasons.contains { $0.hasPrefix("unknown task posthog.tasks.unk") })
+        #expect(reasons.contains { $0.hasPrefix("No team found with ID 1337") })
+        #expect(reasons.contains { $0.hasPrefix("Not a valid UUID: \"this is no") })
+        #expect(reasons.contains { $0.hasPrefix("unsupported content type appl") })
+        #expect(await server.terminate() == 0)
+        await redis.close()
+    }
+
+    @Test("Postgres restarted, then Redis restarted, while events flow: the server carries on and loses nothing")
+    func survivesRestarts() async throws {
+        let postgres = try PrivatePostgres()
+        defer { postgres.destroy() }
+        let redisServer = try PrivateRedis()
+        defer { redisServer.destroy() }
+        let database = try await TestDatabase.create(adminURL: postgres.adminURL)
+        let queue = TestEnvironment.uniqueName("q")
+        let redis = try TestEnvironment.redisClient(url: redisServer.url)
+        let server = ServerProcess(environment: ServerProcess.environment(database: database, redisURL: redisServer.url, queue: queue))
+        try server.start()
+
+        var sent = 0
+        func send(_ count: Int) async {
+            var remaining = Array(sent..<(sent + count))
+            sent += count
+            while !remaining.isEmpty {
+                let n = remaining[0]
+                if (try? await redis.send("LPUSH", [RedisArgument(queue), RedisArgument(Self.event(n))])) != nil {
+                    remaining.removeFirst()
+                } else {
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            }
+        }
+        await send(100)
+        #expect(await eventually { (try? database.count("posthog_event")) == 100 }, "\(server.log)")
+
+        try postgres.stop()
+        await send(100)  // queued while Postgres is down
+        try await Task.sleep(for: .seconds(2))
+        try postgres.start()
+        await send(100)
+        #expect(await eventually(timeout: .seconds(60)) { (try? database.count("posthog_event")) == 300 }, "\(server.log)")
+
+        redisServer.stop()
+        try await Task.sleep(for: .seconds(2))
+        try redisServer.start()
+        await send(100)
+        #expect(await eventually(timeout: .seconds(60)) { (try? Self.storedMarkers(database).rows) == 400 }, "\(server.log)")
+        let stored = try Self.storedMarkers(database)
+        #expect(stored.rows == 400 && stored.distinct == 400)
+        #expect(server.isRunning)
+        #expect(await server.terminate() == 0)
+        await redis.close()
+    }
+
+    @Test("SIGTERM finishes what is in flight, leaves nothing claimed, and exits 0")
+    func gracefulShutdown() async throws {
+        let database = try await TestDatabase.create()
+        defer { database.drop() }
+        let queue = TestEnvironment.uniqueName("q")
+        let redis = try TestEnvironment.redisClient()
+        let server = ServerProcess(environment: ServerProcess.environment(database: database, queue: queue))
+        try server.start()
+        try await Self.push((0..<300).map { Self.event($0) }, to: queue, redis: redis)
+        #expect(await eventually(every: .milliseconds(10)) { ((try? database.count("posthog_event")) ?? 0) > 20 })
+        #expect(await server.terminate() == 0)
+        let stored = try Self.storedMarkers(database).rows
+        let queued = try await redis.send("LLEN", [RedisArgument(queue)]).int ?? -1
+        #expect(stored + queued == 300, "every message is either stored or still queued")
+        let processing = try await redis.send("KEYS", [RedisArgument("@posthog-plugin-server/processing/\(queue)/*")]).array ?? []
+        for key in processing {
+            #expect(try await redis.send("LLEN", [RedisArgument(key.bytes ?? [])]).int == 0)
+        }
+        await redis.close()
+    }
+
+    @Test("healthcheck exits 0 while an instance refreshes the ping key, 1 without one")
+    func healthcheck() async throws {
+        let redisServer = try PrivateRedis()
+        defer { redisServer.destroy() }
+        let database = try await TestDatabase.create()
+        defer { database.drop() }
+        let environment = ServerProcess.environment(database: database, redisURL: redisServer.url, queue: TestEnvironment.uniqueName("q"))
+        let before = ServerProcess(environment: environment, arguments: ["healthcheck"])
+        try before.start()
+        #expect(await before.waitForExit() == 1)
+        let server = ServerProcess(environment: environment)
+        try server.start()
+        let redis = try TestEnvironment.redisClient(url: redisServer.url)
+        #expect(await eventually { (try? await redis.send("EXISTS", ["@posthog-plugin-server/ping"]).int) == 1 })
+        #expect(try await redis.send("GET", ["@posthog-plugin-server/version"]).string == "0.20.3")
+        let ping = try await redis.send("GET", ["@posthog-plugin-server/ping"]).string ?? ""
+        #expect(EventTimestamp.parseISO8601(ping) != nil && ping.hasSuffix("Z"))
+        let ttl = try await redis.send("TTL", ["@posthog-plugin-server/ping"]).int ?? 0
+        #expect(ttl > 0 && ttl <= 60)
+        let check = ServerProcess(environment: environment, arguments: ["healthcheck"])
+        try check.start()
+        #expect(await check.waitForExit() == 0)
+        #expect(await server.terminate() == 0)
+        await redis.close()
+    }
+}
