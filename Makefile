@@ -1,0 +1,54 @@
+# One entry point: make deps, make run, make test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+SERVICES := scripts/services.sh
+
+help:
+	@echo "make deps       install system packages and Python test tools (idempotent)"
+	@echo "make run        start local Postgres and Redis (unless DATABASE_URL/REDIS_URL are set), migrate, seed, run the server"
+	@echo "make test       start local services, build once, run every test"
+	@echo "make build      debug build;  make release: release build of plugin-server"
+	@echo "make services   start local Postgres and Redis;  make services-stop: stop them"
+	@echo "make lint / make format"
+
+deps:
+	@scripts/install-deps.sh
+
+build:
+	swift build
+
+release:
+	swift build -c release --product plugin-server
+
+services:
+	@$(SERVICES) start
+
+services-stop:
+	@$(SERVICES) stop
+
+run: release
+	@set -e; \
+	if [ -z "$$DATABASE_URL" ] || [ -z "$$REDIS_URL" ]; then \
+	  eval "$$($(SERVICES) start)"; \
+	fi; \
+	bin=.build/release/plugin-server; \
+	$$bin migrate --seed; \
+	echo ""; \
+	echo "Send an event (PostHog's own Celery client):"; \
+	echo "  REDIS_URL=$$REDIS_URL scripts/send_event.py --event '\$$pageview' --distinct-id me"; \
+	echo "Then: psql $$DATABASE_URL -c 'SELECT id, event, distinct_id, timestamp FROM posthog_event'"; \
+	echo ""; \
+	exec $$bin
+
+test:
+	@set -e; eval "$$($(SERVICES) start)"; \
+	swift build --build-tests; \
+	swift test --skip-build
+
+lint:
+	swift format lint --strict -r Sources Tests
+
+format:
+	swift format -i -r Sources Tests
+
+.PHONY: help deps build release services services-stop run test lint format
