@@ -9,7 +9,7 @@ import Testing
         let harness = try await IngestionHarness.start(environment: ["WORKER_CONCURRENCY": "4", "TASKS_PER_WORKER": "25"])
         // 250 users, each seen anonymously (anon-i) and identified (user-i): 500 distinct ids.
         var messages: [[UInt8]] = []
-        for round in 0..<10 {
+        for round in 0..<20 {
             for user in 0..<250 {
                 let anonymous = "anon-\(user)"
                 let identified = "user-\(user)"

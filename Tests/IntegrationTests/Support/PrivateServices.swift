@@ -20,9 +20,9 @@ final class PrivatePostgres: @unchecked Sendable {
     private func pg(_ tool: String, _ arguments: [String]) throws {
         let path = TestEnvironment.postgresBinDirectory + "/" + tool
         if runAsPostgres {
-            try runCommand("/usr/sbin/runuser", ["-u", "postgres", "--", path] + arguments)
+            try runDaemonCommand("/usr/sbin/runuser", ["-u", "postgres", "--", path] + arguments)
         } else {
-            try runCommand(path, arguments)
+            try runDaemonCommand(path, arguments)
         }
     }
 

@@ -25,8 +25,12 @@ struct TestDatabase: Sendable {
 
     /// Rows of `sql` as JSON objects (via psql and json_agg), in the query's order.
     func rows(_ sql: String) throws -> [JSON] {
-        let output = try runCommand(
-            "psql", [url, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", "SELECT coalesce(json_agg(q), '[]'::json) FROM (\(sql)) q"])
+        let isWrite = ["INSERT", "UPDATE", "DELETE"].contains { sql.trimmingCharacters(in: .whitespacesAndNewlines).uppercased().hasPrefix($0) }
+        let wrapped =
+            isWrite
+            ? "WITH q AS (\(sql)) SELECT coalesce(json_agg(q), '[]'::json) FROM q"
+            : "SELECT coalesce(json_agg(q), '[]'::json) FROM (\(sql)) q"
+        let output = try runCommand("psql", [url, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", wrapped])
         return try JSON(parsing: output.trimmingCharacters(in: .whitespacesAndNewlines)).arrayValue ?? []
     }
 

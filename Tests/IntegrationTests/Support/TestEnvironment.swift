@@ -43,6 +43,31 @@ func eventually(timeout: Duration = .seconds(30), every interval: Duration = .mi
     return try await condition()
 }
 
+/// Runs a command that starts a daemon (which would keep an output pipe open forever): output goes
+/// to /dev/null and only the exit status is checked.
+func runDaemonCommand(_ executable: String, _ arguments: [String]) throws {
+    // posix_spawn and waitpid directly: Foundation's Process can miss the exit of a child whose own
+    // child (the daemon) lives on.
+    var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+    guard spawned == 0 else {
+        throw CommandError(command: executable, status: spawned, output: "posix_spawn failed")
+    }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    let exitCode = (status >> 8) & 0xff
+    guard status & 0x7f == 0, exitCode == 0 else {
+        throw CommandError(command: ([executable] + arguments).joined(separator: " "), status: exitCode, output: "")
+    }
+}
+
 /// Runs a command and returns its standard output; throws with its error output on failure.
 @discardableResult
 func runCommand(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> String {
