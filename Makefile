@@ -43,7 +43,7 @@ run: release
 test:
 	@set -e; eval "$$($(SERVICES) start)"; \
 	swift build --build-tests; \
-	swift test --skip-build
+	swift test --skip-build --no-parallel
 
 lint:
 	swift format lint --strict -r Sources Tests
