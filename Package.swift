@@ -84,7 +84,11 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "PluginRuntimeTests", dependencies: ["PluginRuntime"], swiftSettings: strict),
+        .testTarget(
+            name: "PluginRuntimeTests",
+            dependencies: ["PluginRuntime", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "PostHogEventsTests", dependencies: ["PostHogEvents"], swiftSettings: strict),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient"], swiftSettings: strict),
         .testTarget(name: "PluginServerTests", dependencies: ["PluginServer"], swiftSettings: strict),
