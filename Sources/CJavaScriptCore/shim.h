@@ -1,0 +1,12 @@
+#ifndef CJAVASCRIPTCORE_SHIM_H
+#define CJAVASCRIPTCORE_SHIM_H
+
+#include <JavaScriptCore/JavaScript.h>
+
+// Exported by libjavascriptcoregtk but declared only in JSContextRefPrivate.h, which is not installed.
+typedef bool (*JSShouldTerminateCallback)(JSContextRef ctx, void *context);
+JS_EXPORT void JSContextGroupSetExecutionTimeLimit(JSContextGroupRef group, double limit,
+                                                   JSShouldTerminateCallback callback, void *context);
+JS_EXPORT void JSContextGroupClearExecutionTimeLimit(JSContextGroupRef group);
+
+#endif

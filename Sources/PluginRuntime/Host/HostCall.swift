@@ -1,0 +1,90 @@
+import PostHogEvents
+
+/// A host operation requested by plugin code, decoded from the prelude's `host(op, args, bytes)`.
+struct HostCall: Sendable {
+    var op: String
+    var arguments: [JSON]
+    var body: [UInt8]?
+    var descriptor: PluginConfigDescriptor
+
+    func perform(on host: any PluginHost) async -> HostResult {
+        do {
+            return try await run(host)
+        } catch let error as PluginHostError {
+            return .failure(error.message)
+        } catch {
+            return .failure("\(error)")
+        }
+    }
+
+    private func string(_ index: Int) -> String { index < arguments.count ? arguments[index].stringValue ?? "" : "" }
+    private func int(_ index: Int) -> Int { index < arguments.count ? Int(arguments[index].numberValue ?? 0) : 0 }
+
+    private func run(_ host: any PluginHost) async throws -> HostResult {
+        let scope = CacheScope(pluginId: descriptor.pluginId, teamId: descriptor.teamId)
+        let config = descriptor.ref
+        switch op {
+        case "cache.get":
+            return .value(try await host.cacheGet(scope, key: string(0)).map(JSON.string) ?? .null)
+        case "cache.set":
+            let ttl = arguments.count > 2 ? arguments[2].numberValue.map { Int($0) } : nil
+            try await host.cacheSet(scope, key: string(0), value: string(1), ttlSeconds: ttl)
+            return .undefined
+        case "cache.incr":
+            return .value(.number(Double(try await host.cacheIncr(scope, key: string(0)))))
+        case "cache.expire":
+            return .value(.bool(try await host.cacheExpire(scope, key: string(0), ttlSeconds: int(1))))
+        case "cache.lpush":
+            let values = (arguments.count > 1 ? arguments[1].arrayValue ?? [] : []).compactMap(\.stringValue)
+            return .value(.number(Double(try await host.cacheLPush(scope, key: string(0), values: values))))
+        case "cache.lrange":
+            let items = try await host.cacheLRange(scope, key: string(0), start: int(1), stop: int(2))
+            return .value(.array(items.map(JSON.string)))
+        case "cache.llen":
+            return .value(.number(Double(try await host.cacheLLen(scope, key: string(0)))))
+        case "cache.lrem":
+            return .value(.number(Double(try await host.cacheLRem(scope, key: string(0), count: int(1), value: string(2)))))
+        case "cache.lpop":
+            return .value(.array(try await host.cacheLPop(scope, key: string(0), count: int(1)).map(JSON.string)))
+        case "storage.get":
+            return .value(try await host.storageGet(config: config, key: string(0)).map(JSON.string) ?? .null)
+        case "storage.set":
+            try await host.storageSet(config: config, key: string(0), jsonValue: string(1))
+            return .undefined
+        case "storage.del":
+            try await host.storageDel(config: config, key: string(0))
+            return .undefined
+        case "capture":
+            let properties = arguments.count > 1 ? arguments[1].objectValue ?? [:] : [:]
+            let distinctId = properties["distinct_id"].map { $0.stringValue ?? $0.javaScriptString } ?? descriptor.pluginName
+            try await host.capture(
+                PluginCapture(
+                    event: string(0), properties: properties, distinctId: distinctId, teamId: descriptor.teamId,
+                    pluginConfigId: descriptor.id, pluginName: descriptor.pluginName))
+            return .undefined
+        case "fetch":
+            let request = arguments.first?.objectValue ?? [:]
+            let headers = (request["headers"]?.arrayValue ?? []).compactMap { pair -> (name: String, value: String)? in
+                guard let items = pair.arrayValue, items.count == 2 else { return nil }
+                return (items[0].stringValue ?? "", items[1].stringValue ?? "")
+            }
+            let response = try await host.fetch(
+                FetchRequest(
+                    url: request["url"]?.stringValue ?? "", method: request["method"]?.stringValue ?? "GET",
+                    headers: headers, body: body, redirect: request["redirect"]?.stringValue ?? "follow"))
+            return .response(response)
+        case "jobs.enqueue":
+            let job = arguments.first?.objectValue ?? [:]
+            try await host.enqueueJob(
+                PluginJob(
+                    type: job["type"]?.stringValue ?? "", payload: job["payload"] ?? .null,
+                    timestamp: job["timestamp"]?.numberValue ?? 0, pluginConfigId: descriptor.id,
+                    pluginConfigTeam: descriptor.teamId))
+            return .undefined
+        case "geoip.locate":
+            return .value(try await host.geoipLocate(string(0)) ?? .null)
+        default:
+            return .failure("Unknown host operation \(op)")
+        }
+    }
+}

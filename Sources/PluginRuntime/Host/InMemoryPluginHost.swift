@@ -1,0 +1,89 @@
+import Foundation
+import PostHogEvents
+
+/// A `PluginHost` keeping everything in memory: for tests and a local plugin runner.
+/// `fetchHandler` answers `fetch`; without one, fetch rejects.
+public actor InMemoryPluginHost: PluginHost {
+    public private(set) var logs: [PluginLogEntry] = []
+    public private(set) var errors: [Int: PluginErrorRecord] = [:]
+    public private(set) var cache: [String: String] = [:]
+    public private(set) var cacheTTLs: [String: Int] = [:]
+    public private(set) var lists: [String: [String]] = [:]
+    public private(set) var storage: [Int: [String: String]] = [:]
+    public private(set) var captures: [PluginCapture] = []
+    public private(set) var jobs: [PluginJob] = []
+    public private(set) var fetches: [FetchRequest] = []
+    private var fetchHandler: (@Sendable (FetchRequest) async throws -> FetchResponse)?
+    private var geoip: [String: JSON] = [:]
+
+    public init() {}
+
+    public func setFetchHandler(_ handler: @escaping @Sendable (FetchRequest) async throws -> FetchResponse) {
+        fetchHandler = handler
+    }
+
+    public func setGeoIP(_ ip: String, _ record: JSON) { geoip[ip] = record }
+
+    public func log(_ entry: PluginLogEntry) async { logs.append(entry) }
+    public func recordError(_ record: PluginErrorRecord, config: PluginConfigRef) async { errors[config.id] = record }
+    public func clearError(config: PluginConfigRef) async { errors[config.id] = nil }
+
+    public func cacheGet(_ scope: CacheScope, key: String) async throws -> String? { cache[scope.redisKey(key)] }
+    public func cacheSet(_ scope: CacheScope, key: String, value: String, ttlSeconds: Int?) async throws {
+        cache[scope.redisKey(key)] = value
+        cacheTTLs[scope.redisKey(key)] = ttlSeconds
+    }
+    public func cacheIncr(_ scope: CacheScope, key: String) async throws -> Int {
+        let value = (Int(cache[scope.redisKey(key)] ?? "0") ?? 0) + 1
+        cache[scope.redisKey(key)] = String(value)
+        return value
+    }
+    public func cacheExpire(_ scope: CacheScope, key: String, ttlSeconds: Int) async throws -> Bool {
+        guard cache[scope.redisKey(key)] != nil else { return false }
+        cacheTTLs[scope.redisKey(key)] = ttlSeconds
+        return true
+    }
+    public func cacheLPush(_ scope: CacheScope, key: String, values: [String]) async throws -> Int {
+        lists[scope.redisKey(key), default: []].insert(contentsOf: values.reversed(), at: 0)
+        return lists[scope.redisKey(key)]!.count
+    }
+    public func cacheLRange(_ scope: CacheScope, key: String, start: Int, stop: Int) async throws -> [String] {
+        let list = lists[scope.redisKey(key)] ?? []
+        let from = start < 0 ? max(0, list.count + start) : start
+        let to = min(list.count - 1, stop < 0 ? list.count + stop : stop)
+        return from <= to ? Array(list[from...to]) : []
+    }
+    public func cacheLLen(_ scope: CacheScope, key: String) async throws -> Int { lists[scope.redisKey(key)]?.count ?? 0 }
+    public func cacheLRem(_ scope: CacheScope, key: String, count: Int, value: String) async throws -> Int {
+        var list = lists[scope.redisKey(key)] ?? []
+        var removed = 0
+        list.removeAll { item in
+            guard item == value, count == 0 || removed < abs(count) else { return false }
+            removed += 1
+            return true
+        }
+        lists[scope.redisKey(key)] = list
+        return removed
+    }
+    public func cacheLPop(_ scope: CacheScope, key: String, count: Int) async throws -> [String] {
+        let list = lists[scope.redisKey(key)] ?? []
+        let taken = Array(list.prefix(count))
+        lists[scope.redisKey(key)] = Array(list.dropFirst(count))
+        return taken
+    }
+
+    public func storageGet(config: PluginConfigRef, key: String) async throws -> String? { storage[config.id]?[key] }
+    public func storageSet(config: PluginConfigRef, key: String, jsonValue: String) async throws {
+        storage[config.id, default: [:]][key] = jsonValue
+    }
+    public func storageDel(config: PluginConfigRef, key: String) async throws { storage[config.id]?[key] = nil }
+
+    public func capture(_ capture: PluginCapture) async throws { captures.append(capture) }
+    public func fetch(_ request: FetchRequest) async throws -> FetchResponse {
+        fetches.append(request)
+        guard let fetchHandler else { throw PluginHostError("fetch is not available") }
+        return try await fetchHandler(request)
+    }
+    public func enqueueJob(_ job: PluginJob) async throws { jobs.append(job) }
+    public func geoipLocate(_ ip: String) async throws -> JSON? { geoip[ip] }
+}

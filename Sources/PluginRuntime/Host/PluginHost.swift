@@ -1,0 +1,158 @@
+import Foundation
+import PostHogEvents
+
+/// Everything plugin code can reach outside its sandbox. The runtime never talks to Redis, Postgres or
+/// the network itself: the server implements this over its stores, tests use `InMemoryPluginHost`.
+///
+/// Serialization is the runtime's job: cache values arrive already JSON-serialized (or raw when the
+/// plugin passed `jsonSerialize: false`), storage values are JSON text. The host stores strings.
+public protocol PluginHost: Sendable {
+    /// Writes a log entry; failures must be swallowed by the host (reference §6.2).
+    func log(_ entry: PluginLogEntry) async
+    /// Records the error on the config (`posthog_pluginconfig.error`, last wins), reference §4.1.
+    func recordError(_ record: PluginErrorRecord, config: PluginConfigRef) async
+    /// Clears the recorded error after a successful load.
+    func clearError(config: PluginConfigRef) async
+
+    func cacheGet(_ scope: CacheScope, key: String) async throws -> String?
+    func cacheSet(_ scope: CacheScope, key: String, value: String, ttlSeconds: Int?) async throws
+    func cacheIncr(_ scope: CacheScope, key: String) async throws -> Int
+    func cacheExpire(_ scope: CacheScope, key: String, ttlSeconds: Int) async throws -> Bool
+    func cacheLPush(_ scope: CacheScope, key: String, values: [String]) async throws -> Int
+    func cacheLRange(_ scope: CacheScope, key: String, start: Int, stop: Int) async throws -> [String]
+    func cacheLLen(_ scope: CacheScope, key: String) async throws -> Int
+    func cacheLRem(_ scope: CacheScope, key: String, count: Int, value: String) async throws -> Int
+    func cacheLPop(_ scope: CacheScope, key: String, count: Int) async throws -> [String]
+
+    /// JSON text of the stored value, `nil` when there is no row (reference §8.4).
+    func storageGet(config: PluginConfigRef, key: String) async throws -> String?
+    func storageSet(config: PluginConfigRef, key: String, jsonValue: String) async throws
+    func storageDel(config: PluginConfigRef, key: String) async throws
+
+    /// `posthog.capture` (reference §8.7): the host ingests it like any other event.
+    func capture(_ capture: PluginCapture) async throws
+    /// `fetch` / `node-fetch`; the host applies redirects, gzip decoding and its own timeout.
+    func fetch(_ request: FetchRequest) async throws -> FetchResponse
+    /// `meta.jobs.<name>(payload).run*` (reference §8.6); throw `No JobQueue available` without a queue.
+    func enqueueJob(_ job: PluginJob) async throws
+    /// `meta.geoip.locate`: a GeoIP2 City record with the MaxMind Node field names, or `nil`.
+    func geoipLocate(_ ip: String) async throws -> JSON?
+}
+
+/// Identifies a config to the host: what it needs to key rows and log entries.
+public struct PluginConfigRef: Sendable, Hashable {
+    public var id: Int
+    public var teamId: Int?
+    public var pluginId: Int
+
+    public init(id: Int, teamId: Int?, pluginId: Int) {
+        self.id = id
+        self.teamId = teamId
+        self.pluginId = pluginId
+    }
+}
+
+/// Cache keys are scoped by plugin and team, not by config (reference §8.3): `@plugin/<plugin>/<team>/<key>`.
+public struct CacheScope: Sendable, Hashable {
+    public var pluginId: Int
+    public var teamId: Int?
+
+    public func redisKey(_ key: String) -> String { "@plugin/\(pluginId)/\(teamId.map(String.init) ?? "null")/\(key)" }
+}
+
+public struct PluginLogEntry: Sendable, Equatable {
+    public enum Source: String, Sendable { case system = "SYSTEM", plugin = "PLUGIN", console = "CONSOLE" }
+    public enum Level: String, Sendable { case debug = "DEBUG", log = "LOG", info = "INFO", warn = "WARN", error = "ERROR" }
+
+    public var config: PluginConfigRef
+    public var source: Source
+    public var type: Level
+    public var message: String
+    public var timestamp: Date
+    public var instanceId: String
+}
+
+/// The `posthog_pluginconfig.error` value (reference §4.1).
+public struct PluginErrorRecord: Sendable, Equatable {
+    public var message: String
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    public var time: String
+    /// `nil` for string errors (load failures of reference §3): then only `message` and `time` are stored.
+    public var name: String?
+    public var stack: String?
+    public var event: JSON?
+
+    public var json: JSON {
+        var object: JSONObject = ["message": .string(message), "time": .string(time)]
+        if let name {
+            object["name"] = .string(name)
+            object["stack"] = stack.map(JSON.string) ?? .null
+            if let event { object["event"] = event }
+        }
+        return .object(object)
+    }
+}
+
+public struct PluginCapture: Sendable, Equatable {
+    public var event: String
+    public var properties: JSONObject
+    /// `properties.distinct_id` when given, else the plugin name (reference §8.7).
+    public var distinctId: String
+    public var teamId: Int?
+    public var pluginConfigId: Int
+    public var pluginName: String
+}
+
+public struct FetchRequest: Sendable, Equatable {
+    public var url: String
+    public var method: String
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]?
+    /// `follow`, `manual` or `error` as in node-fetch.
+    public var redirect: String
+
+    public static func == (lhs: FetchRequest, rhs: FetchRequest) -> Bool {
+        lhs.url == rhs.url && lhs.method == rhs.method && lhs.body == rhs.body && lhs.redirect == rhs.redirect
+            && lhs.headers.map { [$0.name, $0.value] } == rhs.headers.map { [$0.name, $0.value] }
+    }
+}
+
+public struct FetchResponse: Sendable {
+    public var status: Int
+    public var statusText: String
+    public var headers: [(name: String, value: String)]
+    public var url: String
+    public var body: [UInt8]
+
+    public init(status: Int, statusText: String = "", headers: [(name: String, value: String)] = [], url: String = "", body: [UInt8] = []) {
+        self.status = status
+        self.statusText = statusText
+        self.headers = headers
+        self.url = url
+        self.body = body
+    }
+}
+
+/// A job as the queues store it (reference §8.6, §10.2).
+public struct PluginJob: Sendable, Equatable {
+    public var type: String
+    public var payload: JSON
+    /// Epoch milliseconds at which the job should run.
+    public var timestamp: Double
+    public var pluginConfigId: Int
+    public var pluginConfigTeam: Int?
+
+    public var json: JSON {
+        [
+            "type": .string(type), "payload": payload, "timestamp": .number(timestamp),
+            "pluginConfigId": .number(Double(pluginConfigId)),
+            "pluginConfigTeam": pluginConfigTeam.map { .number(Double($0)) } ?? .null,
+        ]
+    }
+}
+
+/// An error a host operation reports to the plugin; `message` becomes the rejection's message.
+public struct PluginHostError: Error, Sendable, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+}

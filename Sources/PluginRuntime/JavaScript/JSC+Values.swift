@@ -1,0 +1,202 @@
+import CJavaScriptCore
+import PostHogEvents
+
+/// Small helpers over the JavaScriptCore C API. All of them must run on the owning worker thread;
+/// callers (the `Sandbox`) check that before handing out a context.
+enum JSC {
+    static func string(_ text: String) -> JSStringRef {
+        var utf16 = Array(text.utf16)
+        return utf16.withUnsafeMutableBufferPointer { JSStringCreateWithCharacters($0.baseAddress, $0.count) }
+    }
+
+    static func swiftString(_ string: JSStringRef) -> String {
+        let length = JSStringGetLength(string)
+        guard length > 0, let characters = JSStringGetCharactersPtr(string) else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: characters, count: length), as: UTF16.self)
+    }
+
+    /// JavaScript `String(value)`; `nil` when the conversion throws.
+    static func toString(_ ctx: JSContextRef, _ value: JSValueRef?) -> String? {
+        var exception: JSValueRef?
+        guard let string = JSValueToStringCopy(ctx, value, &exception), exception == nil else { return nil }
+        defer { JSStringRelease(string) }
+        return swiftString(string)
+    }
+
+    static func makeString(_ ctx: JSContextRef, _ text: String) -> JSValueRef {
+        let string = JSC.string(text)
+        defer { JSStringRelease(string) }
+        return JSValueMakeString(ctx, string)
+    }
+
+    static func get(_ ctx: JSContextRef, _ object: JSObjectRef, _ name: String) -> JSValueRef? {
+        let key = string(name)
+        defer { JSStringRelease(key) }
+        return JSObjectGetProperty(ctx, object, key, nil)
+    }
+
+    static func set(_ ctx: JSContextRef, _ object: JSObjectRef, _ name: String, _ value: JSValueRef?) {
+        let key = string(name)
+        defer { JSStringRelease(key) }
+        JSObjectSetProperty(ctx, object, key, value, JSPropertyAttributes(kJSPropertyAttributeNone), nil)
+    }
+
+    static func object(_ ctx: JSContextRef, _ value: JSValueRef?) -> JSObjectRef? {
+        guard let value, JSValueIsObject(ctx, value) else { return nil }
+        return JSValueToObject(ctx, value, nil)
+    }
+
+    /// Calls `function` with `arguments`; a thrown value comes back in `exception`.
+    static func call(
+        _ ctx: JSContextRef, _ function: JSObjectRef, this: JSObjectRef? = nil, _ arguments: [JSValueRef?],
+        exception: inout JSValueRef?
+    ) -> JSValueRef? {
+        arguments.withUnsafeBufferPointer { buffer in
+            JSObjectCallAsFunction(ctx, function, this, buffer.count, buffer.baseAddress, &exception)
+        }
+    }
+
+    static func bytes(_ ctx: JSContextRef, _ value: JSValueRef?) -> [UInt8]? {
+        guard let object = object(ctx, value) else { return nil }
+        var exception: JSValueRef?
+        let type = JSValueGetTypedArrayType(ctx, object, &exception)
+        guard exception == nil, type != kJSTypedArrayTypeNone, type != kJSTypedArrayTypeArrayBuffer else {
+            return nil
+        }
+        let offset = JSObjectGetTypedArrayByteOffset(ctx, object, nil)
+        let length = JSObjectGetTypedArrayByteLength(ctx, object, nil)
+        guard length > 0, let base = JSObjectGetTypedArrayBytesPtr(ctx, object, nil) else { return [] }
+        let start = base.advanced(by: offset).assumingMemoryBound(to: UInt8.self)
+        return Array(UnsafeBufferPointer(start: start, count: length))
+    }
+
+    static func makeBytes(_ ctx: JSContextRef, _ bytes: [UInt8]) -> JSValueRef? {
+        guard let array = JSObjectMakeTypedArray(ctx, kJSTypedArrayTypeUint8Array, bytes.count, nil) else {
+            return nil
+        }
+        if !bytes.isEmpty, let base = JSObjectGetTypedArrayBytesPtr(ctx, array, nil) {
+            bytes.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        }
+        return array
+    }
+
+    // MARK: JSON ⇄ JSValue
+
+    /// Builds a JavaScript value. Objects are built property by property through the C API: measured
+    /// 13 µs against 26 µs via JSON text for a 20-property event (debug build, `ConversionTests`).
+    /// Insertion order is `JSONObject` order, which already follows JavaScript's own-key order.
+    static func makeValue(_ ctx: JSContextRef, _ json: JSON) -> JSValueRef? {
+        switch json {
+        case .null: return JSValueMakeNull(ctx)
+        case .bool(let b): return JSValueMakeBoolean(ctx, b)
+        case .number(let n): return JSValueMakeNumber(ctx, n)
+        case .string(let s): return makeString(ctx, s)
+        case .array, .object: return makeValueDirectly(ctx, json)
+        }
+    }
+
+    /// The same value through `JSON.parse` of the serialized text (kept for the conversion benchmark).
+    static func makeValueViaJSONText(_ ctx: JSContextRef, _ json: JSON) -> JSValueRef? {
+        switch json {
+        case .null, .bool, .number, .string: return makeValue(ctx, json)
+        case .array, .object:
+            var bytes = json.jsonBytes
+            bytes.append(0)
+            let text = bytes.withUnsafeBufferPointer {
+                JSStringCreateWithUTF8CString(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self))
+            }
+            defer { JSStringRelease(text) }
+            return JSValueMakeFromJSONString(ctx, text)
+        }
+    }
+
+    /// The value built through the C API object by object.
+    static func makeValueDirectly(_ ctx: JSContextRef, _ json: JSON) -> JSValueRef? {
+        switch json {
+        case .null, .bool, .number, .string: return makeValue(ctx, json)
+        case .array(let items):
+            let values = items.map { makeValueDirectly(ctx, $0) }
+            return values.withUnsafeBufferPointer { JSObjectMakeArray(ctx, $0.count, $0.baseAddress, nil) }
+        case .object(let object):
+            let result = JSObjectMake(ctx, nil, nil)
+            for (key, value) in object {
+                let name = string(key)
+                JSObjectSetProperty(
+                    ctx, result, name, makeValueDirectly(ctx, value), JSPropertyAttributes(kJSPropertyAttributeNone),
+                    nil)
+                JSStringRelease(name)
+            }
+            return result
+        }
+    }
+
+    /// `JSON.parse(JSON.stringify(value))` as a Swift `JSON`; `undefined`, functions and symbols become
+    /// `null`. Throws the JavaScript exception (cycles, BigInt) as a `JSThrown`.
+    static func json(_ ctx: JSContextRef, _ value: JSValueRef?) throws(JSThrown) -> JSON {
+        guard let value else { return .null }
+        switch JSValueGetType(ctx, value) {
+        case kJSTypeUndefined, kJSTypeNull, kJSTypeSymbol: return .null
+        case kJSTypeBoolean: return .bool(JSValueToBoolean(ctx, value))
+        case kJSTypeNumber:
+            let n = JSValueToNumber(ctx, value, nil)
+            return n.isFinite ? .number(n) : .null
+        case kJSTypeString: return .string(toString(ctx, value) ?? "")
+        default:
+            var exception: JSValueRef?
+            guard let text = JSValueCreateJSONString(ctx, value, 0, &exception) else {
+                if let exception { throw JSThrown.from(ctx, exception) }
+                return .null
+            }
+            defer { JSStringRelease(text) }
+            let length = JSStringGetMaximumUTF8CStringSize(text)
+            var buffer = [UInt8](repeating: 0, count: length)
+            let written = buffer.withUnsafeMutableBufferPointer {
+                JSStringGetUTF8CString(text, UnsafeMutableRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), length)
+            }
+            do {
+                return try JSON(parsing: Array(buffer[0..<max(0, written - 1)]))
+            } catch {
+                throw JSThrown(name: "Error", message: "Could not convert value: \(error)", stack: nil)
+            }
+        }
+    }
+}
+
+/// A JavaScript exception reduced to what crosses threads: name, message and stack.
+struct JSThrown: Error, Sendable, Equatable {
+    init(name: String, message: String, stack: String?, isErrorObject: Bool = true) {
+        self.name = name
+        self.message = message
+        self.stack = stack
+        self.isErrorObject = isErrorObject
+    }
+
+    var name: String
+    var message: String
+    var stack: String?
+    /// True when the thrown value was an Error object (it then has `name` and `stack` in records).
+    var isErrorObject = true
+    /// The state of the call's first argument (the event) when the call failed.
+    var argumentAfter: JSON?
+
+    static func from(_ ctx: JSContextRef, _ value: JSValueRef) -> JSThrown {
+        if let object = JSC.object(ctx, value), JSValueIsObject(ctx, value) {
+            let message = JSC.get(ctx, object, "message")
+            let hasMessage = message.map { !JSValueIsUndefined(ctx, $0) } ?? false
+            if hasMessage {
+                let name = JSC.get(ctx, object, "name").flatMap { JSC.toString(ctx, $0) } ?? "Error"
+                let stackValue = JSC.get(ctx, object, "stack")
+                var stack: String?
+                if let stackValue, !JSValueIsUndefined(ctx, stackValue) {
+                    // JSC's stack lacks Node's leading "Name: message" line; add it for the stored record.
+                    let frames = JSC.toString(ctx, stackValue) ?? ""
+                    let head = "\(name): \(JSC.toString(ctx, message) ?? "")"
+                    stack = frames.isEmpty ? head : head + "\n" + frames
+                }
+                return JSThrown(name: name, message: JSC.toString(ctx, message) ?? "", stack: stack)
+            }
+        }
+        // A thrown non-Error: record String(value) (reference §4.1, recommended fix).
+        return JSThrown(name: "Error", message: JSC.toString(ctx, value) ?? "", stack: nil, isErrorObject: false)
+    }
+}

@@ -1,0 +1,695 @@
+/// The JavaScript run in every sandbox before the plugin: globals of reference §6.1 (console, Buffer,
+/// URL, fetch, RetryError, require for the libraries of §6.3), `meta` (§8.2) and the runtime's own
+/// helpers. It is a function expression called with the native bridge, so the bridge never becomes a
+/// global and plugin code cannot reach it; it returns the helper object the runtime keeps.
+enum Prelude {
+    static let source = #"""
+(function (native, info) {
+'use strict';
+const G = globalThis;
+const $apply = Reflect.apply, $then = Promise.prototype.then, $Promise = Promise, $String = String;
+const $stringify = JSON.stringify, $parse = JSON.parse, $freeze = Object.freeze, $isArray = Array.isArray;
+const $keys = Object.keys, $ownNames = Object.getOwnPropertyNames, $define = Object.defineProperty;
+const $toString = Object.prototype.toString, $fromCharCode = String.fromCharCode;
+const isObject = (v) => v !== null && (typeof v === 'object' || typeof v === 'function');
+const readOnly = (name, value) => $define(G, name, { value, writable: false, enumerable: false, configurable: false });
+const writable = (name, value) => $define(G, name, { value, writable: true, enumerable: false, configurable: true });
+function deepFreeze(value) {
+  if (isObject(value) && !Object.isFrozen(value) && !ArrayBuffer.isView(value)) {
+    $freeze(value);
+    for (const key of $ownNames(value)) deepFreeze(value[key]);
+  }
+  return value;
+}
+
+// ---- console (§6.2)
+function formatArgs(args) {
+  const parts = [];
+  for (const arg of args) {
+    let text;
+    try { text = $String(arg); } catch (e) { text = $apply($toString, arg, []); }
+    if ($isArray(arg) || text === '[object Object]') {
+      try { const json = $stringify(arg); if (json !== undefined) text = json; } catch (e) { /* cyclic: keep String(arg) */ }
+    }
+    parts.push(text);
+  }
+  return parts.join(' ');
+}
+const consoleObject = {};
+for (const level of ['debug', 'log', 'info', 'warn', 'error']) {
+  const type = level.toUpperCase();
+  consoleObject[level] = function () { native('log', type, formatArgs(arguments)); return $Promise.resolve(); };
+}
+readOnly('console', $freeze(consoleObject));
+
+// ---- bytes: Buffer, TextEncoder/TextDecoder, atob/btoa
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_INDEX = new Int16Array(128).fill(-1);
+for (let i = 0; i < 64; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+B64_INDEX[45] = 62; B64_INDEX[95] = 63; // base64url
+function base64Encode(bytes, url) {
+  let out = '';
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+    out += B64[n >> 18] + B64[(n >> 12) & 63] + B64[(n >> 6) & 63] + B64[n & 63];
+  }
+  const rest = bytes.length - i;
+  if (rest === 1) { const n = bytes[i] << 16; out += B64[n >> 18] + B64[(n >> 12) & 63] + (url ? '' : '=='); }
+  else if (rest === 2) { const n = (bytes[i] << 16) | (bytes[i + 1] << 8); out += B64[n >> 18] + B64[(n >> 12) & 63] + B64[(n >> 6) & 63] + (url ? '' : '='); }
+  if (url) out = out.replace(/\+/g, '-').replace(/\//g, '_');
+  return out;
+}
+function base64Decode(text) {
+  const out = [];
+  let bits = 0, value = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 61) break; // '='
+    const d = c < 128 ? B64_INDEX[c] : -1;
+    if (d < 0) continue; // Node skips characters outside the alphabet
+    value = (value << 6) | d; bits += 6;
+    if (bits >= 8) { bits -= 8; out.push((value >> bits) & 255); }
+  }
+  return out;
+}
+function normalizeEncoding(encoding) {
+  const e = encoding === undefined || encoding === null ? 'utf8' : $String(encoding).toLowerCase();
+  switch (e) {
+    case 'utf8': case 'utf-8': return 'utf8';
+    case 'hex': return 'hex';
+    case 'base64': return 'base64';
+    case 'base64url': return 'base64url';
+    case 'latin1': case 'binary': return 'latin1';
+    case 'ascii': return 'ascii';
+    case 'ucs2': case 'ucs-2': case 'utf16le': case 'utf-16le': return 'utf16le';
+    default: throw new TypeError('Unknown encoding: ' + encoding);
+  }
+}
+class Buffer extends Uint8Array {
+  static from(value, encodingOrOffset, length) {
+    if (typeof value === 'string') return bufferFromString(value, encodingOrOffset);
+    if (value instanceof ArrayBuffer) {
+      const offset = encodingOrOffset >>> 0;
+      return new Buffer(value, offset, length === undefined ? value.byteLength - offset : length);
+    }
+    if (ArrayBuffer.isView(value) || $isArray(value)) { const b = new Buffer(value.length); b.set(value); return b; }
+    if (isObject(value) && value.type === 'Buffer' && $isArray(value.data)) return Buffer.from(value.data);
+    if (isObject(value) && typeof value.length === 'number') return Buffer.from(Array.from(value));
+    throw new TypeError('The first argument must be of type string or an instance of Buffer, ArrayBuffer, or Array or an Array-like Object.');
+  }
+  static alloc(size, fill, encoding) {
+    const b = new Buffer(size);
+    if (fill !== undefined && fill !== 0) {
+      if (typeof fill === 'number') b.fill(fill);
+      else { const f = Buffer.from(fill, encoding); for (let i = 0; i < size && f.length; i++) b[i] = f[i % f.length]; }
+    }
+    return b;
+  }
+  static allocUnsafe(size) { return new Buffer(size); }
+  static allocUnsafeSlow(size) { return new Buffer(size); }
+  static isBuffer(value) { return value instanceof Buffer; }
+  static isEncoding(encoding) { try { normalizeEncoding(encoding); return true; } catch (e) { return false; } }
+  static byteLength(value, encoding) {
+    if (typeof value !== 'string') return value.byteLength;
+    return bufferFromString(value, encoding).length;
+  }
+  static concat(list, totalLength) {
+    if (totalLength === undefined) { totalLength = 0; for (const b of list) totalLength += b.length; }
+    const out = Buffer.alloc(totalLength);
+    let offset = 0;
+    for (const b of list) {
+      if (offset >= totalLength) break;
+      const part = b.length > totalLength - offset ? b.subarray(0, totalLength - offset) : b;
+      out.set(part, offset); offset += part.length;
+    }
+    return out;
+  }
+  static compare(a, b) { return a.compare(b); }
+  toString(encoding, start, end) {
+    start = start === undefined ? 0 : start; end = end === undefined ? this.length : end;
+    const bytes = start === 0 && end === this.length ? this : this.subarray(start, end);
+    switch (normalizeEncoding(encoding)) {
+      case 'utf8': return native('utf8decode', bytes);
+      case 'hex': { let s = ''; for (let i = 0; i < bytes.length; i++) s += (bytes[i] < 16 ? '0' : '') + bytes[i].toString(16); return s; }
+      case 'base64': return base64Encode(bytes, false);
+      case 'base64url': return base64Encode(bytes, true);
+      case 'latin1': { let s = ''; for (let i = 0; i < bytes.length; i++) s += $fromCharCode(bytes[i]); return s; }
+      case 'ascii': { let s = ''; for (let i = 0; i < bytes.length; i++) s += $fromCharCode(bytes[i] & 127); return s; }
+      case 'utf16le': { let s = ''; for (let i = 0; i + 1 < bytes.length; i += 2) s += $fromCharCode(bytes[i] | (bytes[i + 1] << 8)); return s; }
+    }
+  }
+  toJSON() { return { type: 'Buffer', data: Array.from(this) }; }
+  equals(other) { return this.compare(other) === 0; }
+  compare(other) {
+    const n = Math.min(this.length, other.length);
+    for (let i = 0; i < n; i++) if (this[i] !== other[i]) return this[i] < other[i] ? -1 : 1;
+    return this.length === other.length ? 0 : this.length < other.length ? -1 : 1;
+  }
+  slice(start, end) { return this.subarray(start, end); }
+  write(string, offset, length, encoding) {
+    const bytes = bufferFromString(string, typeof offset === 'string' ? offset : encoding);
+    offset = typeof offset === 'number' ? offset : 0;
+    const n = Math.min(bytes.length, this.length - offset, typeof length === 'number' ? length : Infinity);
+    this.set(bytes.subarray(0, n), offset);
+    return n;
+  }
+  readUInt8(o = 0) { return this[o]; }
+  readUInt16BE(o = 0) { return (this[o] << 8) | this[o + 1]; }
+  readUInt32BE(o = 0) { return ((this[o] << 24) >>> 0) + ((this[o + 1] << 16) | (this[o + 2] << 8) | this[o + 3]); }
+  readInt32BE(o = 0) { return (this[o] << 24) | (this[o + 1] << 16) | (this[o + 2] << 8) | this[o + 3]; }
+  writeUInt32BE(v, o = 0) { this[o] = v >>> 24; this[o + 1] = v >>> 16; this[o + 2] = v >>> 8; this[o + 3] = v; return o + 4; }
+}
+function toBuffer(u8) { return new Buffer(u8.buffer, u8.byteOffset, u8.length); }
+function bufferFromString(text, encoding) {
+  text = $String(text);
+  switch (normalizeEncoding(encoding)) {
+    case 'utf8': return toBuffer(native('utf8encode', text));
+    case 'hex': {
+      const n = text.length >>> 1, b = new Buffer(n);
+      for (let i = 0; i < n; i++) { const v = parseInt(text.substr(i * 2, 2), 16); if (Number.isNaN(v)) return b.subarray(0, i); b[i] = v; }
+      return b;
+    }
+    case 'base64': case 'base64url': return Buffer.from(base64Decode(text));
+    case 'latin1': case 'ascii': { const b = new Buffer(text.length); for (let i = 0; i < text.length; i++) b[i] = text.charCodeAt(i); return b; }
+    case 'utf16le': { const b = new Buffer(text.length * 2); for (let i = 0; i < text.length; i++) { const c = text.charCodeAt(i); b[2 * i] = c & 255; b[2 * i + 1] = c >> 8; } return b; }
+  }
+}
+function toBytes(data, encoding) {
+  if (typeof data === 'string') return bufferFromString(data, encoding);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw new TypeError('The "data" argument must be of type string or an instance of Buffer, TypedArray, or DataView.');
+}
+readOnly('Buffer', Buffer);
+class TextEncoder { get encoding() { return 'utf-8'; } encode(text = '') { return native('utf8encode', $String(text)); } }
+class TextDecoder {
+  constructor(label = 'utf-8') { if (!/^utf-?8$/i.test(label)) throw new RangeError('The "' + label + '" encoding is not supported'); }
+  get encoding() { return 'utf-8'; }
+  decode(input) { return input === undefined ? '' : native('utf8decode', toBytes(input)); }
+}
+writable('TextEncoder', TextEncoder);
+writable('TextDecoder', TextDecoder);
+writable('btoa', function btoa(text) {
+  text = $String(text);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 255) throw new Error('Invalid character');
+    bytes[i] = c;
+  }
+  return base64Encode(bytes, false);
+});
+writable('atob', function atob(text) {
+  const bytes = base64Decode($String(text).replace(/[\t\n\f\r ]/g, ''));
+  let s = '';
+  for (const b of bytes) s += $fromCharCode(b);
+  return s;
+});
+
+// ---- URL and URLSearchParams (WHATWG-shaped, enough for plugins)
+const SPECIAL_PORTS = { 'http:': '80', 'https:': '443', 'ws:': '80', 'wss:': '443', 'ftp:': '21', 'file:': '' };
+function formEncode(text) {
+  return encodeURIComponent(text).replace(/[!'()~]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()).replace(/%20/g, '+');
+}
+function formDecode(text) {
+  const t = text.replace(/\+/g, ' ');
+  try { return decodeURIComponent(t); } catch (e) { return unescape(t); }
+}
+class URLSearchParams {
+  constructor(init) {
+    $define(this, '_list', { value: [], writable: true });
+    $define(this, '_url', { value: null, writable: true });
+    if (init === undefined || init === null) return;
+    if (typeof init === 'object' && typeof init[Symbol.iterator] === 'function') {
+      for (const pair of init) this._list.push([$String(pair[0]), $String(pair[1])]);
+    } else if (typeof init === 'object') {
+      for (const key of $keys(init)) this._list.push([key, $String(init[key])]);
+    } else this._parse($String(init));
+  }
+  _parse(text) {
+    this._list = [];
+    if (text.startsWith('?')) text = text.slice(1);
+    for (const part of text.split('&')) {
+      if (part === '') continue;
+      const eq = part.indexOf('=');
+      this._list.push(eq < 0 ? [formDecode(part), ''] : [formDecode(part.slice(0, eq)), formDecode(part.slice(eq + 1))]);
+    }
+  }
+  _update() { if (this._url) { const s = this.toString(); this._url._query = s ? '?' + s : ''; } }
+  get size() { return this._list.length; }
+  append(name, value) { this._list.push([$String(name), $String(value)]); this._update(); }
+  delete(name) { name = $String(name); this._list = this._list.filter((p) => p[0] !== name); this._update(); }
+  get(name) { name = $String(name); const p = this._list.find((p) => p[0] === name); return p ? p[1] : null; }
+  getAll(name) { name = $String(name); return this._list.filter((p) => p[0] === name).map((p) => p[1]); }
+  has(name) { name = $String(name); return this._list.some((p) => p[0] === name); }
+  set(name, value) {
+    name = $String(name); value = $String(value);
+    const i = this._list.findIndex((p) => p[0] === name);
+    if (i < 0) this._list.push([name, value]);
+    else { this._list[i][1] = value; this._list = this._list.filter((p, j) => j <= i || p[0] !== name); }
+    this._update();
+  }
+  sort() { this._list.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)); this._update(); }
+  forEach(callback, thisArg) { for (const [k, v] of this._list) callback.call(thisArg, v, k, this); }
+  keys() { return this._list.map((p) => p[0])[Symbol.iterator](); }
+  values() { return this._list.map((p) => p[1])[Symbol.iterator](); }
+  entries() { return this._list.map((p) => [p[0], p[1]])[Symbol.iterator](); }
+  [Symbol.iterator]() { return this.entries(); }
+  toString() { return this._list.map((p) => formEncode(p[0]) + '=' + formEncode(p[1])).join('&'); }
+}
+const encodeComponent = (text, extra) => text.replace(extra, (c) => encodeURIComponent(c));
+function normalizePath(path, special) {
+  const segments = path.split('/');
+  const out = [];
+  for (let i = 0; i < segments.length; i++) {
+    const s = segments[i], last = i === segments.length - 1;
+    if (s === '..' || s.toLowerCase() === '%2e%2e') { if (out.length > 1) out.pop(); if (last) out.push(''); }
+    else if (s === '.' || s.toLowerCase() === '%2e') { if (last) out.push(''); }
+    else out.push(s);
+  }
+  let result = out.join('/');
+  if (special && !result.startsWith('/')) result = '/' + result;
+  return encodeComponent(result, /[^\x21-\x7e]|[ "<>`{}]/g);
+}
+class URL {
+  constructor(url, base) {
+    url = $String(url).trim();
+    const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):(.*)$/.exec(url);
+    if (!m) {
+      if (base === undefined) throw new TypeError('Invalid URL: ' + url);
+      const b = base instanceof URL ? base : new URL(base);
+      this._init(b.protocol, b._user, b._pass, b.hostname, b.port, b.pathname, '', '');
+      this._resolve(url);
+      return;
+    }
+    const protocol = m[1].toLowerCase() + ':';
+    let rest = m[2];
+    const special = protocol in SPECIAL_PORTS;
+    if (special) rest = rest.replace(/\\/g, '/');
+    let hash = '', query = '';
+    const h = rest.indexOf('#'); if (h >= 0) { hash = rest.slice(h); rest = rest.slice(0, h); }
+    const q = rest.indexOf('?'); if (q >= 0) { query = rest.slice(q); rest = rest.slice(0, q); }
+    if (rest.startsWith('//') || (special && protocol !== 'file:')) {
+      rest = rest.replace(/^\/*/, '');
+      const slash = rest.indexOf('/');
+      const authority = slash < 0 ? rest : rest.slice(0, slash);
+      const path = slash < 0 ? '' : rest.slice(slash);
+      const at = authority.lastIndexOf('@');
+      const userinfo = at < 0 ? '' : authority.slice(0, at);
+      const hostport = at < 0 ? authority : authority.slice(at + 1);
+      const pm = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(hostport);
+      if (!pm || (special && protocol !== 'file:' && pm[1] === '')) throw new TypeError('Invalid URL: ' + url);
+      let port = pm[2] || '';
+      if (port !== '') { const n = parseInt(port, 10); if (n > 65535) throw new TypeError('Invalid URL: ' + url); port = $String(n); }
+      const colon = userinfo.indexOf(':');
+      this._init(protocol, colon < 0 ? userinfo : userinfo.slice(0, colon), colon < 0 ? '' : userinfo.slice(colon + 1),
+        special ? pm[1].toLowerCase() : pm[1], port, path, query, hash);
+      this._hasAuthority = true;
+    } else {
+      this._init(protocol, '', '', '', '', rest, query, hash);
+      this._opaque = !rest.startsWith('/');
+    }
+  }
+  _init(protocol, user, pass, host, port, path, query, hash) {
+    $define(this, '_protocol', { value: protocol, writable: true });
+    $define(this, '_user', { value: user, writable: true });
+    $define(this, '_pass', { value: pass, writable: true });
+    $define(this, '_host', { value: host, writable: true });
+    $define(this, '_port', { value: SPECIAL_PORTS[protocol] === port ? '' : port, writable: true });
+    $define(this, '_path', { value: '', writable: true });
+    $define(this, '_query', { value: '', writable: true });
+    $define(this, '_hash', { value: '', writable: true });
+    $define(this, '_params', { value: null, writable: true });
+    $define(this, '_hasAuthority', { value: protocol in SPECIAL_PORTS, writable: true });
+    $define(this, '_opaque', { value: false, writable: true });
+    this.pathname = path; this.search = query; this.hash = hash;
+  }
+  _resolve(ref) {
+    if (this._protocol in SPECIAL_PORTS) ref = ref.replace(/\\/g, '/');
+    let hash = '', query = null;
+    const h = ref.indexOf('#'); if (h >= 0) { hash = ref.slice(h); ref = ref.slice(0, h); }
+    const q = ref.indexOf('?'); if (q >= 0) { query = ref.slice(q); ref = ref.slice(0, q); }
+    if (ref.startsWith('//')) { const u = new URL(this._protocol + ref + (query || '') + hash); Object.assign(this, {}); this._copy(u); return; }
+    if (ref.startsWith('/')) this.pathname = ref;
+    else if (ref !== '') this.pathname = this._path.slice(0, this._path.lastIndexOf('/') + 1) + ref;
+    if (ref !== '' || query !== null) this.search = query || '';
+    this.hash = hash;
+  }
+  _copy(u) { for (const k of ['_protocol', '_user', '_pass', '_host', '_port', '_path', '_query', '_hash', '_hasAuthority']) this[k] = u[k]; }
+  get protocol() { return this._protocol; }
+  set protocol(v) { v = $String(v).replace(/:.*$/, '').toLowerCase(); if (/^[a-z][a-z0-9+.-]*$/.test(v)) this._protocol = v + ':'; }
+  get username() { return this._user; }
+  set username(v) { this._user = encodeURIComponent($String(v)); }
+  get password() { return this._pass; }
+  set password(v) { this._pass = encodeURIComponent($String(v)); }
+  get hostname() { return this._host; }
+  set hostname(v) { this._host = $String(v).toLowerCase(); }
+  get port() { return this._port; }
+  set port(v) { v = $String(v); this._port = SPECIAL_PORTS[this._protocol] === v ? '' : v.replace(/\D.*$/, ''); }
+  get host() { return this._host + (this._port ? ':' + this._port : ''); }
+  set host(v) { const m = /^([^:]*)(?::(\d*))?$/.exec($String(v)); if (m) { this.hostname = m[1]; this.port = m[2] || ''; } }
+  get origin() { return this._protocol in SPECIAL_PORTS && this._protocol !== 'file:' ? this._protocol + '//' + this.host : 'null'; }
+  get pathname() { return this._path; }
+  set pathname(v) { v = $String(v); this._path = this._opaque ? v : normalizePath(v, this._protocol in SPECIAL_PORTS); }
+  get search() { return this._query.length > 1 ? this._query : ''; }
+  set search(v) {
+    v = $String(v); if (v !== '' && !v.startsWith('?')) v = '?' + v;
+    this._query = v === '?' ? '' : encodeComponent(v, /[^\x21-\x7e]|[ "<>`#]/g);
+    if (this._params) this._params._parse(this._query);
+  }
+  get searchParams() {
+    if (!this._params) { this._params = new URLSearchParams(this._query); this._params._url = this; }
+    return this._params;
+  }
+  get hash() { return this._hash.length > 1 ? this._hash : ''; }
+  set hash(v) { v = $String(v); if (v !== '' && !v.startsWith('#')) v = '#' + v; this._hash = v === '#' ? '' : encodeComponent(v, /[^\x21-\x7e]|[ "<>`]/g); }
+  get href() {
+    const auth = this._user || this._pass ? this._user + (this._pass ? ':' + this._pass : '') + '@' : '';
+    const authority = this._hasAuthority ? '//' + auth + this.host : '';
+    return this._protocol + authority + this._path + this.search + this.hash;
+  }
+  set href(v) { this._copy(new URL(v)); }
+  toString() { return this.href; }
+  toJSON() { return this.href; }
+}
+writable('URL', URL);
+writable('URLSearchParams', URLSearchParams);
+
+// ---- RetryError, host calls, fetch
+class RetryError extends Error {
+  constructor(message) { super(message); this.name = 'RetryError'; }
+}
+writable('RetryError', RetryError);
+function host(op, args, bytes) { return native('host', op, args, bytes); }
+
+class Headers {
+  constructor(init) {
+    $define(this, '_map', { value: new Map(), writable: true });
+    if (init instanceof Headers) init.forEach((v, k) => this.append(k, v));
+    else if ($isArray(init)) for (const [k, v] of init) this.append(k, v);
+    else if (isObject(init)) for (const k of $keys(init)) this.append(k, init[k]);
+  }
+  append(name, value) { name = $String(name).toLowerCase(); const old = this._map.get(name); this._map.set(name, old === undefined ? $String(value) : old + ', ' + value); }
+  set(name, value) { this._map.set($String(name).toLowerCase(), $String(value)); }
+  get(name) { const v = this._map.get($String(name).toLowerCase()); return v === undefined ? null : v; }
+  has(name) { return this._map.has($String(name).toLowerCase()); }
+  delete(name) { this._map.delete($String(name).toLowerCase()); }
+  forEach(callback, thisArg) { for (const [k, v] of [...this._map].sort()) callback.call(thisArg, v, k, this); }
+  entries() { return [...this._map].sort()[Symbol.iterator](); }
+  keys() { return [...this._map.keys()].sort()[Symbol.iterator](); }
+  values() { return [...this._map].sort().map((p) => p[1])[Symbol.iterator](); }
+  [Symbol.iterator]() { return this.entries(); }
+  raw() { const o = {}; for (const [k, v] of this._map) o[k] = v.split(', '); return o; }
+}
+class Response {
+  constructor(body, init) {
+    init = init || {};
+    this.status = init.status === undefined ? 200 : init.status;
+    this.statusText = init.statusText || '';
+    this.headers = new Headers(init.headers);
+    this.url = init.url || '';
+    this.redirected = !!init.redirected;
+    $define(this, '_body', { value: body === undefined || body === null ? new Buffer(0) : typeof body === 'string' ? Buffer.from(body) : toBuffer(toBytes(body)), writable: true });
+    this.bodyUsed = false;
+  }
+  get ok() { return this.status >= 200 && this.status < 300; }
+  async buffer() { this.bodyUsed = true; return this._body; }
+  async arrayBuffer() { this.bodyUsed = true; return this._body.buffer.slice(this._body.byteOffset, this._body.byteOffset + this._body.length); }
+  async text() { this.bodyUsed = true; return this._body.toString('utf8'); }
+  async json() { return $parse(await this.text()); }
+  clone() { return new Response(this._body, this); }
+}
+class FetchError extends Error {
+  constructor(message, type) { super(message); this.name = 'FetchError'; this.type = type; }
+}
+async function fetch(url, options) {
+  options = options || {};
+  const headers = new Headers(options.headers);
+  let body = options.body;
+  if (body !== undefined && body !== null) {
+    if (body instanceof URLSearchParams) { if (!headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8'); body = body.toString(); }
+    else if (typeof body === 'string' && !headers.has('content-type')) headers.set('content-type', 'text/plain;charset=UTF-8');
+    body = typeof body === 'string' ? native('utf8encode', body) : toBytes(body);
+  } else body = undefined;
+  const request = { url: url instanceof URL ? url.href : isObject(url) && url.url ? $String(url.url) : $String(url), method: $String(options.method || 'GET').toUpperCase(), headers: [...headers.entries()], redirect: options.redirect || 'follow' };
+  let result;
+  try { result = await host('fetch', [request], body); }
+  catch (e) { throw new FetchError('request to ' + request.url + ' failed, reason: ' + e.message, 'system'); }
+  return new Response(result.body, { status: result.status, statusText: result.statusText, headers: result.headers, url: result.url || request.url, redirected: false });
+}
+fetch.default = fetch; fetch.Headers = Headers; fetch.Response = Response; fetch.FetchError = FetchError; fetch.isRedirect = (c) => [301, 302, 303, 307, 308].includes(c);
+readOnly('fetch', $freeze(fetch));
+
+// ---- libraries for require/import (§6.3)
+function createBuffer(opts) {
+  const limit = opts.limit || 10 * 1024 * 1024;
+  const buffer = {
+    points: 0, items: [],
+    add(item, points = 1) {
+      if (this.points + points > limit && this.items.length > 0) this.flush();
+      this.items.push(item); this.points += points;
+    },
+    flush() {
+      const items = this.items, points = this.points;
+      this.items = []; this.points = 0;
+      if (items.length === 0) return $Promise.resolve();
+      return $Promise.resolve(opts.onFlush ? opts.onFlush(items, points) : undefined);
+    },
+  };
+  return buffer;
+}
+function hashObject(alg, key) {
+  const chunks = [];
+  let done = false;
+  return {
+    update(data, encoding) { if (done) throw new Error('Digest already called'); chunks.push(toBytes(data, encoding)); return this; },
+    digest(encoding) {
+      done = true;
+      let total = 0; for (const c of chunks) total += c.length;
+      const all = new Uint8Array(total); let o = 0; for (const c of chunks) { all.set(c, o); o += c.length; }
+      const out = toBuffer(key === undefined ? native('hash', $String(alg).toLowerCase(), all) : native('hmac', $String(alg).toLowerCase(), key, all));
+      return encoding === undefined || encoding === 'buffer' ? out : out.toString(encoding);
+    },
+  };
+}
+const crypto = {
+  createHash: (alg) => hashObject(alg),
+  createHmac: (alg, key) => hashObject(alg, toBytes(key)),
+  randomBytes: (n) => toBuffer(native('randomBytes', n >>> 0)),
+  randomUUID: () => native('randomUUID'),
+  getRandomValues: (array) => { array.set(native('randomBytes', array.byteLength)); return array; },
+  timingSafeEqual: (a, b) => { if (a.length !== b.length) throw new RangeError('Input buffers must have the same byte length'); let d = 0; for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i]; return d === 0; },
+  getHashes: () => ['md5', 'sha1', 'sha256', 'sha384', 'sha512'],
+};
+const zlib = {};
+for (const [name, op] of [['gzipSync', 'gzip'], ['gunzipSync', 'gunzip'], ['deflateSync', 'deflate'], ['inflateSync', 'inflate'], ['deflateRawSync', 'deflateRaw'], ['inflateRawSync', 'inflateRaw'], ['unzipSync', 'unzip']]) {
+  zlib[name] = (data, opts) => toBuffer(native('zlib', op, toBytes(data), opts && typeof opts.level === 'number' ? opts.level : -1));
+}
+class PassThrough {
+  constructor() { this._listeners = {}; this._chunks = []; this._ended = false; }
+  on(event, listener) { (this._listeners[event] = this._listeners[event] || []).push(listener); return this; }
+  once(event, listener) { const f = (...a) => { this.off(event, f); listener(...a); }; return this.on(event, f); }
+  off(event, listener) { this._listeners[event] = (this._listeners[event] || []).filter((l) => l !== listener); return this; }
+  removeListener(event, listener) { return this.off(event, listener); }
+  emit(event, ...args) { for (const l of (this._listeners[event] || []).slice()) l(...args); return true; }
+  write(chunk, encoding, callback) { const b = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? encoding : 'utf8') : chunk; this._chunks.push(b); this.emit('data', b); if (typeof encoding === 'function') encoding(); else if (callback) callback(); return true; }
+  end(chunk, encoding, callback) { if (chunk !== undefined && typeof chunk !== 'function') this.write(chunk, encoding); this._ended = true; this.emit('finish'); this.emit('end'); if (typeof chunk === 'function') chunk(); else if (callback) callback(); return this; }
+  pipe(destination) { this.on('data', (c) => destination.write(c)); this.on('end', () => destination.end && destination.end()); return destination; }
+  read() { const all = Buffer.concat(this._chunks); this._chunks = []; return all.length ? all : null; }
+}
+const libraries = {
+  'node-fetch': fetch,
+  'crypto': $freeze(crypto),
+  'url': $freeze({ URL, URLSearchParams }),
+  'zlib': $freeze(zlib),
+  'stream': $freeze({ PassThrough }),
+  '@posthog/plugin-contrib': $freeze({ createBuffer }),
+  '@posthog/plugin-scaffold': $freeze({ RetryError }),
+};
+writable('require', function require(name) {
+  if (typeof name === 'string' && Object.prototype.hasOwnProperty.call(libraries, name)) return libraries[name];
+  throw new Error("Cannot import '" + name + "'! This package is not provided by PostHog in plugins.");
+});
+
+// ---- posthog
+readOnly('posthog', $freeze({
+  capture(event, properties = {}) { return host('capture', [$String(event), isObject(properties) ? properties : {}]); },
+}));
+writable('global', G); writable('GLOBAL', G); writable('root', G); writable('isVM', true);
+
+// ---- meta (§8.2)
+const cacheKey = (key) => $String(key);
+const serialize = (opts) => !isObject(opts) || opts.jsonSerialize !== false;
+const cache = {
+  async set(key, value, ttlSeconds, options) {
+    await host('cache.set', [cacheKey(key), serialize(options) ? $stringify(value) ?? 'undefined' : $String(value), ttlSeconds ? Number(ttlSeconds) : null]);
+  },
+  async get(key, defaultValue, options) {
+    const raw = await host('cache.get', [cacheKey(key)]);
+    if (raw === null || raw === undefined) return null;
+    if (!serialize(options)) return raw;
+    try { return $parse(raw); } catch (e) { return null; }
+  },
+  async incr(key) { return host('cache.incr', [cacheKey(key)]); },
+  async expire(key, ttlSeconds) { return host('cache.expire', [cacheKey(key), Number(ttlSeconds)]); },
+  async lpush(key, elementOrArray) {
+    if (!$isArray(elementOrArray)) {
+      if (typeof elementOrArray !== 'string') throw new Error('cache.lpush expects a string value or an array of strings');
+      elementOrArray = [elementOrArray];
+    } else if (elementOrArray.some((e) => typeof e !== 'string')) throw new Error('cache.lpush expects a string value or an array of strings');
+    if (elementOrArray.length > 1000) throw new Error('Too many elements in array for cache.lpush. Maximum: 1000');
+    return host('cache.lpush', [cacheKey(key), elementOrArray]);
+  },
+  async lrange(key, start, end) {
+    if (typeof start !== 'number' || typeof end !== 'number') throw new Error('cache.lrange expects a number for the start and end indexes');
+    return host('cache.lrange', [cacheKey(key), start, end]);
+  },
+  async llen(key) { return host('cache.llen', [cacheKey(key)]); },
+  async lrem(key, count, elementKey) {
+    if (typeof count !== 'number') throw new Error('cache.lrem expects a number for the "count" argument');
+    return host('cache.lrem', [cacheKey(key), count, $String(elementKey)]);
+  },
+  async lpop(key, count) {
+    if (typeof count !== 'number') throw new Error('cache.lpop expects a number for the "count" argument');
+    return host('cache.lpop', [cacheKey(key), count]);
+  },
+};
+const storage = {
+  async get(key, defaultValue) {
+    const raw = await host('storage.get', [$String(key)]);
+    return raw === null || raw === undefined ? defaultValue : $parse(raw);
+  },
+  async set(key, value) {
+    if (value === undefined) await host('storage.del', [$String(key)]);
+    else await host('storage.set', [$String(key), $stringify(value)]);
+  },
+  async del(key) { await host('storage.del', [$String(key)]); },
+};
+const UNITS = { millisecond: 1, second: 1000, minute: 60000, hour: 3600000, day: 86400000, week: 604800000,
+  month: 604800000 * 30 /* reference §8.6: kept "30 weeks" bug */, quarter: 604800000 * 13, year: 86400000 * 365 };
+function jobBuilder(type) {
+  return function (payload) {
+    const enqueue = (timestamp) => host('jobs.enqueue', [{ type, payload: payload === undefined ? null : payload, timestamp }]);
+    return {
+      runNow: () => enqueue(Date.now()),
+      runIn: (duration, unit) => {
+        const u = $String(unit);
+        const single = u.endsWith('s') ? u.slice(0, -1) : u;
+        if (!Object.prototype.hasOwnProperty.call(UNITS, single)) return $Promise.reject(new Error('Unknown time unit: ' + single + 's'));
+        return enqueue(Date.now() + duration * UNITS[single]);
+      },
+      runAt: (date) => enqueue(new Date(date).getTime()),
+    };
+  };
+}
+const jobsProxy = new Proxy({}, {
+  get: (target, name) => (typeof name === 'string' ? jobBuilder(name) : undefined),
+  set: () => false, defineProperty: () => false, deleteProperty: () => false,
+});
+const attachments = {};
+for (const key of $keys(info.attachments)) {
+  const a = info.attachments[key];
+  attachments[key] = { content_type: a.content_type, file_name: a.file_name, contents: toBuffer(a.contents) };
+}
+const meta = {
+  attachments: deepFreeze(attachments),
+  cache: $freeze(cache),
+  config: deepFreeze(info.config),
+  geoip: $freeze({ async locate(ip) { return host('geoip.locate', [$String(ip)]); } }),
+  global: {},
+  jobs: jobsProxy,
+  storage: $freeze(storage),
+};
+
+// ---- export discovery (§7, 0.21.8+ rules) and calls
+const METHODS = ['setupPlugin', 'teardownPlugin', 'processEvent', 'processEventBatch', 'onEvent', 'onSnapshot', 'exportEvents'];
+let methods = {}, tasks = {}, jobs = {};
+function discover() {
+  const holders = [];
+  const exp = G.exports, mod = G.module;
+  const modExports = isObject(mod) ? mod.exports : undefined;
+  if (isObject(exp)) { holders.push(exp); if (isObject(exp.default)) holders.push(exp.default); }
+  if (isObject(modExports)) {
+    holders.push(modExports);
+    // An ES module compiled to CommonJS keeps `export default` in module.exports.default.
+    if (modExports.__esModule && isObject(modExports.default)) holders.push(modExports.default);
+  }
+  if (!holders.some((h) => $ownNames(h).length > 0)) holders.push(G);
+  const found = {};
+  for (const name of METHODS) {
+    for (const h of holders) { const v = h[name]; if (v) { if (typeof v === 'function') found[name] = v; break; } }
+  }
+  methods = found;
+  for (const h of holders.slice().reverse()) {
+    for (const key of $ownNames(h)) {
+      if (key.startsWith('runEvery')) { const v = h[key]; if (typeof v === 'function') tasks[key] = v; }
+    }
+    const j = h.jobs;
+    if (isObject(j)) for (const key of $keys(j)) { if (typeof j[key] === 'function') jobs[key] = j[key]; }
+  }
+  const present = METHODS.filter((m) => m in found);
+  // Reference §9.3 adapters.
+  if (found.processEventBatch && !found.processEvent) {
+    const batch = found.processEventBatch;
+    found.processEvent = async (event, meta) => { const result = await batch([event], meta); return result ? result[0] : null; };
+  } else if (found.processEvent && !found.processEventBatch) {
+    const single = found.processEvent;
+    found.processEventBatch = async (events, meta) => (await $Promise.all(events.map((e) => single(e, meta)))).filter(Boolean);
+  }
+  if (found.exportEvents) installExportEvents(found);
+  return { methods: present, tasks: $keys(tasks), jobs: $keys(jobs) };
+}
+function clamp(value, min, max, fallback) {
+  const n = parseInt(value, 10);
+  return Number.isNaN(n) ? fallback : Math.min(max, Math.max(min, n));
+}
+function installExportEvents(found) {
+  const config = info.config;
+  const exportEvents = found.exportEvents, onEvent = found.onEvent, teardown = found.teardownPlugin;
+  const ignore = new Set($String(config.exportEventsToIgnore || '').split(',').map((s) => s.trim()).filter(Boolean));
+  const retry = async (batch, n) => {
+    try { await exportEvents(batch, meta); }
+    catch (error) {
+      if (!(error instanceof RetryError)) throw error;
+      if (n >= 15) { consoleObject.error('Dropped batch after retrying 15 times'); return; }
+      await meta.jobs.exportEventsWithRetry({ batch, batchId: Math.floor(Math.random() * 1000000), retriesPerformedSoFar: n + 1 }).runIn(Math.pow(2, n + 1) * 3, 'seconds');
+    }
+  };
+  const buffer = createBuffer({
+    limit: clamp(config.exportEventsBufferBytes, 1, 100 * 1024 * 1024, 1024 * 1024),
+    timeoutSeconds: clamp(config.exportEventsBufferSeconds, 1, 600, 10),
+    onFlush: (batch) => retry(batch, 0),
+  });
+  exportBuffer = buffer;
+  found.onEvent = async (event, meta) => {
+    if (!ignore.has(event.event)) await buffer.add(event, $stringify(event).length);
+    if (onEvent) await onEvent(event, meta);
+  };
+  found.teardownPlugin = async (meta) => { await buffer.flush(); if (teardown) await teardown(meta); };
+  jobs.exportEventsWithRetry = (payload) => retry(payload.batch, payload.retriesPerformedSoFar);
+}
+let exportBuffer = null;
+function call(kind, name, args) {
+  const table = kind === 'method' ? methods : kind === 'task' ? tasks : jobs;
+  const fn = table[name];
+  if (typeof fn !== 'function') throw new Error('Missing ' + name);
+  if (kind === 'job' && !args[0]) return fn(meta); // reference §8.1 quirk: falsy payload → f(meta)
+  args.push(meta);
+  return $apply(fn, undefined, args);
+}
+function track(value, id, argument) {
+  if (!isObject(value)) return false;
+  let then;
+  try { then = value.then; } catch (e) { return false; }
+  if (typeof then !== 'function') return false;
+  $apply($then, $Promise.resolve(value), [(v) => native('settle', id, true, v, v === argument), (e) => native('settle', id, false, e)]);
+  return true;
+}
+function wrapBytes(u8) { return toBuffer(u8); }
+function makeResponse(r) { return { status: r.status, statusText: r.statusText, headers: r.headers, url: r.url, body: toBuffer(r.body) }; }
+function flushExport() { return exportBuffer ? exportBuffer.flush() : undefined; }
+return $freeze({ discover, call, track, wrapBytes, makeResponse, flushExport, meta });
+})
+"""#
+}

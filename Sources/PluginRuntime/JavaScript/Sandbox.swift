@@ -1,0 +1,389 @@
+import CJavaScriptCore
+import Crypto
+import Foundation
+import PostHogEvents
+
+/// One plugin config's JavaScript world: a global context in its worker's group, the prelude's helper
+/// object and `meta`. Lives inside its `PluginWorker` and is only touched on that worker's thread.
+final class Sandbox {
+    let descriptor: PluginConfigDescriptor
+    let thread: WorkerThread
+    unowned let worker: PluginWorker
+    let host: any PluginHost
+    let instanceId: String
+    private let rawContext: JSGlobalContextRef
+    private var runtime: JSObjectRef?
+    private var bridge: JSObjectRef?
+    private(set) var capabilities = PluginCapabilities()
+
+    private var nextId = 0
+    /// Deferred promises handed to plugin code for host calls in flight (values protected from GC).
+    private var pendingHostCalls: [Int: (resolve: JSObjectRef, reject: JSObjectRef)] = [:]
+    /// Swift callers awaiting a JavaScript promise, resumed by the `settle` bridge call or a timeout.
+    private var awaiting: [Int: (continuation: CheckedContinuation<CallResult, any Error>, wantsResult: Bool)] = [:]
+    private var awaitTimers: [Int: Task<Void, Never>] = [:]
+
+    /// The context, checked to be used on the owning thread only.
+    var context: JSGlobalContextRef {
+        thread.assertCurrent()
+        return rawContext
+    }
+
+    init(
+        descriptor: PluginConfigDescriptor, group: JSContextGroupRef, bridgeClass: JSClassRef, worker: PluginWorker,
+        thread: WorkerThread, host: any PluginHost, instanceId: String
+    ) throws(JSThrown) {
+        thread.assertCurrent()
+        self.descriptor = descriptor
+        self.thread = thread
+        self.worker = worker
+        self.host = host
+        self.instanceId = instanceId
+        self.rawContext = JSGlobalContextCreateInGroup(group, nil)
+        let ctx = rawContext
+        let bridge = JSObjectMake(ctx, bridgeClass, Unmanaged.passUnretained(self).toOpaque())!
+        JSValueProtect(ctx, bridge)
+        self.bridge = bridge
+        var exception: JSValueRef?
+        let preludeFunction = evaluate(Prelude.source, sourceURL: "prelude.js", exception: &exception)
+        guard exception == nil, let function = JSC.object(ctx, preludeFunction) else {
+            throw JSThrown.from(ctx, exception ?? JSValueMakeUndefined(ctx))
+        }
+        let info = makeInfo(ctx)
+        let result = JSC.call(ctx, function, [bridge, info], exception: &exception)
+        if let exception { throw JSThrown.from(ctx, exception) }
+        runtime = JSC.object(ctx, result)
+        JSValueProtect(ctx, runtime)
+    }
+
+    /// Drops every reference into the context and fails the Swift callers still waiting on it.
+    func close() {
+        let ctx = context
+        for (_, pending) in pendingHostCalls {
+            JSValueUnprotect(ctx, pending.resolve)
+            JSValueUnprotect(ctx, pending.reject)
+        }
+        pendingHostCalls = [:]
+        for (id, waiting) in awaiting {
+            awaitTimers.removeValue(forKey: id)?.cancel()
+            waiting.continuation.resume(throwing: JSThrown(name: "Error", message: "Plugin was unloaded", stack: nil))
+        }
+        awaiting = [:]
+        if let bridge {
+            JSObjectSetPrivate(bridge, nil)
+            JSValueUnprotect(ctx, bridge)
+        }
+        if let runtime { JSValueUnprotect(ctx, runtime) }
+        bridge = nil
+        runtime = nil
+        JSGlobalContextRelease(ctx)
+    }
+
+    private func makeInfo(_ ctx: JSContextRef) -> JSValueRef? {
+        let info = JSObjectMake(ctx, nil, nil)!
+        JSC.set(ctx, info, "config", JSC.makeValue(ctx, .object(descriptor.config)))
+        let attachments = JSObjectMake(ctx, nil, nil)!
+        for attachment in descriptor.attachments {
+            let item = JSObjectMake(ctx, nil, nil)!
+            JSC.set(ctx, item, "content_type", JSC.makeString(ctx, attachment.contentType))
+            JSC.set(ctx, item, "file_name", JSC.makeString(ctx, attachment.fileName))
+            JSC.set(ctx, item, "contents", JSC.makeBytes(ctx, attachment.contents))
+            JSC.set(ctx, attachments, attachment.key, item)
+        }
+        JSC.set(ctx, info, "attachments", attachments)
+        return info
+    }
+
+    private func evaluate(_ source: String, sourceURL: String, exception: inout JSValueRef?) -> JSValueRef? {
+        let script = JSC.string(source)
+        let url = JSC.string(sourceURL)
+        defer {
+            JSStringRelease(script)
+            JSStringRelease(url)
+        }
+        return JSEvaluateScript(context, script, nil, url, 1, &exception)
+    }
+
+    // MARK: running plugin code
+
+    /// Evaluates the compiled plugin as a classic (sloppy) script after declaring `module` and
+    /// `exports` on the same line, then discovers its exports (reference §5.1, §7).
+    func evaluatePlugin(_ code: String) throws(JSThrown) {
+        var exception: JSValueRef?
+        // Same first line: plugin line numbers stay right, and a leading "use strict" is no directive.
+        _ = evaluate("var module = {exports: {}}; var exports = {}; " + code, sourceURL: "index.ts", exception: &exception)
+        if let exception { throw thrown(exception) }
+        let result = try callHelper("discover", [])
+        let ctx = context
+        let object = JSC.object(ctx, result)
+        let list = { (name: String) -> [String] in
+            guard let object, let value = try? JSC.json(ctx, JSC.get(ctx, object, name)) else { return [] }
+            return value.arrayValue?.compactMap(\.stringValue) ?? []
+        }
+        capabilities = PluginCapabilities(methods: list("methods"), scheduledTasks: list("tasks"), jobs: list("jobs"))
+    }
+
+    /// Calls an export with `meta` appended; returns the converted result, awaiting a returned promise.
+    /// `timeout` bounds the wait for a promise (reference §8.1 "whole call bounded"). On failure the
+    /// first argument's state is attached, since the chain continues with the plugin's mutations (§9.2).
+    nonisolated(nonsending) func invoke(
+        kind: ExportKind, name: String, arguments: [JSON], wantsResult: Bool, timeout: Double?
+    ) async throws(JSThrown) -> CallResult {
+        let ctx = context
+        let values = arguments.map { JSC.makeValue(ctx, $0) }
+        let array = values.withUnsafeBufferPointer { JSObjectMakeArray(ctx, $0.count, $0.baseAddress, nil) }
+        let argument = values.first ?? nil
+        if let argument { JSValueProtect(ctx, argument) }
+        defer { if let argument { JSValueUnprotect(context, argument) } }
+        do {
+            let result = try callHelper("call", [JSC.makeString(ctx, kind.rawValue), JSC.makeString(ctx, name), array])
+            return try await settle(result, argument: argument, wantsResult: wantsResult, timeout: timeout)
+        } catch {
+            var error = error
+            if let argument, JSValueIsObject(context, argument) { error.argumentAfter = try? JSC.json(context, argument) }
+            throw error
+        }
+    }
+
+    /// Converts `value`, or waits for it when it is a thenable. The continuation is registered before
+    /// `track` attaches the callbacks: microtasks drain when that API call returns, so an already
+    /// settled promise reports back before `track` itself returns.
+    nonisolated(nonsending) func settle(
+        _ value: JSValueRef?, argument: JSValueRef?, wantsResult: Bool, timeout: Double?
+    ) async throws(JSThrown) -> CallResult {
+        let ctx = context
+        nextId += 1
+        let id = nextId
+        do {
+            return try await withCheckedThrowingContinuation { continuation in
+                awaiting[id] = (continuation, wantsResult)
+                let isPromise: Bool
+                do {
+                    let tracked = try callHelper(
+                        "track", [value, JSValueMakeNumber(ctx, Double(id)), argument ?? JSValueMakeUndefined(ctx)])
+                    isPromise = JSValueToBoolean(ctx, tracked)
+                } catch {
+                    awaiting[id] = nil
+                    continuation.resume(throwing: error)
+                    return
+                }
+                guard isPromise else {
+                    awaiting[id] = nil
+                    let same = argument.map { JSValueIsStrictEqual(ctx, $0, value) } ?? false
+                    do {
+                        let json = wantsResult ? try JSC.json(ctx, value) : JSON.null
+                        continuation.resume(returning: CallResult(value: json, returnedArgument: same))
+                    } catch {
+                        continuation.resume(throwing: error)
+                    }
+                    return
+                }
+                if let timeout, awaiting[id] != nil {
+                    let worker = self.worker
+                    let configId = descriptor.id
+                    awaitTimers[id] = Task {
+                        try? await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+                        if Task.isCancelled { return }
+                        await worker.expireAwait(configId: configId, id: id, after: timeout)
+                    }
+                }
+            }
+        } catch let error as JSThrown {
+            throw error
+        } catch {
+            throw JSThrown(name: "Error", message: "\(error)", stack: nil)
+        }
+    }
+
+    func expireAwait(id: Int, after seconds: Double) {
+        guard let waiting = awaiting.removeValue(forKey: id) else { return }
+        awaitTimers.removeValue(forKey: id)
+        let unit = seconds == 1 ? "second" : "seconds"
+        waiting.continuation.resume(
+            throwing: JSThrown(
+                name: "TimeoutError",
+                message: "Script execution timed out after promise waited for \(JSNumberFormatter.string(seconds)) \(unit)",
+                stack: nil))
+    }
+
+    private func callHelper(_ name: String, _ arguments: [JSValueRef?]) throws(JSThrown) -> JSValueRef? {
+        let ctx = context
+        guard let runtime, let function = JSC.object(ctx, JSC.get(ctx, runtime, name)) else {
+            throw JSThrown(name: "Error", message: "Sandbox is closed", stack: nil)
+        }
+        var exception: JSValueRef?
+        let result = JSC.call(ctx, function, arguments, exception: &exception)
+        if let exception { throw thrown(exception) }
+        return result
+    }
+
+    /// A thrown value, or the watchdog's termination reported as the §5.5 timeout error.
+    private func thrown(_ exception: JSValueRef) -> JSThrown {
+        if let seconds = worker.takeTermination() {
+            return JSThrown(
+                name: "TimeoutError",
+                message: "Script execution timed out after \(JSNumberFormatter.string(seconds)) seconds", stack: nil)
+        }
+        return JSThrown.from(context, exception)
+    }
+
+    // MARK: host call completion
+
+    func completeHostCall(id: Int, result: HostResult) {
+        guard let pending = pendingHostCalls.removeValue(forKey: id) else { return }
+        let ctx = context
+        defer {
+            JSValueUnprotect(ctx, pending.resolve)
+            JSValueUnprotect(ctx, pending.reject)
+        }
+        var exception: JSValueRef?
+        switch result {
+        case .value(let json):
+            _ = JSC.call(ctx, pending.resolve, [JSC.makeValue(ctx, json)], exception: &exception)
+        case .undefined:
+            _ = JSC.call(ctx, pending.resolve, [JSValueMakeUndefined(ctx)], exception: &exception)
+        case .response(let response):
+            let object = JSObjectMake(ctx, nil, nil)!
+            JSC.set(ctx, object, "status", JSValueMakeNumber(ctx, Double(response.status)))
+            JSC.set(ctx, object, "statusText", JSC.makeString(ctx, response.statusText))
+            JSC.set(ctx, object, "url", JSC.makeString(ctx, response.url))
+            JSC.set(
+                ctx, object, "headers",
+                JSC.makeValue(ctx, .array(response.headers.map { [.string($0.name), .string($0.value)] })))
+            JSC.set(ctx, object, "body", JSC.makeBytes(ctx, response.body))
+            _ = JSC.call(ctx, pending.resolve, [object], exception: &exception)
+        case .failure(let message):
+            let error = JSObjectMakeError(ctx, 1, [JSC.makeString(ctx, message)], nil)
+            _ = JSC.call(ctx, pending.reject, [error], exception: &exception)
+        }
+        if exception != nil { _ = worker.takeTermination() }
+    }
+
+    // MARK: the native bridge
+
+    /// Entry point of every `native(op, …)` call made by the prelude.
+    func handleNative(_ ctx: JSContextRef, _ arguments: [JSValueRef?], exception: inout JSValueRef?) -> JSValueRef? {
+        guard let first = arguments.first, let op = JSC.toString(ctx, first) else { return nil }
+        let argument = { (index: Int) -> JSValueRef? in index < arguments.count ? arguments[index] : nil }
+        switch op {
+        case "log":
+            let type = PluginLogEntry.Level(rawValue: JSC.toString(ctx, argument(1)) ?? "") ?? .log
+            log(.console, type, JSC.toString(ctx, argument(2)) ?? "")
+            return JSValueMakeUndefined(ctx)
+        case "settle":
+            let id = Int(JSValueToNumber(ctx, argument(1), nil))
+            guard let waiting = awaiting.removeValue(forKey: id) else { return JSValueMakeUndefined(ctx) }
+            awaitTimers.removeValue(forKey: id)?.cancel()
+            if JSValueToBoolean(ctx, argument(2)) {
+                do {
+                    let value = waiting.wantsResult ? try JSC.json(ctx, argument(3)) : JSON.null
+                    waiting.continuation.resume(returning: CallResult(value: value, returnedArgument: JSValueToBoolean(ctx, argument(4))))
+                } catch {
+                    waiting.continuation.resume(throwing: error)
+                }
+            } else {
+                waiting.continuation.resume(throwing: JSThrown.from(ctx, argument(3) ?? JSValueMakeUndefined(ctx)))
+            }
+            return JSValueMakeUndefined(ctx)
+        case "host":
+            return startHostCall(ctx, op: JSC.toString(ctx, argument(1)) ?? "", arguments: argument(2), bytes: argument(3), exception: &exception)
+        case "utf8encode":
+            return JSC.makeBytes(ctx, Array((JSC.toString(ctx, argument(1)) ?? "").utf8))
+        case "utf8decode":
+            return JSC.makeString(ctx, String(decoding: JSC.bytes(ctx, argument(1)) ?? [], as: UTF8.self))
+        case "hash", "hmac":
+            let algorithm = JSC.toString(ctx, argument(1)) ?? ""
+            let data = JSC.bytes(ctx, argument(op == "hash" ? 2 : 3)) ?? []
+            let key = op == "hmac" ? JSC.bytes(ctx, argument(2)) ?? [] : nil
+            guard let digest = NativeCrypto.digest(algorithm, data: data, hmacKey: key) else {
+                exception = JSObjectMakeError(ctx, 1, [JSC.makeString(ctx, "Digest method not supported")], nil)
+                return nil
+            }
+            return JSC.makeBytes(ctx, digest)
+        case "randomBytes":
+            let count = max(0, min(Int(JSValueToNumber(ctx, argument(1), nil)), 1 << 30))
+            var generator = SystemRandomNumberGenerator()
+            return JSC.makeBytes(ctx, (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        case "randomUUID":
+            return JSC.makeString(ctx, UUID().uuidString.lowercased())
+        case "zlib":
+            let mode = JSC.toString(ctx, argument(1)) ?? ""
+            let data = JSC.bytes(ctx, argument(2)) ?? []
+            let level = Int32(JSValueToNumber(ctx, argument(3), nil))
+            switch NativeZlib.run(mode, data, level: level) {
+            case .success(let output): return JSC.makeBytes(ctx, output)
+            case .failure(let error):
+                exception = JSObjectMakeError(ctx, 1, [JSC.makeString(ctx, error.message)], nil)
+                return nil
+            }
+        default:
+            exception = JSObjectMakeError(ctx, 1, [JSC.makeString(ctx, "Unknown native operation")], nil)
+            return nil
+        }
+    }
+
+    private func startHostCall(
+        _ ctx: JSContextRef, op: String, arguments: JSValueRef?, bytes: JSValueRef?, exception: inout JSValueRef?
+    ) -> JSValueRef? {
+        let args: [JSON]
+        do {
+            args = try JSC.json(ctx, arguments).arrayValue ?? []
+        } catch {
+            exception = JSObjectMakeError(ctx, 1, [JSC.makeString(ctx, error.message)], nil)
+            return nil
+        }
+        let body = JSC.bytes(ctx, bytes)
+        var resolve: JSObjectRef?
+        var reject: JSObjectRef?
+        guard let promise = JSObjectMakeDeferredPromise(ctx, &resolve, &reject, &exception), let resolve, let reject else {
+            return nil
+        }
+        JSValueProtect(ctx, resolve)
+        JSValueProtect(ctx, reject)
+        nextId += 1
+        let id = nextId
+        pendingHostCalls[id] = (resolve, reject)
+        let call = HostCall(op: op, arguments: args, body: body, descriptor: descriptor)
+        let host = self.host
+        let worker = self.worker
+        let configId = descriptor.id
+        Task {
+            let result = await call.perform(on: host)
+            await worker.completeHostCall(configId: configId, id: id, result: result)
+        }
+        return promise
+    }
+
+    func log(_ source: PluginLogEntry.Source, _ type: PluginLogEntry.Level, _ message: String) {
+        let entry = PluginLogEntry(
+            config: descriptor.ref, source: source, type: type, message: message, timestamp: Date(), instanceId: instanceId)
+        let host = self.host
+        Task { await host.log(entry) }
+    }
+}
+
+enum ExportKind: String, Sendable {
+    case method, task, job
+}
+
+/// Which entry points a loaded plugin has (reference §4.4 capabilities).
+public struct PluginCapabilities: Sendable, Equatable {
+    public var methods: [String] = []
+    public var scheduledTasks: [String] = []
+    public var jobs: [String] = []
+
+    public var json: JSON {
+        [
+            "methods": .array(methods.map(JSON.string)), "scheduled_tasks": .array(scheduledTasks.map(JSON.string)),
+            "jobs": .array(jobs.map(JSON.string)),
+        ]
+    }
+}
+
+/// What a host call resolves its promise with.
+enum HostResult: Sendable {
+    case value(JSON)
+    case undefined
+    case response(FetchResponse)
+    case failure(String)
+}

@@ -1,0 +1,96 @@
+import PostHogEvents
+
+/// A plugin config in force, as the server read it (reference §2): what the runtime needs to build
+/// and run its sandbox.
+public struct PluginConfigDescriptor: Sendable {
+    public var id: Int
+    public var teamId: Int?
+    public var pluginId: Int
+    public var pluginName: String
+    public var organizationId: String?
+    public var isGlobal: Bool
+    /// Chain position (reference §9.1); ties are broken by config id.
+    public var order: Int
+    /// `meta.config`, verbatim.
+    public var config: JSONObject
+    public var attachments: [PluginAttachment]
+    public var code: PluginCode
+    /// Changes whenever the config or its plugin changed (`updated_at` of both): reload rebuilds then.
+    public var updatedMarker: String
+
+    public init(
+        id: Int, teamId: Int?, pluginId: Int, pluginName: String, organizationId: String? = nil, isGlobal: Bool = false,
+        order: Int = 0, config: JSONObject = [:], attachments: [PluginAttachment] = [], code: PluginCode,
+        updatedMarker: String = ""
+    ) {
+        self.id = id
+        self.teamId = teamId
+        self.pluginId = pluginId
+        self.pluginName = pluginName
+        self.organizationId = organizationId
+        self.isGlobal = isGlobal
+        self.order = order
+        self.config = config
+        self.attachments = attachments
+        self.code = code
+        self.updatedMarker = updatedMarker
+    }
+
+    public var ref: PluginConfigRef { PluginConfigRef(id: id, teamId: teamId, pluginId: pluginId) }
+
+    /// `plugin <name> ID <id> (<extras>)` (reference §4.3).
+    public var digest: String {
+        var extras: [String] = []
+        if let organizationId { extras.append("organization ID \(organizationId)") }
+        if isGlobal { extras.append("global") }
+        return "plugin \(pluginName) ID \(pluginId) (\(extras.joined(separator: " - ")))"
+    }
+
+    /// `"<plugin name> (<config id>)"`, as listed in `$plugins_succeeded` / `$plugins_failed`.
+    var chainName: String { "\(pluginName) (\(id))" }
+}
+
+/// Where a plugin's code comes from (reference §3).
+public enum PluginCode: Sendable, Hashable {
+    /// `plugin_type == "source"`: the text itself (JavaScript or TypeScript).
+    case source(String)
+    /// A zip or gzip-tar archive with one top-level folder.
+    case archive([UInt8])
+    /// A `file:` plugin: the folder, already joined with `BASE_DIR` by the caller.
+    case folder(String)
+    /// Nothing usable (a remote plugin never downloaded).
+    case none
+}
+
+public struct PluginAttachment: Sendable, Hashable {
+    public var key: String
+    public var contentType: String
+    public var fileName: String
+    public var contents: [UInt8]
+
+    public init(key: String, contentType: String, fileName: String, contents: [UInt8]) {
+        self.key = key
+        self.contentType = contentType
+        self.fileName = fileName
+        self.contents = contents
+    }
+}
+
+/// Settings the runtime reads (`configuration.md`); parsed by the server, passed in here.
+public struct PluginRuntimeSettings: Sendable {
+    /// `TASK_TIMEOUT`, seconds: bound of awaited plugin calls. Default 30.
+    public var taskTimeout: Double = 30
+    /// `PLUGIN_EXECUTION_TIME_LIMIT`, seconds of synchronous JavaScript per entry; `nil` = `taskTimeout`.
+    public var executionTimeLimit: Double?
+    /// The instance UUIDT used in SYSTEM log lines.
+    public var instanceId: String = "00000000-0000-0000-0000-000000000000"
+    /// The esbuild executable used to compile TypeScript / ES modules.
+    public var esbuildPath: String = "/usr/bin/esbuild"
+
+    public init(taskTimeout: Double = 30, executionTimeLimit: Double? = nil, instanceId: String? = nil, esbuildPath: String? = nil) {
+        self.taskTimeout = taskTimeout
+        self.executionTimeLimit = executionTimeLimit
+        if let instanceId { self.instanceId = instanceId }
+        if let esbuildPath { self.esbuildPath = esbuildPath }
+    }
+}

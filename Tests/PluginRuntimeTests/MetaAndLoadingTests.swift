@@ -1,0 +1,246 @@
+import Foundation
+import PostHogEvents
+import Testing
+import ZIPFoundation
+
+@testable import PluginRuntime
+
+@Suite struct MetaAndLoadingTests {
+    @Test("meta has exactly the documented keys and cache/storage reach the host")
+    func metaMembers() async throws {
+        let (runtime, host) = makeRuntime()
+        await runtime.load([
+            plugin(1, """
+                async function setupPlugin(meta) {
+                  meta.global.keys = Object.keys(meta).join(',')
+                  await meta.cache.set('obj', {a: [1, 2]})
+                  await meta.cache.set('raw', 'plain', 60, {jsonSerialize: false})
+                  meta.global.obj = await meta.cache.get('obj')
+                  meta.global.missing = await meta.cache.get('nope', 'default')
+                  meta.global.incr = await meta.cache.incr('n')
+                  meta.global.len = await meta.cache.lpush('list', ['a', 'b'])
+                  meta.global.range = await meta.cache.lrange('list', 0, -1)
+                  try { await meta.cache.lpush('list', 5) } catch (e) { meta.global.lpushError = e.message }
+                  await meta.storage.set('s', {x: 1})
+                  meta.global.stored = await meta.storage.get('s')
+                  meta.global.storedDefault = await meta.storage.get('absent', 'dflt')
+                  await meta.storage.set('gone', 1); await meta.storage.set('gone', undefined)
+                  await meta.jobs.later({p: 1}).runIn(2, 'minutes')
+                  try { await meta.jobs.later({}).runIn(1, 'fortnight') } catch (e) { meta.global.unitError = e.message }
+                  await posthog.capture('hello', {x: 1})
+                  meta.config.greeting = 'changed'
+                  meta.global.config = meta.config.greeting
+                }
+                function processEvent(event, meta) { event.properties.global = meta.global; return event }
+                """).with(config: ["greeting": "hi"])
+        ])
+        let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        let global = try #require(result.event?["properties"]?["global"]?.objectValue)
+        #expect(global["keys"] == "attachments,cache,config,geoip,global,jobs,storage")
+        #expect(global["obj"] == ["a": [1, 2]])
+        #expect(global["missing"] == .null)
+        #expect(global["incr"] == 1)
+        #expect(global["len"] == 2)
+        #expect(global["range"] == ["b", "a"])
+        #expect(global["lpushError"] == "cache.lpush expects a string value or an array of strings")
+        #expect(global["stored"] == ["x": 1])
+        #expect(global["storedDefault"] == "dflt")
+        #expect(global["unitError"] == "Unknown time unit: fortnights")
+        #expect(global["config"] == "hi")
+        #expect(await host.cache["@plugin/101/2/raw"] == "plain")
+        #expect(await host.cacheTTLs["@plugin/101/2/raw"] == 60)
+        #expect(await host.storage[1] == ["s": #"{"x":1}"#])
+        let job = try #require(await host.jobs.first)
+        #expect(job.type == "later" && job.payload == ["p": 1] && job.pluginConfigId == 1)
+        #expect(await host.captures.first?.event == "hello")
+        #expect(await host.captures.first?.distinctId == "plugin1")
+    }
+
+    @Test("fetch goes through the host and returns a node-fetch-like Response")
+    func fetchThroughHost() async throws {
+        let (runtime, host) = makeRuntime()
+        await host.setFetchHandler { request in
+            FetchResponse(status: 201, statusText: "Created", headers: [("Content-Type", "application/json")], body: Array(#"{"ok":true}"#.utf8))
+        }
+        await runtime.load([
+            plugin(1, """
+                import fetch from 'node-fetch'
+                export async function processEvent(event) {
+                  const r = await fetch('https://example.com/x?y=1', { method: 'post', body: JSON.stringify({a: 1}), headers: {'X-Test': 'v'} })
+                  event.properties.status = r.status; event.properties.ok = r.ok
+                  event.properties.type = r.headers.get('content-type'); event.properties.body = await r.json()
+                  return event
+                }
+                """)
+        ])
+        let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        let properties = try #require(result.event?["properties"]?.objectValue)
+        #expect(properties["status"] == 201 && properties["ok"] == true && properties["type"] == "application/json")
+        #expect(properties["body"] == ["ok": true])
+        let request = try #require(await host.fetches.first)
+        #expect(request.method == "POST" && request.url == "https://example.com/x?y=1")
+        #expect(request.body == Array(#"{"a":1}"#.utf8))
+    }
+
+    @Test("libraries: crypto, Buffer, URL, zlib and the refused-module error")
+    func libraries() async throws {
+        let (runtime, host) = makeRuntime()
+        await runtime.load([
+            plugin(1, """
+                const crypto = require('crypto'); const zlib = require('zlib'); const { URL: U } = require('url')
+                function processEvent(event) {
+                  const p = event.properties
+                  p.sha1 = crypto.createHash('sha1').update('abc').digest('hex')
+                  p.hmac = crypto.createHmac('sha256', 'key').update('msg').digest('base64')
+                  p.b64 = Buffer.from('héllo').toString('base64'); p.back = Buffer.from(p.b64, 'base64').toString()
+                  p.hex = Buffer.from('ff00', 'hex').length; p.rnd = crypto.randomBytes(8).toString('hex').length
+                  const u = new U('https://Example.com:443/a/../b?x=1#h'); u.searchParams.set('y', 'two words')
+                  p.url = u.href; p.host = u.host
+                  p.gz = zlib.gunzipSync(zlib.gzipSync(Buffer.from('round trip'))).toString()
+                  p.btoa = btoa('hi'); p.isVM = isVM; p.hasTimers = typeof setTimeout
+                  return event
+                }
+                """),
+            plugin(2, "import { S3 } from 'aws-sdk'\nexport function processEvent(e) { return new S3() }"),
+            plugin(3, "const lib = require('./lib')"),
+        ])
+        let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        let p = try #require(result.event?["properties"]?.objectValue)
+        #expect(p["sha1"] == "a9993e364706816aba3e25717850c26c9cd0d89d")
+        #expect(p["hmac"] == "LZPLwb4We8sWN6SiPL/wGnh48MUO6DOVTqUiG7G4xig=")
+        #expect(p["b64"] == "aMOpbGxv" && p["back"] == "héllo" && p["hex"] == 2 && p["rnd"] == 16)
+        #expect(p["url"] == "https://example.com/b?x=1&y=two+words#h" && p["host"] == "example.com")
+        #expect(p["gz"] == "round trip" && p["btoa"] == "aGk=" && p["isVM"] == true && p["hasTimers"] == "undefined")
+        #expect(await host.errors[2]?.message == "Cannot import 'aws-sdk'! This package is not provided by PostHog in plugins.")
+        #expect(await host.errors[3]?.message == "Cannot import './lib'! This package is not provided by PostHog in plugins.")
+        let system = await host.logs.filter { $0.source == .system && $0.config.id == 2 }.map(\.message)
+        #expect(system == ["Plugin failed to load (instance ID instance-1)."])
+    }
+
+    @Test("hostile code reaches nothing and leaves other sandboxes unaffected")
+    func hostileCode() async throws {
+        let (runtime, host) = makeRuntime()
+        await runtime.load([
+            plugin(1, order: 1, """
+                var secret = 'mine'
+                function processEvent(event) {
+                  let process = 'none'
+                  try { process = typeof this.constructor.constructor('return process')() } catch (e) { process = 'threw ' + e.name }
+                  Object.prototype.polluted = 'yes'; Array.prototype.push = () => 0; JSON.stringify = () => 'hacked'
+                  event.properties.process = process
+                  event.properties.require = (() => { try { globalThis['req' + 'uire']('fs'); return 'loaded' } catch (e) { return e.message } })()
+                  return event
+                }
+                """),
+            plugin(2, order: 2, """
+                function processEvent(event) {
+                  event.properties.polluted = ({}).polluted === undefined ? 'clean' : 'polluted'
+                  event.properties.secret = typeof secret
+                  return event
+                }
+                """),
+        ])
+        let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        let p = try #require(result.event?["properties"]?.objectValue)
+        #expect(p["process"] == "threw ReferenceError")
+        #expect(p["require"] == "Cannot import 'fs'! This package is not provided by PostHog in plugins.")
+        #expect(p["polluted"] == "clean" && p["secret"] == "undefined")
+        #expect(await host.errors.isEmpty)
+    }
+
+    @Test("zip and tgz archives with a top-level folder load, and a multi-file archive is bundled")
+    func archives() async throws {
+        let (runtime, host) = makeRuntime()
+        let main = "const { mark } = require('./lib/mark')\nexport function processEvent(e) { e.properties.mark = mark; return e }"
+        let zip = try makeZip([
+            "repo-abc/plugin.json": #"{"name": "x", "main": "src/index.ts"}"#,
+            "repo-abc/src/index.ts": main, "repo-abc/src/lib/mark.ts": "export const mark: string = 'zipped'",
+        ])
+        let tgz = try makeTgz(["package/index.js": "function processEvent(e) { e.properties.tgz = true; return e }"])
+        var zipped = plugin(1, order: 1, "")
+        zipped.code = .archive(zip)
+        var tarred = plugin(2, order: 2, "")
+        tarred.code = .archive(tgz)
+        var broken = plugin(3, order: 3, "")
+        broken.code = .archive([1, 2, 3])
+        await runtime.load([zipped, tarred, broken])
+        let p = try #require(await runtime.processEventChain(teamId: 2, event: sampleEvent).event?["properties"]?.objectValue)
+        #expect(p["mark"] == "zipped" && p["tgz"] == true)
+        #expect(await host.errors[3]?.message == "Could not read archive as .zip or .tgz")
+    }
+
+    @Test("tasks, jobs (falsy payload quirk), processEventBatch adapter and onEvent")
+    func tasksAndJobs() async throws {
+        let (runtime, host) = makeRuntime()
+        await runtime.load([
+            plugin(1, order: 1, """
+                export const runEveryHour = false
+                export async function runEveryMinute(meta) { await meta.cache.set('ran', true) }
+                export const jobs = { work: async (a, b) => { await (b || a).cache.set('job', b ? a : 'meta-first') } }
+                export async function onEvent(event, { cache }) { await cache.set('seen', event.event) }
+                """),
+            plugin(2, order: 2, "function processEventBatch(events) { return events.map(e => ({...e, batched: true})) }"),
+        ])
+        #expect(await runtime.schedule()["runEveryMinute"] == [1])
+        #expect(await runtime.schedule()["runEveryHour"] == [])
+        try await runtime.runTask(configId: 1, name: "runEveryMinute")
+        try await runtime.runJob(configId: 1, type: "work", payload: ["n": 1])
+        #expect(await host.cache["@plugin/101/2/job"] == #"{"n":1}"#)
+        try await runtime.runJob(configId: 1, type: "work", payload: .null)
+        #expect(await host.cache["@plugin/101/2/job"] == #""meta-first""#)
+        await #expect(throws: PluginError.self) { try await runtime.runJob(configId: 1, type: "nope", payload: .null) }
+        await runtime.onEvent(teamId: 2, event: sampleEvent)
+        #expect(await host.cache["@plugin/101/2/seen"] == #""$pageview""#)
+        #expect(await host.cache["@plugin/101/2/ran"] == "true")
+        let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        #expect(result.event?["batched"] == true)
+    }
+
+    @Test("reload keeps unchanged sandboxes and tears down replaced and removed ones")
+    func reload() async throws {
+        let (runtime, host) = makeRuntime()
+        let keep = plugin(1, order: 1, "function setupPlugin(m) { m.global.n = 0 } function processEvent(e, m) { e.properties.n = ++m.global.n; return e }")
+        let replace = plugin(2, order: 2, "function teardownPlugin() { console.log('bye 2') }")
+        await runtime.load([keep, replace])
+        _ = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        var replaced = replace
+        replaced.updatedMarker = "v2"
+        await runtime.reload([keep, replaced])
+        let n = await runtime.processEventChain(teamId: 2, event: sampleEvent).event?["properties"]?["n"]
+        #expect(n == 2)
+        await runtime.reload([keep])
+        await runtime.teardownAll()
+        try await settleHost()
+        let messages = await host.logs.filter { $0.config.id == 2 }.map(\.message)
+        #expect(messages == ["Plugin loaded (instance ID instance-1).", "bye 2", "Plugin unloaded (instance ID instance-1).",
+            "Plugin loaded (instance ID instance-1).", "bye 2", "Plugin unloaded (instance ID instance-1)."])
+    }
+}
+
+func makeZip(_ files: [String: String]) throws -> [UInt8] {
+    let archive = try Archive(data: Data(), accessMode: .create, pathEncoding: nil)
+    for (path, text) in files.sorted(by: { $0.key < $1.key }) {
+        let data = Data(text.utf8)
+        try archive.addEntry(with: path, type: .file, uncompressedSize: Int64(data.count), provider: { position, size in
+            data.subdata(in: Int(position)..<Int(position) + size)
+        })
+    }
+    return Array(archive.data!)
+}
+
+func makeTgz(_ files: [String: String]) throws -> [UInt8] {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tgz-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    for (path, text) in files {
+        let url = directory.appendingPathComponent(path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: url)
+    }
+    let output = directory.appendingPathComponent("out.tgz")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
+    process.arguments = ["czf", output.path, "-C", directory.path] + Set(files.keys.map { String($0.split(separator: "/")[0]) }).sorted()
+    try process.run()
+    process.waitUntilExit()
+    return Array(try Data(contentsOf: output))
+}

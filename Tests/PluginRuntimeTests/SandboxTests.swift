@@ -1,0 +1,142 @@
+import PostHogEvents
+import Testing
+
+@testable import PluginRuntime
+
+@Suite struct SandboxTests {
+    @Test("a JS processEvent transforms the event and the chain lists it as succeeded")
+    func processEventTransforms() async throws {
+        let (runtime, host) = makeRuntime()
+        await runtime.load([
+            plugin(1, "function processEvent(event, meta) { event.properties.hello = meta.config.greeting; return event }", )
+                .with(config: ["greeting": "world"])
+        ])
+        let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        let properties = try #require(result.event?["properties"]?.objectValue)
+        #expect(properties.keys == ["a", "b", "hello", "$plugins_succeeded", "$plugins_failed"])
+        #expect(properties["hello"] == "world")
+        #expect(properties["$plugins_succeeded"] == ["plugin1 (1)"])
+        let logs = await host.logs
+        #expect(logs.map(\.message) == ["Plugin loaded (instance ID instance-1)."])
+    }
+
+    @Test("TypeScript with ES exports, async functions and export default load")
+    func typeScriptExports() async throws {
+        let (runtime, _) = makeRuntime()
+        await runtime.load([
+            plugin(1, order: 1, """
+                import { Plugin } from '@posthog/plugin-scaffold'
+                interface Meta { config: Record<string, string> }
+                export async function processEvent(event: any, { config }: Meta) { event.properties.ts = 1; return event }
+                """),
+            plugin(2, order: 2, """
+                export default { processEvent: async (event: any) => ({ ...event, properties: { ...event.properties, def: true } }) }
+                """),
+            plugin(3, order: 3, "module.exports = { processEvent: (e) => { e.properties.cjs = 'yes'; return e } }"),
+        ])
+        let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        let properties = try #require(result.event?["properties"]?.objectValue)
+        #expect(properties["ts"] == 1)
+        #expect(properties["def"] == true)
+        #expect(properties["cjs"] == "yes")
+        // Plugin 2 returned a new object: the original lost the $plugins_* lists (ingestion §2 quirk).
+        #expect(properties["$plugins_succeeded"] == nil)
+    }
+
+    @Test("a falsy result drops the event and stops the chain")
+    func falsyDrops() async throws {
+        let (runtime, _) = makeRuntime()
+        await runtime.load([
+            plugin(1, order: 1, "function processEvent(e) { e.properties.x = 1 }"),
+            plugin(2, order: 2, "function processEvent(e) { throw new Error('never') }"),
+        ])
+        #expect(await runtime.processEventChain(teamId: 2, event: sampleEvent) == .dropped(byConfigId: 1))
+    }
+
+    @Test("a throwing plugin is recorded and the chain continues with its mutations")
+    func throwingPlugin() async throws {
+        let (runtime, host) = makeRuntime()
+        await runtime.load([
+            plugin(1, order: 1, "function processEvent(e) { e.properties.touched = true; throw new TypeError('bad thing') }"),
+            plugin(2, order: 2, "function processEvent(e) { e.properties.second = true; return e }"),
+        ])
+        let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        let properties = try #require(result.event?["properties"]?.objectValue)
+        #expect(properties["touched"] == true)
+        #expect(properties["second"] == true)
+        #expect(properties["$plugins_failed"] == ["plugin1 (1)"])
+        #expect(properties["$plugins_succeeded"] == ["plugin2 (2)"])
+        let error = try #require(await host.errors[1])
+        #expect(error.name == "TypeError")
+        #expect(error.message == "bad thing")
+        #expect(error.stack?.hasPrefix("TypeError: bad thing") == true)
+        #expect(error.event?["event"] == "$pageview")
+    }
+
+    @Test("a plugin changing team_id is restored and counted failed")
+    func teamIdRestored() async throws {
+        let (runtime, host) = makeRuntime()
+        await runtime.load([plugin(1, "function processEvent(e) { e.team_id = 99; return e }")])
+        let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        #expect(result.event?["team_id"] == 2)
+        #expect(result.event?["properties"]?["$plugins_failed"] == ["plugin1 (1)"])
+        #expect(await host.errors[1]?.name == "IllegalOperationError")
+    }
+
+    @Test("synchronous endless loops are stopped by the execution time limit; other plugins keep working")
+    func syncTimeout() async throws {
+        let (runtime, host) = makeRuntime(taskTimeout: 5, executionLimit: 0.3)
+        await runtime.load([
+            plugin(1, order: 1, "function processEvent(e) { while (true) {} }"),
+            plugin(2, order: 2, "function processEvent(e) { e.properties.ok = true; return e }"),
+        ])
+        let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        #expect(result.event?["properties"]?["ok"] == true)
+        let error = try #require(await host.errors[1])
+        #expect(error.message == "Script execution timed out after 0.3 seconds")
+        #expect(error.name == "TimeoutError")
+        // The sandbox survives and runs again.
+        let again = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        #expect(again.event?["properties"]?["$plugins_failed"] == ["plugin1 (1)"])
+    }
+
+    @Test("a never-resolving promise times out after TASK_TIMEOUT with the original text")
+    func promiseTimeout() async throws {
+        let (runtime, host) = makeRuntime(taskTimeout: 1)
+        await runtime.load([
+            plugin(1, order: 1, "async function processEvent(e) { await new Promise(() => {}); return e }"),
+            plugin(2, order: 2, "function processEvent(e) { e.properties.ok = true; return e }"),
+        ])
+        let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        #expect(result.event?["properties"]?["ok"] == true)
+        let error = try #require(await host.errors[1])
+        #expect(error.message == "Script execution timed out after promise waited for 1 second")
+        #expect(error.name == "TimeoutError")
+    }
+
+    @Test("console formats arguments per the reference and writes CONSOLE entries")
+    func consoleFormatting() async throws {
+        let (runtime, host) = makeRuntime()
+        await runtime.load([
+            plugin(1, """
+                function setupPlugin() {
+                  console.log(); console.info('number =', 987); console.warn(new Error('something'));
+                  console.error({1: 'ein', 2: 'zwei'}); console.debug([99, 79]);
+                  const cyclic = {}; cyclic.self = cyclic; console.log(cyclic);
+                }
+                """)
+        ])
+        try await settleHost()
+        let entries = await host.logs.filter { $0.source == .console }
+        #expect(entries.map(\.message) == ["", "number = 987", "Error: something", #"{"1":"ein","2":"zwei"}"#, "[99,79]", "[object Object]"])
+        #expect(entries.map(\.type) == [.log, .info, .warn, .error, .debug, .log])
+    }
+}
+
+extension PluginConfigDescriptor {
+    func with(config: JSONObject) -> PluginConfigDescriptor {
+        var copy = self
+        copy.config = config
+        return copy
+    }
+}
