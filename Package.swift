@@ -46,6 +46,7 @@ let package = Package(
             dependencies: [
                 "PostHogEvents",
                 "RedisClient",
+                "PluginRuntime",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -96,7 +97,7 @@ let package = Package(
         .testTarget(name: "PluginServerTests", dependencies: ["PluginServer"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["PluginServer", "PostHogEvents", "RedisClient"],
+            dependencies: ["PluginServer", "PostHogEvents", "RedisClient", "PluginRuntime"],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOPosix
+import PluginRuntime
 import PostHogEvents
 import RedisClient
 import ServiceLifecycle
@@ -43,19 +44,33 @@ public struct PluginServer: Sendable {
         let ingester = EventIngester(
             store: postgres, teams: teams, webhooks: webhooks, distinctIdCacheSize: settings.plugins.distinctIdCacheSize,
             logger: logger)
-        let pipeline = EventPipeline(ingester: ingester)
+        let jobQueue = JobQueue(store: postgres, schema: settings.jobs.schema, enabled: settings.jobs.queues.contains("graphile"))
+        let host = ServerPluginHost(
+            store: postgres, redis: redis, publisher: webhooks, pluginsQueue: settings.queues.pluginsQueue, jobs: jobQueue,
+            fetchTimeout: settings.plugins.fetchTimeoutSeconds, echoConsole: settings.observability.developmentMode, logger: logger)
+        let runtime = PluginRuntime(
+            workerCount: settings.plugins.workerConcurrency, tasksPerWorker: settings.plugins.tasksPerWorker, host: host,
+            settings: PluginRuntimeSettings(
+                taskTimeout: settings.plugins.taskTimeoutSeconds, executionTimeLimit: settings.plugins.executionTimeLimitSeconds,
+                instanceId: instanceId))
+        let loader = PluginConfigLoader(store: postgres, baseDirectory: settings.plugins.baseDirectory)
+        let pipeline = EventPipeline(ingester: ingester, plugins: runtime)
         let consumer = CeleryQueueConsumer(
             redis: redis,
             keys: CeleryQueueKeys(queue: settings.queues.pluginsQueue, instanceId: instanceId, deadLetter: settings.queues.deadLetterQueue),
             pipeline: pipeline, maxInFlight: settings.plugins.workerConcurrency * settings.plugins.tasksPerWorker,
             leaseSeconds: settings.queues.leaseSeconds, status: status, logger: logger)
 
-        let intake = StartupGate(postgres: postgres, logger: logger, then: consumer)
+        let intake = StartupGate(
+            postgres: postgres, jobQueue: jobQueue, loader: loader, runtime: runtime, status: status, logger: logger, then: consumer)
         let group = ServiceGroup(
             configuration: .init(
                 services: [
                     .init(service: postgres.client),
                     .init(service: HeartbeatService(redis: redis, logger: logger)),
+                    .init(
+                        service: PluginReloadService(
+                            redis: redis, channel: settings.queues.reloadChannel, loader: loader, runtime: runtime, logger: logger)),
                     .init(service: intake),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint, .sighup],
@@ -83,16 +98,28 @@ public struct PluginServer: Sendable {
     }
 }
 
-/// Waits for Postgres and prepares the server's own table before the consumer starts.
+/// Waits for Postgres, prepares the server's own tables and loads plugins before the consumer
+/// starts; tears plugins down once it has stopped.
 struct StartupGate: Service {
     let postgres: PostgresStore
+    let jobQueue: JobQueue
+    let loader: PluginConfigLoader
+    let runtime: PluginRuntime
+    let status: ServerStatus
     let logger: Logger
     let then: CeleryQueueConsumer
 
     func run() async throws {
         try await postgres.waitUntilReachable(timeout: .seconds(3600))
         try await SchemaMigrator(store: postgres).prepareServerTables()
+        try await jobQueue.prepare()
+        status.pluginsLoaded(false)
+        let descriptors = try await loader.loadDescriptors()
+        await runtime.load(descriptors)
+        status.pluginsLoaded(true)
+        logger.info("Plugins loaded", metadata: ["plugin_configs": "\(descriptors.count)"])
         try await then.run()
+        await runtime.teardownAll()
     }
 }
 

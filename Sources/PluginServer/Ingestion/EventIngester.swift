@@ -10,6 +10,8 @@ public enum IngestionOutcome: Sendable, Equatable {
     case stored(eventId: Int?)
     /// The message key was already stored: a redelivery after a crash, not stored again.
     case alreadyStored
+    /// A plugin's processEvent returned nothing: the event is not stored (plugin-runtime.md §9.2).
+    case droppedByPlugin
 }
 
 /// PostHog's event processing for Postgres mode, step by step as ingestion.md §4 lays it out:

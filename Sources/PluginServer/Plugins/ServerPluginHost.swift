@@ -1,0 +1,183 @@
+import Foundation
+import Logging
+import PluginRuntime
+import PostHogEvents
+import PostgresNIO
+import RedisClient
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// What plugins reach through `meta` and the globals, backed by the real services: the cache in
+/// Redis, storage, log entries and config errors in Postgres, captures back onto the Celery queue,
+/// fetch over HTTP, jobs into the job table.
+final class ServerPluginHost: PluginHost {
+    let store: PostgresStore
+    let redis: RedisClient
+    let publisher: CeleryTaskPublisher
+    let pluginsQueue: String
+    let jobs: JobQueue
+    let fetchTimeout: Double
+    let echoConsole: Bool
+    let logger: Logger
+    let session: URLSession
+
+    init(
+        store: PostgresStore, redis: RedisClient, publisher: CeleryTaskPublisher, pluginsQueue: String, jobs: JobQueue,
+        fetchTimeout: Double, echoConsole: Bool, logger: Logger
+    ) {
+        self.store = store
+        self.redis = redis
+        self.publisher = publisher
+        self.pluginsQueue = pluginsQueue
+        self.jobs = jobs
+        self.fetchTimeout = fetchTimeout
+        self.echoConsole = echoConsole
+        self.logger = logger
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = fetchTimeout
+        configuration.timeoutIntervalForResource = fetchTimeout
+        self.session = URLSession(configuration: configuration)
+    }
+
+    // MARK: Logs and errors
+
+    func log(_ entry: PluginLogEntry) async {
+        if echoConsole || entry.source != .console {
+            logger.log(
+                level: entry.type == .error ? .error : entry.type == .warn ? .warning : .info, "\(entry.message)",
+                metadata: ["plugin_config_id": "\(entry.config.id)", "team_id": "\(entry.config.teamId ?? 0)", "source": "\(entry.source.rawValue)"])
+        }
+        guard let teamId = entry.config.teamId else { return }
+        do {
+            try await store.execute(
+                """
+                INSERT INTO posthog_pluginlogentry (id, team_id, plugin_id, plugin_config_id, timestamp, source, type, message, instance_id)
+                VALUES (\(UUID(uuidString: UUIDT().uuidString)!), \(teamId), \(entry.config.pluginId), \(entry.config.id),
+                        \(entry.timestamp), \(entry.source.rawValue), \(entry.type.rawValue), \(entry.message),
+                        \(UUID(uuidString: entry.instanceId) ?? UUID()))
+                """)
+        } catch {
+            // The original swallowed failed log writes too (wire-formats.md §3.3.5).
+            logger.debug("Plugin log entry not stored", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func recordError(_ record: PluginErrorRecord, config: PluginConfigRef) async {
+        do {
+            try await store.execute("UPDATE posthog_pluginconfig SET error = \(record.json.jsonString)::jsonb WHERE id = \(config.id)")
+        } catch {
+            logger.warning("Plugin error not recorded", metadata: ["plugin_config_id": "\(config.id)", "error": "\(error)"])
+        }
+    }
+
+    func clearError(config: PluginConfigRef) async {
+        try? await store.execute("UPDATE posthog_pluginconfig SET error = NULL WHERE id = \(config.id) AND error IS NOT NULL")
+    }
+
+    // MARK: Cache (Redis, @plugin/<plugin>/<team>/<key>)
+
+    func cacheGet(_ scope: CacheScope, key: String) async throws -> String? { try await redis.getString(scope.redisKey(key)) }
+
+    func cacheSet(_ scope: CacheScope, key: String, value: String, ttlSeconds: Int?) async throws {
+        _ = try await redis.set(scope.redisKey(key), value, expireSeconds: ttlSeconds)
+    }
+
+    func cacheIncr(_ scope: CacheScope, key: String) async throws -> Int { try await redis.incr(scope.redisKey(key)) }
+
+    func cacheExpire(_ scope: CacheScope, key: String, ttlSeconds: Int) async throws -> Bool {
+        try await redis.expire(scope.redisKey(key), seconds: ttlSeconds)
+    }
+
+    func cacheLPush(_ scope: CacheScope, key: String, values: [String]) async throws -> Int {
+        try await redis.lpush(scope.redisKey(key), values)
+    }
+
+    func cacheLRange(_ scope: CacheScope, key: String, start: Int, stop: Int) async throws -> [String] {
+        try await redis.lrange(scope.redisKey(key), start, stop).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    func cacheLLen(_ scope: CacheScope, key: String) async throws -> Int { try await redis.llen(scope.redisKey(key)) }
+
+    func cacheLRem(_ scope: CacheScope, key: String, count: Int, value: String) async throws -> Int {
+        try await redis.lrem(scope.redisKey(key), count, value)
+    }
+
+    func cacheLPop(_ scope: CacheScope, key: String, count: Int) async throws -> [String] {
+        try await redis.lpop(scope.redisKey(key), count: count).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    // MARK: Storage (posthog_pluginstorage, per config)
+
+    func storageGet(config: PluginConfigRef, key: String) async throws -> String? {
+        let rows = try await store.query(
+            "SELECT value FROM posthog_pluginstorage WHERE plugin_config_id = \(config.id) AND key = \(key) LIMIT 1")
+        for try await value in rows.decode(String?.self) { return value }
+        return nil
+    }
+
+    func storageSet(config: PluginConfigRef, key: String, jsonValue: String) async throws {
+        try await store.execute(
+            """
+            INSERT INTO posthog_pluginstorage (plugin_config_id, key, value) VALUES (\(config.id), \(key), \(jsonValue))
+            ON CONFLICT (plugin_config_id, key) DO UPDATE SET value = \(jsonValue)
+            """)
+    }
+
+    func storageDel(config: PluginConfigRef, key: String) async throws {
+        try await store.execute("DELETE FROM posthog_pluginstorage WHERE plugin_config_id = \(config.id) AND key = \(key)")
+    }
+
+    // MARK: posthog.capture (wire-formats.md §2.1)
+
+    func capture(_ capture: PluginCapture) async throws {
+        guard let teamId = capture.teamId else { throw PluginHostError("posthog.capture needs a plugin config with a team") }
+        var properties = capture.properties
+        let timestamp = properties.removeValue(forKey: "timestamp").map { $0.stringValue ?? $0.javaScriptString } ?? EventTimestamp.now().isoString
+        properties.removeValue(forKey: "distinct_id")
+        var eventProperties: JSONObject = [
+            "$lib": "posthog-plugin-server", "$lib_version": .string(PluginServerVersion.compatible), "distinct_id": .string(capture.distinctId),
+        ]
+        eventProperties.merge(properties)
+        let data: JSON = [
+            "distinct_id": .string(capture.distinctId), "event": .string(capture.event), "timestamp": .string(timestamp),
+            "properties": .object(eventProperties), "team_id": .number(Double(teamId)), "uuid": .string(UUIDT().uuidString),
+        ]
+        try await publisher.publish(
+            task: CeleryEnvelope.processEventTask,
+            args: [.string(capture.distinctId), .null, .null, data, .number(Double(teamId)), .string(timestamp), .string(timestamp)],
+            queue: pluginsQueue)
+    }
+
+    // MARK: fetch
+
+    func fetch(_ request: FetchRequest) async throws -> FetchResponse {
+        guard let url = URL(string: request.url), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
+            throw PluginHostError("Only absolute URLs are supported")
+        }
+        var urlRequest = URLRequest(url: url)
+        urlRequest.httpMethod = request.method.uppercased()
+        for (name, value) in request.headers { urlRequest.addValue(value, forHTTPHeaderField: name) }
+        if let body = request.body { urlRequest.httpBody = Data(body) }
+        let (data, response): (Data, URLResponse)
+        do {
+            (data, response) = try await session.data(for: urlRequest)
+        } catch {
+            throw PluginHostError("request to \(request.url) failed, reason: \(error.localizedDescription)")
+        }
+        let http = response as? HTTPURLResponse
+        let headers = (http?.allHeaderFields ?? [:]).map { (name: "\($0.key)".lowercased(), value: "\($0.value)") }
+        let status = http?.statusCode ?? 0
+        return FetchResponse(
+            status: status, statusText: HTTPURLResponse.localizedString(forStatusCode: status), headers: headers,
+            url: response.url?.absoluteString ?? request.url, body: [UInt8](data))
+    }
+
+    // MARK: Jobs and GeoIP
+
+    func enqueueJob(_ job: PluginJob) async throws { try await jobs.enqueue(job) }
+
+    func geoipLocate(_ ip: String) async throws -> JSON? {
+        throw PluginHostError("IP location capabilities are not available in this PostHog instance!")
+    }
+}
