@@ -96,6 +96,58 @@ import Testing
         await harness.stop()
     }
 
+    @Test("meta.attachments, jobs and fetch reach real services: an attachment row, the job table, a loopback HTTP server")
+    func attachmentsJobsAndFetch() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("www"))
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Data(#"{"rate": 1.5}"#.utf8).write(to: directory.appendingPathComponent("rates.json"))
+        let port = Int.random(in: 20000...30000)
+        let web = Process()
+        web.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        web.arguments = ["python3", "-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", directory.path]
+        web.standardOutput = FileHandle.nullDevice
+        web.standardError = FileHandle.nullDevice
+        try web.run()
+        defer { web.terminate() }
+        _ = await eventually { (try? runCommand("python3", ["-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:\(port)/rates.json')"])) != nil }
+
+        var configId = 0
+        let harness = try await IngestionHarness.start(prepare: { database in
+            configId = try Self.installSourcePlugin(
+                database, name: "services",
+                source: """
+                    import fetch from 'node-fetch'
+                    export async function processEvent(event, { attachments, jobs }) {
+                        const response = await fetch('http://127.0.0.1:\(port)/rates.json')
+                        const rates = await response.json()
+                        event.properties.rate = rates.rate
+                        event.properties.status = response.status
+                        event.properties.attachment = attachments.list.contents.toString()
+                        await jobs.later({ id: event.event }).runIn(1, 'hour')
+                        return event
+                    }
+                    """).1
+            try database.execute(
+                """
+                INSERT INTO posthog_pluginattachment (key, content_type, file_name, file_size, contents, plugin_config_id, team_id)
+                VALUES ('list', 'text/csv', 'list.csv', 5, convert_to('a,b,c', 'UTF8'), \(configId), 2)
+                """)
+        })
+        try await harness.send(Self.event("priced"))
+        let properties = try #require(try harness.events().first?["properties"])
+        #expect(properties["rate"] == 1.5)
+        #expect(properties["status"] == 200)
+        #expect(properties["attachment"] == "a,b,c")
+        let job = try #require(try harness.database.rows("SELECT task_identifier, payload, run_at > now() + interval '50 minutes' AS later FROM graphile_worker.jobs").first)
+        #expect(job["task_identifier"] == "pluginJob")
+        #expect(job["payload"]?["type"] == "later")
+        #expect(job["payload"]?["payload"] == ["id": "priced"])
+        #expect(job["payload"]?["pluginConfigId"]?.intValue == configId)
+        #expect(job["later"] == true)
+        await harness.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
     @Test("a reload on the pubsub channel swaps a plugin's code while events flow")
     func reloadChangesCode() async throws {
         var configId = 0
