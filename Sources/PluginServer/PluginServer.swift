@@ -63,6 +63,7 @@ public struct PluginServer: Sendable {
 
         let intake = StartupGate(
             postgres: postgres, jobQueue: jobQueue, loader: loader, runtime: runtime, status: status, logger: logger, then: consumer)
+        let lockTTL = Duration.seconds(settings.jobs.scheduleLockTTLSeconds)
         let group = ServiceGroup(
             configuration: .init(
                 services: [
@@ -71,6 +72,15 @@ public struct PluginServer: Sendable {
                     .init(
                         service: PluginReloadService(
                             redis: redis, channel: settings.queues.reloadChannel, loader: loader, runtime: runtime, logger: logger)),
+                    .init(
+                        service: PluginScheduler(
+                            runtime: runtime, lock: RedisLock(redis: redis, resource: RedisLock.scheduleResource, ttl: lockTTL),
+                            minute: .milliseconds(Int(settings.jobs.scheduleMinuteSeconds * 1000)), logger: logger)),
+                    .init(
+                        service: JobConsumer(
+                            queue: jobQueue, runtime: runtime,
+                            lock: RedisLock(redis: redis, resource: RedisLock.jobConsumerResource, ttl: lockTTL), instanceId: instanceId,
+                            logger: logger)),
                     .init(service: intake),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint, .sighup],

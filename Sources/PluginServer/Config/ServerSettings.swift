@@ -76,6 +76,7 @@ public struct ServerSettings: Sendable {
         public var preparedStatements: Bool
         public var crashIfNoPersistentQueue: Bool
         public var scheduleLockTTLSeconds: Int
+        public var scheduleMinuteSeconds: Double
     }
 
     public struct Observability: Sendable, Equatable {
@@ -206,7 +207,8 @@ public struct ServerSettings: Sendable {
             queues: jobQueues, databaseURL: reader.optionalString("JOB_QUEUE_GRAPHILE_URL"),
             schema: reader.string("JOB_QUEUE_GRAPHILE_SCHEMA"), preparedStatements: reader.bool("JOB_QUEUE_GRAPHILE_PREPARED_STATEMENTS"),
             crashIfNoPersistentQueue: reader.bool("CRASH_IF_NO_PERSISTENT_JOB_QUEUE"),
-            scheduleLockTTLSeconds: reader.integer("SCHEDULE_LOCK_TTL", minimum: 1))
+            scheduleLockTTLSeconds: reader.integer("SCHEDULE_LOCK_TTL", minimum: 1),
+            scheduleMinuteSeconds: reader.number("SCHEDULE_MINUTE_SECONDS", integer: false, minimum: 0.5))
         if let url = jobs.databaseURL, PostgresURL(url) == nil {
             reader.report("JOB_QUEUE_GRAPHILE_URL", expected: "postgres://[user[:password]@]host[:port]/database")
         }

@@ -61,6 +61,7 @@ package enum SettingsCatalog {
         .init(name: "PLUGIN_FETCH_TIMEOUT", kind: .number, defaultValue: nil, meaning: "seconds per plugin fetch request (default TASK_TIMEOUT)"),
         .init(name: "PLUGIN_LOAD_RETRIES", kind: .number, defaultValue: "10", meaning: "plugin load attempts with back-off before giving up"),
         .init(name: "PLUGIN_DISABLE_ON_FAILURE", kind: .boolean, defaultValue: "false", meaning: "disable a plugin config after its last failed load attempt"),
+        .init(name: "SCHEDULE_MINUTE_SECONDS", kind: .number, defaultValue: "60", meaning: "for tests only: the length of a scheduler minute (runEveryMinute period)"),
         .init(name: "SHUTDOWN_TIMEOUT", kind: .number, defaultValue: "5", meaning: "seconds allowed for plugin teardown at shutdown"),
         // Services, observability, lifecycle
         .init(name: "DISABLE_WEB", kind: .boolean, defaultValue: "false", meaning: "do not serve /_health, /_ready and /metrics"),
