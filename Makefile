@@ -9,6 +9,7 @@ help:
 	@echo "make test       start local services, build once, run every test"
 	@echo "make build      debug build;  make release: release build of plugin-server"
 	@echo "make services   start local Postgres and Redis;  make services-stop: stop them"
+	@echo "make benchmark  release build of plugin-benchmark, run it, write .build/benchmark.jsonl (BENCH_QUICK=1: 1,000 events per cell)"
 	@echo "make lint / make format"
 
 deps:
@@ -19,6 +20,10 @@ build:
 
 release:
 	swift build -c release --product plugin-server
+
+benchmark:
+	swift build -c release --product plugin-benchmark
+	.build/release/plugin-benchmark --out .build/benchmark.jsonl
 
 services:
 	@$(SERVICES) start
@@ -51,4 +56,4 @@ lint:
 format:
 	swift format -i -r Sources Tests
 
-.PHONY: help deps build release services services-stop run test lint format
+.PHONY: help deps build release benchmark services services-stop run test lint format

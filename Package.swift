@@ -11,7 +11,8 @@ let package = Package(
     name: "posthog-plugin-server",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "plugin-server", targets: ["plugin-server"])
+        .executable(name: "plugin-server", targets: ["plugin-server"]),
+        .executable(name: "plugin-benchmark", targets: ["plugin-benchmark"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -85,6 +86,12 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
+            swiftSettings: strict
+        ),
+        // Plugin executions per second through PluginRuntime (make benchmark).
+        .executableTarget(
+            name: "plugin-benchmark",
+            dependencies: ["PluginRuntime", "PostHogEvents"],
             swiftSettings: strict
         ),
         .testTarget(

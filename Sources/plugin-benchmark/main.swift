@@ -1,0 +1,421 @@
+// Plugin executions per second through the real runtime: `PluginRuntime.load` of `source` plugin
+// configs, then `processEventChain(teamId:event:)` per event, the call every event makes in the
+// server. Counterpart of the anchor's `vm.<variant>.batch<B>.<T>thr` and `vmmem.<N>.*` cells
+// (same plugin sources, event shape, counts and metric names).
+//
+// Usage: plugin-benchmark [--variants simple,for2k,timeout100ms] [--batches 1,10,100] [--threads 1,2]
+//                         [--events N] [--mem-counts 200,1000] [--count-tasks] [--out PATH]
+//        plugin-benchmark mem N        (child mode: one memory cell, prints one JSON object)
+// BENCH_QUICK=1 runs 1,000 events per cell instead of 10,000, and only the 200-config memory cell.
+
+import Foundation
+import PluginRuntime
+import PostHogEvents
+
+// MARK: plugin sources
+
+/// The anchor's three variants, verbatim (`node-vm-anchor.mjs`).
+let pluginVariants: [(name: String, code: String)] = [
+    (
+        "simple",
+        """
+            function processEvent (event, meta) {
+                event.properties = { "somewhere": "over the rainbow" };
+                return event
+            }
+        """
+    ),
+    (
+        "for2k",
+        """
+            function processEvent (event, meta) {
+                let j = 0; for(let i = 0; i < 2000; i++) { j = i };
+                event.properties = { "somewhere": "over the rainbow" };
+                return event
+            }
+        """
+    ),
+    (
+        "timeout100ms",
+        """
+            async function processEvent (event, meta) {
+                await new Promise(resolve => __jestSetTimeout(() => resolve(), 100))
+                event.properties = { "somewhere": "over the rainbow" };
+                return event
+            }
+        """
+    ),
+]
+
+/// The sandbox has no timers. The original exposed `__jestSetTimeout` under NODE_ENV=test; here a
+/// prefix defines it over `meta.cache.get` of a key that `BenchmarkHost` answers after the given
+/// delay, so the wait is a real host-side sleep with the plugin awaiting a host promise (the path
+/// every cache/storage/fetch call takes). Only the benchmark's plugin source contains this prefix.
+let timerShim = """
+    var __benchMeta = null;
+    function setupPlugin (meta) { __benchMeta = meta }
+    function __jestSetTimeout (callback, ms) { __benchMeta.cache.get('\(BenchmarkHost.sleepPrefix)' + ms).then(() => callback()) }
+
+    """
+
+/// The memory benchmark's plugin (`node-vm-memory.mjs`, after `memory.benchmark.ts`).
+let memoryPluginCode = """
+        async function processEvent (event, meta) {
+            event.event = 'changed event'
+            return event
+        }
+        async function runEveryMinute (meta) {
+            console.log('I take up space')
+        }
+    """
+
+func pluginSource(_ code: String) -> String {
+    code.contains("__jestSetTimeout") ? timerShim + code : code
+}
+
+// MARK: host
+
+/// `InMemoryPluginHost` for everything, except `cache.get` of `__bench_sleep_ms:<n>`, which returns
+/// `null` after sleeping n milliseconds (the timer of the `timeout100ms` variant).
+struct BenchmarkHost: PluginHost {
+    static let sleepPrefix = "__bench_sleep_ms:"
+    let inner = InMemoryPluginHost()
+
+    func log(_ entry: PluginLogEntry) async { await inner.log(entry) }
+    func recordError(_ record: PluginErrorRecord, config: PluginConfigRef) async { await inner.recordError(record, config: config) }
+    func clearError(config: PluginConfigRef) async { await inner.clearError(config: config) }
+
+    func cacheGet(_ scope: CacheScope, key: String) async throws -> String? {
+        if key.hasPrefix(Self.sleepPrefix), let ms = Int(key.dropFirst(Self.sleepPrefix.count)) {
+            try await Task.sleep(for: .milliseconds(ms))
+            return nil
+        }
+        return try await inner.cacheGet(scope, key: key)
+    }
+    func cacheSet(_ scope: CacheScope, key: String, value: String, ttlSeconds: Int?) async throws {
+        try await inner.cacheSet(scope, key: key, value: value, ttlSeconds: ttlSeconds)
+    }
+    func cacheIncr(_ scope: CacheScope, key: String) async throws -> Int { try await inner.cacheIncr(scope, key: key) }
+    func cacheExpire(_ scope: CacheScope, key: String, ttlSeconds: Int) async throws -> Bool {
+        try await inner.cacheExpire(scope, key: key, ttlSeconds: ttlSeconds)
+    }
+    func cacheLPush(_ scope: CacheScope, key: String, values: [String]) async throws -> Int {
+        try await inner.cacheLPush(scope, key: key, values: values)
+    }
+    func cacheLRange(_ scope: CacheScope, key: String, start: Int, stop: Int) async throws -> [String] {
+        try await inner.cacheLRange(scope, key: key, start: start, stop: stop)
+    }
+    func cacheLLen(_ scope: CacheScope, key: String) async throws -> Int { try await inner.cacheLLen(scope, key: key) }
+    func cacheLRem(_ scope: CacheScope, key: String, count: Int, value: String) async throws -> Int {
+        try await inner.cacheLRem(scope, key: key, count: count, value: value)
+    }
+    func cacheLPop(_ scope: CacheScope, key: String, count: Int) async throws -> [String] {
+        try await inner.cacheLPop(scope, key: key, count: count)
+    }
+    func storageGet(config: PluginConfigRef, key: String) async throws -> String? { try await inner.storageGet(config: config, key: key) }
+    func storageSet(config: PluginConfigRef, key: String, jsonValue: String) async throws {
+        try await inner.storageSet(config: config, key: key, jsonValue: jsonValue)
+    }
+    func storageDel(config: PluginConfigRef, key: String) async throws { try await inner.storageDel(config: config, key: key) }
+    func capture(_ capture: PluginCapture) async throws { try await inner.capture(capture) }
+    func fetch(_ request: FetchRequest) async throws -> FetchResponse { try await inner.fetch(request) }
+    func enqueueJob(_ job: PluginJob) async throws { try await inner.enqueueJob(job) }
+    func geoipLocate(_ ip: String) async throws -> JSON? { try await inner.geoipLocate(ip) }
+}
+
+// MARK: events and configs
+
+struct BenchmarkError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// The anchor's `makeEvent`.
+func makeEvent(team: Int, properties: JSON) -> JSON {
+    [
+        "distinct_id": "my_id", "ip": "127.0.0.1", "site_url": "http://localhost", "team_id": .number(Double(team)),
+        "now": .string(Date().formatted(.iso8601)), "event": "default event", "properties": properties,
+    ]
+}
+
+func descriptor(id: Int, team: Int, code: String) -> PluginConfigDescriptor {
+    PluginConfigDescriptor(
+        id: id, teamId: team, pluginId: 60, pluginName: "test-maxmind-plugin",
+        config: ["localhostIP": "94.224.212.175"], code: .source(code))
+}
+
+/// Loads the configs and fails when any of them did not load.
+func loadChecked(_ runtime: PluginRuntime, _ host: BenchmarkHost, _ descriptors: [PluginConfigDescriptor]) async throws {
+    await runtime.load(descriptors)
+    for d in descriptors where await runtime.capabilities(configId: d.id) == nil {
+        let error = await host.inner.errors[d.id]
+        throw BenchmarkError(description: "config \(d.id) did not load: \(error?.message ?? "unknown error")")
+    }
+}
+
+// MARK: throughput
+
+/// One cell. Shape, and how it mirrors the anchor:
+///
+/// * The anchor's T worker threads each hold their own VM of one plugin config. `PluginRuntime`
+///   places a config's sandbox on worker `config id % workerCount`, and a team's chain runs its
+///   configs in order, so one config of one team can only ever use one worker. To give each of the T
+///   workers its own sandbox with one plugin in the chain, the cell loads T configs of the same
+///   source (ids 39, 40, … → distinct workers) for teams 2, 3, …, and event groups go round-robin
+///   over those teams (the anchor's least-busy dispatch does the same with equal tasks).
+/// * Batch B: a group of B events handed over together, the anchor's `processEventBatch` task. The
+///   runtime has no batch entry (the server calls `processEventChain` per event), so a group runs B
+///   concurrent `processEventChain` calls and completes when all B have (like the anchor's
+///   processEventBatch, which `Promise.all`s processEvent over the batch).
+/// * In flight: at most `limit` per worker lane, counted in events by default (the server's own
+///   limit is workers × tasksPerWorker events), i.e. ⌊100 / B⌋ groups (at least one). With
+///   `--count-tasks` the limit counts groups instead, as the anchor's piscina does (100 tasks of B
+///   events each); that changes only the timer-bound `timeout100ms` cells materially.
+struct Cell {
+    var variant: String
+    var code: String
+    var batch: Int
+    var threads: Int
+    var events: Int
+    var limit: Int
+    var countTasks: Bool
+}
+
+func runCell(_ cell: Cell) async throws -> Double {
+    let host = BenchmarkHost()
+    let runtime = PluginRuntime(workerCount: cell.threads, tasksPerWorker: cell.limit, host: host)
+    let source = pluginSource(cell.code)
+    try await loadChecked(runtime, host, (0..<cell.threads).map { descriptor(id: 39 + $0, team: 2 + $0, code: source) })
+    // Warm-up: 4·T single events, as the anchor.
+    try await drive(runtime, events: 4 * cell.threads, batch: 1, lanes: cell.threads, limit: cell.limit, countTasks: false)
+    let clock = ContinuousClock()
+    let start = clock.now
+    try await drive(
+        runtime, events: cell.events, batch: cell.batch, lanes: cell.threads, limit: cell.limit, countTasks: cell.countTasks)
+    let seconds = milliseconds(clock.now - start) / 1000
+    await runtime.teardownAll()
+    return Double(cell.events) / seconds
+}
+
+func drive(_ runtime: PluginRuntime, events: Int, batch: Int, lanes: Int, limit: Int, countTasks: Bool) async throws {
+    let groups = (events + batch - 1) / batch
+    let window = countTasks ? limit : max(1, limit / batch)
+    try await withThrowingTaskGroup(of: Void.self) { top in
+        for lane in 0..<lanes {
+            top.addTask {
+                let team = 2 + lane
+                try await withThrowingTaskGroup(of: Void.self) { inFlight in
+                    var running = 0
+                    for group in stride(from: lane, to: groups, by: lanes) {
+                        if running == window {
+                            try await inFlight.next()
+                            running -= 1
+                        }
+                        let size = min(batch, events - group * batch)
+                        inFlight.addTask { try await runGroup(runtime, team: team, group: group, size: size, batch: batch) }
+                        running += 1
+                    }
+                    try await inFlight.waitForAll()
+                }
+            }
+        }
+        try await top.waitForAll()
+    }
+}
+
+func runGroup(_ runtime: PluginRuntime, team: Int, group: Int, size: Int, batch: Int) async throws {
+    if batch == 1 {
+        let event = makeEvent(team: team, properties: ["key": "value", "index": .number(Double(group % 1000))])
+        try check(await runtime.processEventChain(teamId: team, event: event))
+        return
+    }
+    try await withThrowingTaskGroup(of: Void.self) { calls in
+        for k in 0..<size {
+            let event = makeEvent(
+                team: team,
+                properties: ["key": "value", "batchIndex": .number(Double(group % 1000)), "indexInBatch": .number(Double(k))])
+            calls.addTask { try check(await runtime.processEventChain(teamId: team, event: event)) }
+        }
+        try await calls.waitForAll()
+    }
+}
+
+/// Every event must come back processed by the plugin, with the plugin listed as succeeded.
+func check(_ result: ChainResult) throws {
+    guard case .event(let event) = result, event["properties"]?["somewhere"] == "over the rainbow",
+        event["properties"]?["$plugins_succeeded"]?.arrayValue?.count == 1
+    else { throw BenchmarkError(description: "unexpected plugin result: \(result)") }
+}
+
+// MARK: memory (child process per N, as the anchor)
+
+func residentKB() -> Double {
+    let statm = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? ""
+    let pages = Double(statm.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1024
+}
+
+/// N configs of the memory plugin, each for its own team so that `processEventChain` reaches one
+/// sandbox (the anchor calls each VM's processEvent directly); all on one worker (the anchor loads
+/// them in one thread). RSS is read without a forced garbage collection (the runtime does not
+/// expose one); the anchor gc's twice before each reading.
+func memoryChild(_ n: Int, eventsPerVM: Int) async throws {
+    let host = BenchmarkHost()
+    let runtime = PluginRuntime(workerCount: 1, host: host)
+    let descriptors = (0..<n).map { descriptor(id: 1000 + $0, team: 1000 + $0, code: memoryPluginCode) }
+    let rss0 = residentKB()
+    let clock = ContinuousClock()
+    let start = clock.now
+    try await loadChecked(runtime, host, descriptors)
+    let loadMs = milliseconds(clock.now - start)
+    let rss1 = residentKB()
+    let runStart = clock.now
+    for e in 0..<eventsPerVM {
+        for j in 0..<n {
+            let result = await runtime.processEventChain(
+                teamId: 1000 + j, event: makeEvent(team: 1000 + j, properties: ["key": "value", "index": .number(Double(e + j))]))
+            guard case .event(let event) = result, event["event"] == "changed event" else {
+                throw BenchmarkError(description: "unexpected plugin result: \(result)")
+            }
+        }
+    }
+    let runSeconds = milliseconds(clock.now - runStart) / 1000
+    let rss2 = residentKB()
+    let perVM = { (kb: Double) in ((kb / Double(n)) * 10).rounded() / 10 }
+    print(
+        "{\"vms\": \(n), \"load_ms\": \(Int(loadMs.rounded())), \"rss_per_vm_kb_loaded\": \(perVM(rss1 - rss0)), "
+            + "\"rss_per_vm_kb_after_events\": \(perVM(rss2 - rss0)), "
+            + "\"calls_per_s\": \(Int((Double(n * eventsPerVM) / runSeconds).rounded()))}")
+    // The pending 30 s promise timers end with the process, as in the anchor.
+    exit(0)
+}
+
+func milliseconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+}
+
+func runMemoryCell(_ n: Int) throws -> [String: Double] {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+    process.arguments = ["mem", String(n)]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0,
+        let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
+        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+    else { throw BenchmarkError(description: "memory child for \(n) configs failed") }
+    return object.compactMapValues { ($0 as? NSNumber)?.doubleValue }
+}
+
+// MARK: main
+
+struct Options {
+    var variants = pluginVariants.map(\.name)
+    var batches = [1, 10, 100]
+    var threads = [1, 2]
+    var events = ProcessInfo.processInfo.environment["BENCH_QUICK"] == "1" ? 1000 : 10000
+    var memCounts = ProcessInfo.processInfo.environment["BENCH_QUICK"] == "1" ? [200] : [200, 1000]
+    var countTasks = false
+    var out = ".build/benchmark.jsonl"
+    var limit = 100
+
+    init(_ arguments: [String]) throws {
+        var rest = arguments[...]
+        func list(_ text: String?) -> [String] { (text ?? "").split(separator: ",").map(String.init) }
+        while let flag = rest.popFirst() {
+            switch flag {
+            case "--variants": variants = list(rest.popFirst())
+            case "--batches": batches = list(rest.popFirst()).compactMap { Int($0) }
+            case "--threads": threads = list(rest.popFirst()).compactMap { Int($0) }
+            case "--events": events = Int(rest.popFirst() ?? "") ?? events
+            case "--mem-counts": memCounts = list(rest.popFirst()).compactMap { Int($0) }
+            case "--count-tasks": countTasks = true
+            case "--out": out = rest.popFirst() ?? out
+            default: throw BenchmarkError(description: "unknown argument \(flag)")
+            }
+        }
+    }
+}
+
+func main() async throws {
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    if arguments.first == "mem" {
+        try await memoryChild(Int(arguments.dropFirst().first ?? "") ?? 200, eventsPerVM: 100)
+        return
+    }
+    let options = try Options(arguments)
+    let loadBefore = ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "").split(separator: " ").prefix(3)
+    var lines = [
+        "# plugin-benchmark \(Date().formatted(.iso8601)) host_cpus=\(ProcessInfo.processInfo.activeProcessorCount) "
+            + "loadavg_before=\(loadBefore.joined(separator: ",")) events=\(options.events) "
+            + "in_flight_per_worker=\(options.limit) \(options.countTasks ? "tasks" : "events")"
+    ]
+    print(lines[0])
+    func emit(_ metric: String, _ value: Double, _ unit: String) {
+        lines.append("{\"metric\": \"\(metric)\", \"value\": \(Int(value.rounded())), \"unit\": \"\(unit)\"}")
+    }
+
+    var table: [(variant: String, batch: Int, values: [Int: Double])] = []
+    for name in options.variants {
+        guard let variant = pluginVariants.first(where: { $0.name == name }) else {
+            throw BenchmarkError(description: "unknown variant \(name)")
+        }
+        for batch in options.batches where batch <= options.events {
+            var values: [Int: Double] = [:]
+            for threads in options.threads {
+                let rate = try await runCell(
+                    Cell(
+                        variant: name, code: variant.code, batch: batch, threads: threads, events: options.events,
+                        limit: options.limit, countTasks: options.countTasks))
+                values[threads] = rate
+                emit("vm.\(name).batch\(batch).\(threads)thr", rate, "events/s")
+                print("  vm.\(name).batch\(batch).\(threads)thr  \(Int(rate.rounded())) events/s")
+            }
+            table.append((name, batch, values))
+        }
+    }
+
+    var memoryRows: [[String: Double]] = []
+    for n in options.memCounts {
+        let row = try runMemoryCell(n)
+        memoryRows.append(row)
+        emit("vmmem.\(n).load_ms", row["load_ms"] ?? 0, "ms")
+        emit("vmmem.\(n).rss_kb_per_vm", row["rss_per_vm_kb_loaded"] ?? 0, "KB/VM")
+        emit("vmmem.\(n).rss_kb_per_vm_after_100ev", row["rss_per_vm_kb_after_events"] ?? 0, "KB/VM")
+    }
+
+    func pad(_ text: String, _ width: Int, left: Bool = false) -> String {
+        let fill = String(repeating: " ", count: max(0, width - text.count))
+        return left ? text + fill : fill + text
+    }
+    print("\nPluginRuntime (JavaScriptCore): events/second (higher is better)")
+    print(pad("variant", 14, left: true) + " " + pad("batch", 6) + options.threads.map { pad("\($0)t", 11) }.joined())
+    for row in table {
+        print(
+            pad(row.variant, 14, left: true) + " " + pad(String(row.batch), 6)
+                + options.threads.map { pad(row.values[$0].map { String(Int($0.rounded())) } ?? "-", 11) }.joined())
+    }
+    if !memoryRows.isEmpty {
+        print("\nmemory (RSS growth over a fresh process, no forced GC)")
+        print("   VMs  load ms  RSS KB/VM  RSS KB/VM+100ev  calls/s")
+        for r in memoryRows {
+            let cols = [
+                pad(String(Int(r["vms"] ?? 0)), 6), pad(String(Int(r["load_ms"] ?? 0)), 8),
+                pad(String(r["rss_per_vm_kb_loaded"] ?? 0), 10), pad(String(r["rss_per_vm_kb_after_events"] ?? 0), 16),
+                pad(String(Int(r["calls_per_s"] ?? 0)), 8),
+            ]
+            print(cols.joined(separator: " "))
+        }
+    }
+    try (lines.joined(separator: "\n") + "\n").write(toFile: options.out, atomically: true, encoding: .utf8)
+    print("\nwrote \(options.out)")
+}
+
+do {
+    try await main()
+} catch {
+    FileHandle.standardError.write(Data("plugin-benchmark: \(error)\n".utf8))
+    exit(1)
+}
