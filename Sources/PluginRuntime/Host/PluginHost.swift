@@ -37,6 +37,29 @@ public protocol PluginHost: Sendable {
     func enqueueJob(_ job: PluginJob) async throws
     /// `meta.geoip.locate`: a GeoIP2 City record with the MaxMind Node field names, or `nil`.
     func geoipLocate(_ ip: String) async throws -> JSON?
+    /// Called after every call into plugin code, on the worker's thread: keep it cheap and non-blocking.
+    func recordInvocation(_ invocation: PluginInvocation)
+}
+
+extension PluginHost {
+    public func recordInvocation(_ invocation: PluginInvocation) {}
+}
+
+/// One call into plugin code, for the per plugin config metrics (invocations, errors, duration).
+public struct PluginInvocation: Sendable {
+    /// `setupPlugin`, `teardownPlugin`, `processEvent`, `onEvent`, `onSnapshot`, `runEveryMinute`…,
+    /// or `jobs.<name>`.
+    public var method: String
+    public var config: PluginConfigRef
+    public var seconds: Double
+    public var failed: Bool
+
+    public init(method: String, config: PluginConfigRef, seconds: Double, failed: Bool) {
+        self.method = method
+        self.config = config
+        self.seconds = seconds
+        self.failed = failed
+    }
 }
 
 /// Identifies a config to the host: what it needs to key rows and log entries.
