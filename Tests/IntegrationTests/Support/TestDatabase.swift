@@ -8,7 +8,8 @@ struct TestDatabase: Sendable {
     let url: String
     let adminURL: String
 
-    static let templateName = "posthog_test_template"
+    /// TEST_DATABASE_TEMPLATE lets two checkouts run their tests against one Postgres at once.
+    static let templateName = ProcessInfo.processInfo.environment["TEST_DATABASE_TEMPLATE"] ?? "posthog_test_template"
 
     static func create(adminURL: String = TestEnvironment.adminPostgresURL) async throws -> TestDatabase {
         try await TemplatePreparation.shared.prepare(adminURL: adminURL)
