@@ -86,10 +86,23 @@ public struct PluginRuntimeSettings: Sendable {
     public var instanceId: String = "00000000-0000-0000-0000-000000000000"
     /// The esbuild executable used to compile TypeScript / ES modules.
     public var esbuildPath: String = "/usr/bin/esbuild"
+    /// `PLUGIN_LOAD_RETRIES`: attempts at loading a config whose code ran but failed (setup threw,
+    /// evaluation threw) before giving up until the next reload. Compile errors are not retried.
+    public var loadAttempts: Int = 10
+    /// First back-off between attempts, doubling each time (the original 1.x: 3 s·2^(n−1)).
+    public var loadRetryDelay: Double = 3
+    /// `PLUGIN_DISABLE_ON_FAILURE`: set `enabled = false` after the last failed attempt.
+    public var disableOnFailure: Bool = false
 
-    public init(taskTimeout: Double = 30, executionTimeLimit: Double? = nil, instanceId: String? = nil, esbuildPath: String? = nil) {
+    public init(
+        taskTimeout: Double = 30, executionTimeLimit: Double? = nil, instanceId: String? = nil, esbuildPath: String? = nil,
+        loadAttempts: Int = 10, loadRetryDelay: Double = 3, disableOnFailure: Bool = false
+    ) {
         self.taskTimeout = taskTimeout
         self.executionTimeLimit = executionTimeLimit
+        self.loadAttempts = max(1, loadAttempts)
+        self.loadRetryDelay = loadRetryDelay
+        self.disableOnFailure = disableOnFailure
         if let instanceId { self.instanceId = instanceId }
         if let esbuildPath { self.esbuildPath = esbuildPath }
     }

@@ -1,314 +1,371 @@
 import Foundation
 import PostHogEvents
+import Synchronization
 
-/// The plugin runtime the pipeline drives: loads configs into sandboxes spread over worker threads,
-/// runs the team chains, `onEvent`/`onSnapshot`, tasks and jobs, and writes the SYSTEM/PLUGIN logs and
-/// config errors of reference §4 through the host.
+/// The plugin runtime the pipeline drives. Every config in force has a sandbox on every worker
+/// (reference §1, §12.3); an event's whole chain, or its `onEvent` fan-out, runs on one worker chosen
+/// by `WorkerSlots`, so an event crosses threads once, not once per plugin.
 ///
-/// Each config gets one sandbox, on worker `config id % workerCount` (not one per worker as in the
-/// original: plugins cannot rely on `global` being shared or unique either way, §1).
+/// Loading is serialised by the actor; the event path reads an immutable table under a lock and never
+/// waits for the actor. A reload builds new sandboxes while the old ones keep serving, swaps the table,
+/// then tears the old ones down (reference §11.2).
 public actor PluginRuntime {
     private let workers: [PluginWorker]
-    private let host: any PluginHost
+    private let slots: WorkerSlots
     private let settings: PluginRuntimeSettings
     private let compiler: PluginCompiler
-    private var configs: [Int: LoadedConfig] = [:]
-    private var chains: [Int: [Int]] = [:]
-    private let tasksPerWorker: Int
-
-    private struct LoadedConfig {
-        var descriptor: PluginConfigDescriptor
-        /// `nil` when the load failed: the config then passes events untouched (reference §3).
-        var capabilities: PluginCapabilities?
-        var worker: PluginWorker
-    }
+    private let reporter: PluginErrorReporter
+    private let table = Mutex(PluginTable())
+    private var generation = 0
+    /// Pending load retries by config id.
+    private var retries: [Int: Task<Void, Never>] = [:]
 
     public init(workerCount: Int = 1, tasksPerWorker: Int = 10, host: any PluginHost, settings: PluginRuntimeSettings = .init()) {
         let count = max(1, workerCount)
         workers = (0..<count).map { PluginWorker(index: $0, host: host, settings: settings) }
-        self.host = host
+        slots = WorkerSlots(workerCount: count, tasksPerWorker: tasksPerWorker)
         self.settings = settings
-        self.tasksPerWorker = tasksPerWorker
+        reporter = PluginErrorReporter(host: host, instanceId: settings.instanceId)
         compiler = PluginCompiler(esbuildPath: settings.esbuildPath)
     }
 
+    public nonisolated var workerCount: Int { workers.count }
+
     // MARK: loading
 
-    /// Loads every config (running `setupPlugin`), replacing sandboxes of the same ids.
+    /// Loads every config (running `setupPlugin` in each worker's sandbox), replacing loaded ones of the
+    /// same ids.
     public func load(_ descriptors: [PluginConfigDescriptor]) async {
-        await withTaskGroup(of: Void.self) { group in
-            for descriptor in descriptors {
-                group.addTask { await self.loadOne(descriptor) }
-            }
-        }
-        rebuildChains()
+        let built = await build(descriptors.map { ($0, 1) })
+        let replaced = publish(built, removing: [])
+        await retire(replaced)
     }
 
-    /// Keeps unchanged sandboxes (same id and marker), builds changed and new ones, tears down replaced
-    /// and removed ones (reference §11.2, recommended teardown of removed configs).
+    /// Keeps unchanged configs (same id and marker: `global` survives), rebuilds changed and new ones,
+    /// tears down replaced and removed ones (reference §11.2, with the recommended teardown of removed
+    /// configs). Until a changed config's new sandboxes are ready, its old ones keep serving events.
     public func reload(_ descriptors: [PluginConfigDescriptor]) async {
-        let wanted = Dictionary(descriptors.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+        let wanted = Set(descriptors.map(\.id))
+        let current = table.withLock { $0.configs }
         var changed: [PluginConfigDescriptor] = []
-        var gone: [LoadedConfig] = []
         for descriptor in descriptors {
-            if let current = configs[descriptor.id], current.descriptor.updatedMarker == descriptor.updatedMarker {
-                configs[descriptor.id]?.descriptor = descriptor
+            if let state = current[descriptor.id], state.descriptor.updatedMarker == descriptor.updatedMarker {
+                table.withLock { $0.updateDescriptor(descriptor) }
                 continue
             }
             changed.append(descriptor)
-            if let current = configs[descriptor.id] { gone.append(current) }
         }
-        for (id, current) in configs where wanted[id] == nil {
-            gone.append(current)
-            configs[id] = nil
-        }
-        for old in gone { await teardown(old) }
-        await load(changed)
+        let gone = current.keys.filter { !wanted.contains($0) }
+        for id in gone + changed.map(\.id) { retries.removeValue(forKey: id)?.cancel() }
+        let built = await build(changed.map { ($0, 1) })
+        let replaced = publish(built, removing: gone)
+        await retire(replaced)
     }
 
     public func teardownAll() async {
-        for config in configs.values { await teardown(config) }
-        configs = [:]
-        chains = [:]
+        for task in retries.values { task.cancel() }
+        retries = [:]
+        let all = table.withLock { table -> [LoadedPlugin] in
+            let loaded = table.configs.values.compactMap(\.plugin)
+            table = PluginTable()
+            return loaded
+        }
+        await retire(all)
     }
 
-    public func capabilities(configId: Int) -> PluginCapabilities? { configs[configId]?.capabilities }
+    public func capabilities(configId: Int) -> PluginCapabilities? {
+        table.withLock { $0.configs[configId]?.plugin?.capabilities }
+    }
 
     /// `{runEveryMinute: [ids], …}` for every loaded config having the task.
     public func schedule() -> [String: [Int]] {
         var result: [String: [Int]] = ["runEveryMinute": [], "runEveryHour": [], "runEveryDay": []]
-        for (id, config) in configs.sorted(by: { $0.key < $1.key }) {
-            for task in config.capabilities?.scheduledTasks ?? [] where result[task] != nil { result[task]!.append(id) }
+        let plugins = table.withLock { $0.configs.values.compactMap(\.plugin) }.sorted { $0.descriptor.id < $1.descriptor.id }
+        for plugin in plugins {
+            for task in plugin.capabilities.scheduledTasks where result[task] != nil { result[task]!.append(plugin.descriptor.id) }
         }
         return result
     }
 
-    private func loadOne(_ descriptor: PluginConfigDescriptor) async {
-        let worker = workers[abs(descriptor.id) % workers.count]
-        if let old = configs[descriptor.id] { await old.worker.unload(descriptor.id) }
-        configs[descriptor.id] = LoadedConfig(descriptor: descriptor, capabilities: nil, worker: worker)
+    /// Compiles each config once, then builds its sandbox on every worker. `nil` plugin = failed load,
+    /// already recorded (and retried later when the code ran but failed).
+    private func build(_ requests: [(PluginConfigDescriptor, Int)]) async -> [ConfigState] {
+        var keyed: [(PluginConfigDescriptor, Int, SandboxKey)] = []
+        for (descriptor, attempt) in requests {
+            generation += 1
+            keyed.append((descriptor, attempt, SandboxKey(configId: descriptor.id, generation: generation)))
+        }
+        return await withTaskGroup(of: ConfigState.self) { group in
+            for (descriptor, attempt, key) in keyed {
+                group.addTask { await self.buildOne(descriptor, key: key, attempt: attempt) }
+            }
+            var states: [ConfigState] = []
+            for await state in group { states.append(state) }
+            return states
+        }
+    }
+
+    private nonisolated func buildOne(_ descriptor: PluginConfigDescriptor, key: SandboxKey, attempt: Int) async -> ConfigState {
+        let failed = ConfigState(descriptor: descriptor, plugin: nil)
         let code: String
         do {
-            let source = try PluginSource.resolve(descriptor)
-            let compiler = self.compiler
-            code = try await Task.detached { () throws(PluginLoadError) -> String in
-                if source.needsBundling, let files = source.files {
-                    return try compiler.bundle(files: files, main: source.mainPath)
-                }
-                return try compiler.compile(source.main)
-            }.value
-        } catch let error as PluginLoadError {
+            code = try await compile(descriptor)
+        } catch {
             if error.isStringError {
-                await recordError(descriptor, name: nil, message: error.message, stack: nil, event: nil)
+                await reporter.recordError(descriptor, name: nil, message: error.message, stack: nil, event: nil)
             } else {
-                await recordError(descriptor, name: error.isSyntaxError ? "SyntaxError" : "Error", message: error.message, stack: nil, event: nil)
-                await systemLog(descriptor, .error, "Plugin failed to load (instance ID \(settings.instanceId)).")
+                await reporter.recordError(
+                    descriptor, name: error.isSyntaxError ? "SyntaxError" : "Error", message: error.message, stack: nil, event: nil)
+                await reporter.systemLog(descriptor, .error, "Plugin failed to load (instance ID \(settings.instanceId)).")
             }
-            return
-        } catch {
-            return
+            return failed
         }
-        do {
-            let capabilities = try await worker.createSandbox(descriptor, code: code)
-            if capabilities.methods.contains("setupPlugin") {
-                _ = try await worker.call(
-                    configId: descriptor.id, kind: .method, name: "setupPlugin", arguments: [], wantsResult: false,
-                    bounded: true)
-            }
-            configs[descriptor.id]?.capabilities = capabilities
-            await host.clearError(config: descriptor.ref)
-            await systemLog(descriptor, .info, "Plugin loaded (instance ID \(settings.instanceId)).")
-        } catch {
-            await worker.unload(descriptor.id)
-            await recordError(descriptor, error, event: nil)
-            await systemLog(descriptor, .error, "Plugin failed to load (instance ID \(settings.instanceId)).")
-        }
-    }
-
-    private func teardown(_ config: LoadedConfig) async {
-        let descriptor = config.descriptor
-        guard let capabilities = config.capabilities else { return }
-        if capabilities.methods.contains("teardownPlugin") || capabilities.methods.contains("exportEvents") {
-            do {
-                _ = try await config.worker.call(
-                    configId: descriptor.id, kind: .method, name: "teardownPlugin", arguments: [], wantsResult: false,
-                    bounded: true)
-                await systemLog(descriptor, .info, "Plugin unloaded (instance ID \(settings.instanceId)).")
-            } catch {
-                await recordError(descriptor, error, event: nil)
-                await systemLog(descriptor, .error, "Plugin failed to unload (instance ID \(settings.instanceId)).")
-            }
-        } else {
-            await systemLog(descriptor, .info, "Plugin unloaded (instance ID \(settings.instanceId)).")
-        }
-        await config.worker.unload(descriptor.id)
-    }
-
-    private func rebuildChains() {
-        var result: [Int: [Int]] = [:]
-        for (id, config) in configs {
-            guard let team = config.descriptor.teamId else { continue }
-            result[team, default: []].append(id)
-        }
-        for team in result.keys {
-            result[team]!.sort {
-                let a = configs[$0]!.descriptor.order
-                let b = configs[$1]!.descriptor.order
-                return a != b ? a < b : $0 < $1
-            }
-        }
-        chains = result
-    }
-
-    // MARK: events
-
-    /// Runs the team's `processEvent` chain (reference §9.2).
-    public func processEventChain(teamId: Int, event: JSON) async -> ChainResult {
-        var current = event
-        var originalSurvives = true
-        var succeeded: [String] = []
-        var failed: [String] = []
-        for id in chains[teamId] ?? [] {
-            guard let config = configs[id], let capabilities = config.capabilities,
-                capabilities.methods.contains("processEvent") || capabilities.methods.contains("processEventBatch")
-            else { continue }
-            let descriptor = config.descriptor
-            do {
-                let result = try await config.worker.call(
-                    configId: id, kind: .method, name: "processEvent", arguments: [current], wantsResult: true,
-                    bounded: true)
-                guard result.value.isTruthy else { return .dropped(byConfigId: id) }
-                var next = result.value
-                originalSurvives = originalSurvives && result.returnedArgument
-                if next["team_id"] != current["team_id"] {
-                    // 0.21.4+: restore the team and count the plugin failed.
-                    next["team_id"] = current["team_id"]
-                    current = next
-                    failed.append(descriptor.chainName)
-                    await recordError(
-                        descriptor, name: "IllegalOperationError", message: "Plugin tried to change event.team_id",
-                        stack: nil, event: current)
-                    continue
-                }
-                current = next
-                succeeded.append(descriptor.chainName)
-            } catch {
-                await recordError(descriptor, error, event: current)
-                if let after = error.argumentAfter, after.objectValue != nil { current = after }
-                failed.append(descriptor.chainName)
-            }
-        }
-        if (!succeeded.isEmpty || !failed.isEmpty) && originalSurvives, case .object(var object) = current {
-            var properties = object["properties"]?.objectValue ?? [:]
-            properties["$plugins_succeeded"] = .array(succeeded.map(JSON.string))
-            properties["$plugins_failed"] = .array(failed.map(JSON.string))
-            object["properties"] = .object(properties)
-            current = .object(object)
-        }
-        return .event(current)
-    }
-
-    /// Runs `onEvent` of every config of the team concurrently, each on its own copy (reference §9.4).
-    public func onEvent(teamId: Int, event: JSON) async {
-        await fanOut(teamId: teamId, method: "onEvent", event: event)
-    }
-
-    public func onSnapshot(teamId: Int, event: JSON) async {
-        await fanOut(teamId: teamId, method: "onSnapshot", event: event)
-    }
-
-    private func fanOut(teamId: Int, method: String, event: JSON) async {
-        let targets = (chains[teamId] ?? []).compactMap { id -> LoadedConfig? in
-            guard let config = configs[id], config.capabilities?.methods.contains(method) == true
-                || (method == "onEvent" && config.capabilities?.methods.contains("exportEvents") == true)
-            else { return nil }
-            return config
-        }
-        await withTaskGroup(of: Void.self) { group in
-            for config in targets {
+        let outcomes = await withTaskGroup(of: Result<PluginCapabilities, JSThrown>.self) { group in
+            for worker in workers {
                 group.addTask {
                     do throws(JSThrown) {
-                        _ = try await config.worker.call(
-                            configId: config.descriptor.id, kind: .method, name: method, arguments: [event],
-                            wantsResult: false, bounded: true)
+                        return .success(try await worker.load(key, descriptor, code: code))
                     } catch {
-                        await self.recordError(config.descriptor, error, event: event)
+                        return .failure(error)
+                    }
+                }
+            }
+            var outcomes: [Result<PluginCapabilities, JSThrown>] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        for outcome in outcomes {
+            guard case .failure(let error) = outcome else { continue }
+            for worker in workers { await worker.close(key) }
+            await reporter.recordError(descriptor, error, event: nil)
+            await loadFailed(descriptor, attempt: attempt)
+            return failed
+        }
+        guard case .success(let capabilities) = outcomes.first else { return failed }
+        await reporter.host.clearError(config: descriptor.ref)
+        await reporter.systemLog(descriptor, .info, "Plugin loaded (instance ID \(settings.instanceId)).")
+        return ConfigState(descriptor: descriptor, plugin: LoadedPlugin(descriptor: descriptor, capabilities: capabilities, key: key))
+    }
+
+    private nonisolated func compile(_ descriptor: PluginConfigDescriptor) async throws(PluginLoadError) -> String {
+        let source = try PluginSource.resolve(descriptor)
+        let compiler = self.compiler
+        // esbuild is a blocking subprocess: off the cooperative pool.
+        let compiled = await Task.detached { () -> Result<String, PluginLoadError> in
+            do throws(PluginLoadError) {
+                if source.needsBundling, let files = source.files {
+                    return .success(try compiler.bundle(files: files, main: source.mainPath))
+                }
+                return .success(try compiler.compile(source.main))
+            } catch {
+                return .failure(error)
+            }
+        }.value
+        return try compiled.get()
+    }
+
+    /// Logs the failure and schedules the next attempt with back-off, or gives up (reference §11.2 Later,
+    /// `configuration.md` §7 PLUGIN_LOAD_RETRIES / PLUGIN_DISABLE_ON_FAILURE).
+    private func loadFailed(_ descriptor: PluginConfigDescriptor, attempt: Int) async {
+        let prefix = "Plugin failed to load (instance ID \(settings.instanceId))."
+        guard attempt < settings.loadAttempts else {
+            if settings.disableOnFailure {
+                await reporter.systemLog(
+                    descriptor, .error,
+                    "\(prefix) Disabling it due to too many retries – tried to load it \(attempt) times before giving up.")
+                await reporter.host.disable(config: descriptor.ref)
+            } else if settings.loadAttempts == 1 {
+                await reporter.systemLog(descriptor, .error, prefix)
+            } else {
+                await reporter.systemLog(descriptor, .error, "\(prefix) Tried to load it \(attempt) times before giving up.")
+            }
+            return
+        }
+        let delay = settings.loadRetryDelay * pow(2, Double(attempt - 1))
+        await reporter.systemLog(descriptor, .error, "\(prefix) Retrying in \(JSNumberFormatter.string(delay)) s.")
+        retries[descriptor.id]?.cancel()
+        retries[descriptor.id] = Task {
+            try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+            guard !Task.isCancelled else { return }
+            await self.retryLoad(descriptor, attempt: attempt + 1)
+        }
+    }
+
+    private func retryLoad(_ descriptor: PluginConfigDescriptor, attempt: Int) async {
+        // Only while the same version is still wanted and still failed.
+        guard let state = table.withLock({ $0.configs[descriptor.id] }), state.plugin == nil,
+            state.descriptor.updatedMarker == descriptor.updatedMarker
+        else { return }
+        retries[descriptor.id] = nil
+        let built = await build([(descriptor, attempt)])
+        guard !Task.isCancelled, table.withLock({ $0.configs[descriptor.id]?.plugin == nil }) else {
+            await retire(built.compactMap(\.plugin))
+            return
+        }
+        let replaced = publish(built, removing: [])
+        await retire(replaced)
+    }
+
+    /// Swaps the new states in and returns the loaded plugins they replaced or removed.
+    private func publish(_ states: [ConfigState], removing gone: [Int]) -> [LoadedPlugin] {
+        table.withLock { table in
+            var replaced: [LoadedPlugin] = []
+            for state in states {
+                if let old = table.configs[state.descriptor.id]?.plugin { replaced.append(old) }
+                table.configs[state.descriptor.id] = state
+            }
+            for id in gone {
+                if let old = table.configs.removeValue(forKey: id)?.plugin { replaced.append(old) }
+            }
+            table.rebuildTeams()
+            return replaced
+        }
+    }
+
+    /// Runs `teardownPlugin` on every worker and closes the sandboxes (reference §11.2, §11.3).
+    private nonisolated func retire(_ plugins: [LoadedPlugin]) async {
+        await withTaskGroup(of: Void.self) { group in
+            for plugin in plugins {
+                group.addTask {
+                    var failure: JSThrown?
+                    for worker in self.workers {
+                        if let error = await worker.retire(plugin.key, runTeardown: true), failure == nil { failure = error }
+                    }
+                    let instance = self.settings.instanceId
+                    if let failure {
+                        await self.reporter.recordError(plugin.descriptor, failure, event: nil)
+                        await self.reporter.systemLog(plugin.descriptor, .error, "Plugin failed to unload (instance ID \(instance)).")
+                    } else {
+                        await self.reporter.systemLog(plugin.descriptor, .info, "Plugin unloaded (instance ID \(instance)).")
                     }
                 }
             }
         }
     }
 
+    // MARK: events
+
+    /// Runs the team's `processEvent` chain (reference §9.2) on one worker.
+    public nonisolated func processEventChain(teamId: Int, event: JSON) async -> ChainResult {
+        guard let links = table.withLock({ $0.teams[teamId]?.processEvent }), !links.isEmpty else { return .event(event) }
+        let index = await slots.acquire()
+        defer { slots.release(index) }
+        return await workers[index].runChain(links, event: event, reporter: reporter)
+    }
+
+    /// Runs `onEvent` of every config of the team concurrently, each on its own copy (reference §9.4).
+    public nonisolated func onEvent(teamId: Int, event: JSON) async {
+        guard let targets = table.withLock({ $0.teams[teamId]?.onEvent }), !targets.isEmpty else { return }
+        await fanOut(targets, method: "onEvent", event: event)
+    }
+
+    public nonisolated func onSnapshot(teamId: Int, event: JSON) async {
+        guard let targets = table.withLock({ $0.teams[teamId]?.onSnapshot }), !targets.isEmpty else { return }
+        await fanOut(targets, method: "onSnapshot", event: event)
+    }
+
+    private nonisolated func fanOut(_ targets: [LoadedPlugin], method: String, event: JSON) async {
+        let index = await slots.acquire()
+        defer { slots.release(index) }
+        await workers[index].fanOut(targets, method: method, event: event, reporter: reporter)
+    }
+
     // MARK: tasks and jobs
 
-    /// Runs a `runEvery*` task (not bounded by `TASK_TIMEOUT`, reference §8.1).
-    public func runTask(configId: Int, name: String) async throws(PluginError) {
-        guard let config = configs[configId], config.capabilities?.scheduledTasks.contains(name) == true else {
+    /// Runs a `runEvery*` task (not bounded by `TASK_TIMEOUT`, reference §8.1) on one worker.
+    public nonisolated func runTask(configId: Int, name: String) async throws(PluginError) {
+        let state = table.withLock { $0.configs[configId] }
+        guard let plugin = state?.plugin, plugin.capabilities.scheduledTasks.contains(name) else {
             throw PluginError(
-                teamId: configs[configId]?.descriptor.teamId, pluginConfigId: configId, method: name, name: "Error",
+                teamId: state?.descriptor.teamId, pluginConfigId: configId, method: name, name: "Error",
                 message: "Task \"\(name)\" not found for plugin config \(configId)", stack: nil)
         }
-        try await runUnbounded(config, kind: .task, name: name, arguments: [])
+        try await runUnbounded(plugin, kind: .task, name: name, arguments: [])
     }
 
     /// Runs `jobs.<type>(payload, meta)`; a falsy payload calls `f(meta)` (reference §8.1 quirk).
-    public func runJob(configId: Int, type: String, payload: JSON) async throws(PluginError) {
-        guard let config = configs[configId], config.capabilities != nil,
-            config.capabilities?.jobs.contains(type) == true || type == "exportEventsWithRetry"
-        else {
-            let name = configs[configId]?.descriptor.pluginName ?? "undefined"
+    public nonisolated func runJob(configId: Int, type: String, payload: JSON) async throws(PluginError) {
+        let state = table.withLock { $0.configs[configId] }
+        guard let plugin = state?.plugin, plugin.capabilities.jobs.contains(type) || type == "exportEventsWithRetry" else {
+            let name = state?.descriptor.pluginName ?? "undefined"
             let error = PluginError(
-                teamId: configs[configId]?.descriptor.teamId, pluginConfigId: configId, method: "jobs.\(type)",
-                name: "Error", message: "Task \"\(type)\" not found for plugin \"\(name)\" with config id \(configId)",
-                stack: nil)
-            if let descriptor = configs[configId]?.descriptor {
-                await recordError(descriptor, name: error.name, message: error.message, stack: nil, event: nil)
+                teamId: state?.descriptor.teamId, pluginConfigId: configId, method: "jobs.\(type)", name: "Error",
+                message: "Task \"\(type)\" not found for plugin \"\(name)\" with config id \(configId)", stack: nil)
+            if let descriptor = state?.descriptor {
+                await reporter.recordError(descriptor, name: error.name, message: error.message, stack: nil, event: nil)
             }
             throw error
         }
-        try await runUnbounded(config, kind: .job, name: type, arguments: [payload])
+        try await runUnbounded(plugin, kind: .job, name: type, arguments: [payload])
     }
 
-    private func runUnbounded(_ config: LoadedConfig, kind: ExportKind, name: String, arguments: [JSON]) async throws(PluginError) {
+    private nonisolated func runUnbounded(_ plugin: LoadedPlugin, kind: ExportKind, name: String, arguments: [JSON]) async throws(PluginError) {
+        let index = await slots.acquire()
+        defer { slots.release(index) }
         do {
-            _ = try await config.worker.call(
-                configId: config.descriptor.id, kind: kind, name: name, arguments: arguments, wantsResult: false,
-                bounded: false)
+            _ = try await workers[index].call(plugin.key, kind: kind, name: name, arguments: arguments, wantsResult: false, bounded: false)
         } catch {
-            await recordError(config.descriptor, error, event: nil)
+            await reporter.recordError(plugin.descriptor, error, event: nil)
             throw PluginError(
-                teamId: config.descriptor.teamId, pluginConfigId: config.descriptor.id,
+                teamId: plugin.descriptor.teamId, pluginConfigId: plugin.descriptor.id,
                 method: kind == .job ? "jobs.\(name)" : name, name: error.name, message: error.message, stack: error.stack)
         }
     }
 
-    // MARK: logs and errors
+    // MARK: introspection (tests, benchmarks)
 
-    private func recordError(_ descriptor: PluginConfigDescriptor, _ error: JSThrown, event: JSON?) async {
-        await recordError(descriptor, name: error.name, message: error.message, stack: error.stack, event: event)
+    /// Sandboxes alive on each worker.
+    public func sandboxCounts() async -> [Int] {
+        var counts: [Int] = []
+        for worker in workers { counts.append(await worker.sandboxCount) }
+        return counts
     }
 
-    private func recordError(_ descriptor: PluginConfigDescriptor, name: String?, message: String, stack: String?, event: JSON?) async {
-        let now = Date()
-        let record = PluginErrorRecord(message: message, time: Self.isoTime(now), name: name, stack: stack, event: event)
-        await host.recordError(record, config: descriptor.ref)
-        await host.log(
-            PluginLogEntry(
-                config: descriptor.ref, source: .plugin, type: .error, message: message, timestamp: now,
-                instanceId: settings.instanceId))
+    /// Tasks in flight on each worker right now.
+    public nonisolated var tasksInFlight: [Int] { slots.inFlight }
+}
+
+/// One config in force: its descriptor and, when its load succeeded, the plugin.
+struct ConfigState: Sendable {
+    var descriptor: PluginConfigDescriptor
+    var plugin: LoadedPlugin?
+}
+
+/// What the event path reads: configs by id and, per team, the plugins of each entry point in order.
+struct PluginTable: Sendable {
+    struct Team: Sendable {
+        var processEvent: [LoadedPlugin] = []
+        var onEvent: [LoadedPlugin] = []
+        var onSnapshot: [LoadedPlugin] = []
     }
 
-    private func systemLog(_ descriptor: PluginConfigDescriptor, _ type: PluginLogEntry.Level, _ message: String) async {
-        await host.log(
-            PluginLogEntry(
-                config: descriptor.ref, source: .system, type: type, message: message, timestamp: Date(),
-                instanceId: settings.instanceId))
+    var configs: [Int: ConfigState] = [:]
+    var teams: [Int: Team] = [:]
+
+    mutating func updateDescriptor(_ descriptor: PluginConfigDescriptor) {
+        guard configs[descriptor.id] != nil else { return }
+        configs[descriptor.id]!.descriptor = descriptor
+        configs[descriptor.id]!.plugin?.descriptor = descriptor
+        rebuildTeams()
     }
 
-    static func isoTime(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
+    /// Orders each team's plugins by `order`, then id (reference §9.1).
+    mutating func rebuildTeams() {
+        let plugins = configs.values.compactMap(\.plugin).filter { $0.descriptor.teamId != nil }.sorted {
+            let a = $0.descriptor
+            let b = $1.descriptor
+            return a.order != b.order ? a.order < b.order : a.id < b.id
+        }
+        var result: [Int: Team] = [:]
+        for plugin in plugins {
+            let methods = plugin.capabilities.methods
+            let team = plugin.descriptor.teamId!
+            if methods.contains("processEvent") || methods.contains("processEventBatch") {
+                result[team, default: Team()].processEvent.append(plugin)
+            }
+            if methods.contains("onEvent") || methods.contains("exportEvents") { result[team, default: Team()].onEvent.append(plugin) }
+            if methods.contains("onSnapshot") { result[team, default: Team()].onSnapshot.append(plugin) }
+        }
+        teams = result
     }
 }

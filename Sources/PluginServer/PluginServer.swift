@@ -52,7 +52,8 @@ public struct PluginServer: Sendable {
             workerCount: settings.plugins.workerConcurrency, tasksPerWorker: settings.plugins.tasksPerWorker, host: host,
             settings: PluginRuntimeSettings(
                 taskTimeout: settings.plugins.taskTimeoutSeconds, executionTimeLimit: settings.plugins.executionTimeLimitSeconds,
-                instanceId: instanceId))
+                instanceId: instanceId, loadAttempts: settings.plugins.loadRetries,
+                disableOnFailure: settings.plugins.disableOnFailure))
         let loader = PluginConfigLoader(store: postgres, baseDirectory: settings.plugins.baseDirectory)
         let pipeline = EventPipeline(ingester: ingester, plugins: runtime)
         let consumer = CeleryQueueConsumer(

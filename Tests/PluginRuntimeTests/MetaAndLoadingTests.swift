@@ -212,8 +212,10 @@ import ZIPFoundation
         await runtime.teardownAll()
         try await settleHost()
         let messages = await host.logs.filter { $0.config.id == 2 }.map(\.message)
-        #expect(messages == ["Plugin loaded (instance ID instance-1).", "bye 2", "Plugin unloaded (instance ID instance-1).",
-            "Plugin loaded (instance ID instance-1).", "bye 2", "Plugin unloaded (instance ID instance-1)."])
+        // The replacement is built before the replaced one is torn down, so events never wait on a reload.
+        #expect(messages == ["Plugin loaded (instance ID instance-1).", "Plugin loaded (instance ID instance-1).", "bye 2",
+            "Plugin unloaded (instance ID instance-1).", "bye 2", "Plugin unloaded (instance ID instance-1)."])
+        #expect(await runtime.sandboxCounts() == [0])
     }
 }
 

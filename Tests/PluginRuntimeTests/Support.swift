@@ -9,11 +9,16 @@ func plugin(_ id: Int, team: Int = 2, order: Int = 0, name: String? = nil, confi
         code: .source(source), updatedMarker: "v1")
 }
 
-func makeRuntime(taskTimeout: Double = 30, executionLimit: Double? = nil, workers: Int = 1) -> (PluginRuntime, InMemoryPluginHost) {
+func makeRuntime(
+    taskTimeout: Double = 30, executionLimit: Double? = nil, workers: Int = 1, tasksPerWorker: Int = 10, loadAttempts: Int = 1,
+    disableOnFailure: Bool = false
+) -> (PluginRuntime, InMemoryPluginHost) {
     let host = InMemoryPluginHost()
     let runtime = PluginRuntime(
-        workerCount: workers, host: host,
-        settings: PluginRuntimeSettings(taskTimeout: taskTimeout, executionTimeLimit: executionLimit, instanceId: "instance-1"))
+        workerCount: workers, tasksPerWorker: tasksPerWorker, host: host,
+        settings: PluginRuntimeSettings(
+            taskTimeout: taskTimeout, executionTimeLimit: executionLimit, instanceId: "instance-1", loadAttempts: loadAttempts,
+            loadRetryDelay: 0.05, disableOnFailure: disableOnFailure))
     return (runtime, host)
 }
 

@@ -13,6 +13,7 @@ public actor InMemoryPluginHost: PluginHost {
     public private(set) var captures: [PluginCapture] = []
     public private(set) var jobs: [PluginJob] = []
     public private(set) var fetches: [FetchRequest] = []
+    public private(set) var disabled: [Int] = []
     private var fetchHandler: (@Sendable (FetchRequest) async throws -> FetchResponse)?
     private var geoip: [String: JSON] = [:]
 
@@ -27,6 +28,7 @@ public actor InMemoryPluginHost: PluginHost {
     public func log(_ entry: PluginLogEntry) async { logs.append(entry) }
     public func recordError(_ record: PluginErrorRecord, config: PluginConfigRef) async { errors[config.id] = record }
     public func clearError(config: PluginConfigRef) async { errors[config.id] = nil }
+    public func disable(config: PluginConfigRef) async { disabled.append(config.id) }
 
     public func cacheGet(_ scope: CacheScope, key: String) async throws -> String? { cache[scope.redisKey(key)] }
     public func cacheSet(_ scope: CacheScope, key: String, value: String, ttlSeconds: Int?) async throws {

@@ -39,10 +39,13 @@ public protocol PluginHost: Sendable {
     func geoipLocate(_ ip: String) async throws -> JSON?
     /// Called after every call into plugin code, on the worker's thread: keep it cheap and non-blocking.
     func recordInvocation(_ invocation: PluginInvocation)
+    /// `PLUGIN_DISABLE_ON_FAILURE`: marks the config disabled (`enabled = false`) after its last failed load.
+    func disable(config: PluginConfigRef) async
 }
 
 extension PluginHost {
     public func recordInvocation(_ invocation: PluginInvocation) {}
+    public func disable(config: PluginConfigRef) async {}
 }
 
 /// One call into plugin code, for the per plugin config metrics (invocations, errors, duration).

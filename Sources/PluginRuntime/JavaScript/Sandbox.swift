@@ -6,6 +6,7 @@ import PostHogEvents
 /// One plugin config's JavaScript world: a global context in its worker's group, the prelude's helper
 /// object and `meta`. Lives inside its `PluginWorker` and is only touched on that worker's thread.
 final class Sandbox {
+    let key: SandboxKey
     let descriptor: PluginConfigDescriptor
     let thread: WorkerThread
     unowned let worker: PluginWorker
@@ -30,10 +31,11 @@ final class Sandbox {
     }
 
     init(
-        descriptor: PluginConfigDescriptor, group: JSContextGroupRef, bridgeClass: JSClassRef, worker: PluginWorker,
+        key: SandboxKey, descriptor: PluginConfigDescriptor, group: JSContextGroupRef, bridgeClass: JSClassRef, worker: PluginWorker,
         thread: WorkerThread, host: any PluginHost, instanceId: String
     ) throws(JSThrown) {
         thread.assertCurrent()
+        self.key = key
         self.descriptor = descriptor
         self.thread = thread
         self.worker = worker
@@ -180,11 +182,11 @@ final class Sandbox {
                 }
                 if let timeout, awaiting[id] != nil {
                     let worker = self.worker
-                    let configId = descriptor.id
+                    let key = self.key
                     awaitTimers[id] = Task {
                         try? await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
                         if Task.isCancelled { return }
-                        await worker.expireAwait(configId: configId, id: id, after: timeout)
+                        await worker.expireAwait(key, id: id, after: timeout)
                     }
                 }
             }
@@ -346,10 +348,10 @@ final class Sandbox {
         let call = HostCall(op: op, arguments: args, body: body, descriptor: descriptor)
         let host = self.host
         let worker = self.worker
-        let configId = descriptor.id
+        let key = self.key
         Task {
             let result = await call.perform(on: host)
-            await worker.completeHostCall(configId: configId, id: id, result: result)
+            await worker.completeHostCall(key, id: id, result: result)
         }
         return promise
     }

@@ -2,7 +2,8 @@ import CJavaScriptCore
 import Foundation
 import PostHogEvents
 
-/// One worker: an OS thread owning one JSC context group with a sandbox per plugin config. Its actor
+/// One worker: an OS thread owning one JSC context group with a sandbox per plugin config in force
+/// (reference §1: one sandbox per config per worker thread, each with its own `global`). Its actor
 /// executor is that thread, so all isolated code (and every JSC call) runs there, and async work
 /// awaiting host calls interleaves on it.
 actor PluginWorker {
@@ -13,7 +14,10 @@ actor PluginWorker {
     private let watchdog: Watchdog
     private let host: any PluginHost
     private let settings: PluginRuntimeSettings
-    private var sandboxes: [Int: Sandbox] = [:]
+    private var sandboxes: [SandboxKey: Sandbox] = [:]
+    /// Calls running in each sandbox, so a retired sandbox closes only once they are done.
+    private var running: [SandboxKey: Int] = [:]
+    private var retired: Set<SandboxKey> = []
 
     init(index: Int, host: any PluginHost, settings: PluginRuntimeSettings) {
         thread = WorkerThread(name: "plugin-worker-\(index)")
@@ -37,11 +41,11 @@ actor PluginWorker {
         watchdog.take()
     }
 
-    /// Builds the sandbox: prelude, plugin code, export discovery. Replaces an existing one.
-    func createSandbox(_ descriptor: PluginConfigDescriptor, code: String) throws(JSThrown) -> PluginCapabilities {
-        unload(descriptor.id)
+    /// Builds the sandbox (prelude, plugin code, export discovery) and runs `setupPlugin` in it.
+    func load(_ key: SandboxKey, _ descriptor: PluginConfigDescriptor, code: String) async throws(JSThrown) -> PluginCapabilities {
+        close(key)
         let sandbox = try Sandbox(
-            descriptor: descriptor, group: group, bridgeClass: bridgeClass, worker: self, thread: thread, host: host,
+            key: key, descriptor: descriptor, group: group, bridgeClass: bridgeClass, worker: self, thread: thread, host: host,
             instanceId: settings.instanceId)
         do {
             try sandbox.evaluatePlugin(code)
@@ -49,37 +53,86 @@ actor PluginWorker {
             sandbox.close()
             throw error
         }
-        sandboxes[descriptor.id] = sandbox
+        sandboxes[key] = sandbox
+        if sandbox.capabilities.methods.contains("setupPlugin") {
+            do {
+                _ = try await call(key, kind: .method, name: "setupPlugin", arguments: [], wantsResult: false, bounded: true)
+            } catch {
+                close(key)
+                throw error
+            }
+        }
         return sandbox.capabilities
     }
 
-    /// Calls an export of the config's sandbox. `bounded` applies `TASK_TIMEOUT` to the awaited promise.
-    func call(configId: Int, kind: ExportKind, name: String, arguments: [JSON], wantsResult: Bool, bounded: Bool)
+    /// Calls an export of a sandbox. `bounded` applies `TASK_TIMEOUT` to the awaited promise.
+    func call(_ key: SandboxKey, kind: ExportKind, name: String, arguments: [JSON], wantsResult: Bool, bounded: Bool)
         async throws(JSThrown) -> CallResult
     {
-        guard let sandbox = sandboxes[configId] else {
-            throw JSThrown(name: "Error", message: "Plugin config \(configId) is not loaded", stack: nil)
+        guard let sandbox = sandboxes[key] else {
+            throw JSThrown(name: "Error", message: "Plugin config \(key.configId) is not loaded", stack: nil)
         }
-        return try await sandbox.invoke(
-            kind: kind, name: name, arguments: arguments, wantsResult: wantsResult,
-            timeout: bounded ? settings.taskTimeout : nil)
+        running[key, default: 0] += 1
+        let started = DispatchTime.now().uptimeNanoseconds
+        var failed = false
+        defer { finished(key, sandbox, method: kind == .job ? "jobs.\(name)" : name, started: started, failed: failed) }
+        do {
+            return try await sandbox.invoke(
+                kind: kind, name: name, arguments: arguments, wantsResult: wantsResult,
+                timeout: bounded ? settings.taskTimeout : nil)
+        } catch {
+            failed = true
+            throw error
+        }
     }
 
-    func unload(_ configId: Int) {
-        sandboxes.removeValue(forKey: configId)?.close()
+    private func finished(_ key: SandboxKey, _ sandbox: Sandbox, method: String, started: UInt64, failed: Bool) {
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        host.recordInvocation(PluginInvocation(method: method, config: sandbox.descriptor.ref, seconds: seconds, failed: failed))
+        let left = (running[key] ?? 1) - 1
+        running[key] = left == 0 ? nil : left
+        if left == 0 && retired.remove(key) != nil { close(key) }
     }
 
-    func completeHostCall(configId: Int, id: Int, result: HostResult) {
-        sandboxes[configId]?.completeHostCall(id: id, result: result)
+    /// Runs `teardownPlugin` when the plugin has it (or buffers exports), then closes the sandbox
+    /// once its running calls are done. Returns the teardown's error.
+    func retire(_ key: SandboxKey, runTeardown: Bool) async -> JSThrown? {
+        guard let sandbox = sandboxes[key] else { return nil }
+        var failure: JSThrown?
+        let capabilities = sandbox.capabilities
+        if runTeardown && (capabilities.methods.contains("teardownPlugin") || capabilities.methods.contains("exportEvents")) {
+            do {
+                _ = try await call(key, kind: .method, name: "teardownPlugin", arguments: [], wantsResult: false, bounded: true)
+            } catch {
+                failure = error
+            }
+        }
+        if running[key] == nil { close(key) } else { retired.insert(key) }
+        return failure
     }
 
-    func expireAwait(configId: Int, id: Int, after seconds: Double) {
-        sandboxes[configId]?.expireAwait(id: id, after: seconds)
+    /// Closes at once, failing the calls still waiting on the sandbox.
+    func close(_ key: SandboxKey) {
+        retired.remove(key)
+        sandboxes.removeValue(forKey: key)?.close()
     }
 
-    /// Runs `body` on the worker thread with the config's context (tests and benchmarks).
+    func completeHostCall(_ key: SandboxKey, id: Int, result: HostResult) {
+        sandboxes[key]?.completeHostCall(id: id, result: result)
+    }
+
+    func expireAwait(_ key: SandboxKey, id: Int, after seconds: Double) {
+        sandboxes[key]?.expireAwait(id: id, after: seconds)
+    }
+
+    var sandboxCount: Int { sandboxes.count }
+
+    func hasSandbox(_ key: SandboxKey) -> Bool { sandboxes[key] != nil && !retired.contains(key) }
+
+    /// Runs `body` on the worker thread with the config's newest context (tests and benchmarks).
     func withContext<T: Sendable>(configId: Int, _ body: (JSGlobalContextRef) throws -> T) rethrows -> T? {
-        guard let sandbox = sandboxes[configId] else { return nil }
+        guard let sandbox = sandboxes.filter({ $0.key.configId == configId }).max(by: { $0.key.generation < $1.key.generation })?.value
+        else { return nil }
         return try body(sandbox.context)
     }
 }

@@ -75,6 +75,15 @@ final class ServerPluginHost: PluginHost {
         try? await store.execute("UPDATE posthog_pluginconfig SET error = NULL WHERE id = \(config.id) AND error IS NOT NULL")
     }
 
+    func disable(config: PluginConfigRef) async {
+        do {
+            try await store.execute("UPDATE posthog_pluginconfig SET enabled = false WHERE id = \(config.id)")
+            logger.warning("Plugin config disabled after failing to load", metadata: ["plugin_config_id": "\(config.id)"])
+        } catch {
+            logger.error("Could not disable plugin config", metadata: ["plugin_config_id": "\(config.id)", "error": "\(error)"])
+        }
+    }
+
     // MARK: Cache (Redis, @plugin/<plugin>/<team>/<key>)
 
     func cacheGet(_ scope: CacheScope, key: String) async throws -> String? { try await redis.getString(scope.redisKey(key)) }

@@ -1,0 +1,107 @@
+import Foundation
+import PostHogEvents
+import Testing
+
+@testable import PluginRuntime
+
+/// Reference §1 and §12: a sandbox per config per worker, TASKS_PER_WORKER in flight per worker, and
+/// load retries with back-off (configuration.md §7).
+@Suite struct WorkerModelTests {
+    @Test("every worker has its own sandbox per config, each with its own setupPlugin and global")
+    func sandboxPerWorker() async throws {
+        let (runtime, host) = makeRuntime(workers: 3)
+        await runtime.load([
+            plugin(1, "async function setupPlugin(meta) { meta.global.setupNumber = await meta.cache.incr('setups') } function processEvent(e, {global}) { e.properties.setup = global.setupNumber; return e }"),
+            plugin(2, "function processEvent(e) { return e }"),
+        ])
+        #expect(await runtime.sandboxCounts() == [2, 2, 2])
+        #expect(await host.cache["@plugin/101/2/setups"] == "3")
+        var seen = Set<Int>()
+        await withTaskGroup(of: Int?.self) { group in
+            for _ in 0..<60 {
+                group.addTask { await runtime.processEventChain(teamId: 2, event: sampleEvent).event?["properties"]?["setup"]?.numberValue.map { Int($0) } }
+            }
+            for await value in group { if let value { seen.insert(value) } }
+        }
+        // Each event saw the global of the sandbox it ran in; all of them come from one of the three setups.
+        #expect(!seen.isEmpty && seen.isSubset(of: [1, 2, 3]))
+        await runtime.teardownAll()
+        #expect(await runtime.sandboxCounts() == [0, 0, 0])
+    }
+
+    @Test("no more than TASKS_PER_WORKER events are in flight on a worker")
+    func tasksPerWorker() async throws {
+        let (runtime, host) = makeRuntime(workers: 1, tasksPerWorker: 3)
+        await host.setFetchHandler { _ in
+            try await Task.sleep(nanoseconds: 20_000_000)
+            return FetchResponse(status: 200, body: Array("ok".utf8))
+        }
+        await runtime.load([
+            plugin(1, """
+                async function processEvent(e, {global}) {
+                    global.active = (global.active || 0) + 1
+                    global.max = Math.max(global.max || 0, global.active)
+                    await fetch('http://example.test/')
+                    global.active -= 1
+                    e.properties.max = global.max
+                    return e
+                }
+                """)
+        ])
+        var maxima: [Double] = []
+        await withTaskGroup(of: Double?.self) { group in
+            for _ in 0..<30 {
+                group.addTask { await runtime.processEventChain(teamId: 2, event: sampleEvent).event?["properties"]?["max"]?.numberValue }
+            }
+            for await value in group { if let value { maxima.append(value) } }
+        }
+        #expect(maxima.count == 30)
+        #expect(maxima.max() == 3)
+        #expect(runtime.tasksInFlight == [0])
+    }
+
+    @Test("a config whose setup fails is retried with back-off and loads once setup succeeds")
+    func loadRetries() async throws {
+        let (runtime, host) = makeRuntime(loadAttempts: 5)
+        await runtime.load([
+            plugin(1, "async function setupPlugin(meta) { if (await meta.cache.incr('attempt') < 3) throw new Error('not yet') } function processEvent(e) { e.properties.loaded = true; return e }")
+        ])
+        #expect(await runtime.capabilities(configId: 1) == nil)
+        var loaded = false
+        for _ in 0..<100 where !loaded {
+            try await Task.sleep(nanoseconds: 20_000_000)
+            loaded = await runtime.capabilities(configId: 1) != nil
+        }
+        #expect(loaded)
+        #expect(await runtime.processEventChain(teamId: 2, event: sampleEvent).event?["properties"]?["loaded"] == true)
+        let messages = await host.logs.filter { $0.source == .system }.map(\.message)
+        #expect(messages == [
+            "Plugin failed to load (instance ID instance-1). Retrying in 0.05 s.",
+            "Plugin failed to load (instance ID instance-1). Retrying in 0.1 s.",
+            "Plugin loaded (instance ID instance-1).",
+        ])
+        #expect(await host.errors[1] == nil)
+        await runtime.teardownAll()
+    }
+
+    @Test("after the last attempt the config gives up, and is disabled with PLUGIN_DISABLE_ON_FAILURE")
+    func loadGivesUp() async throws {
+        let (runtime, host) = makeRuntime(loadAttempts: 2, disableOnFailure: true)
+        await runtime.load([plugin(1, "function setupPlugin() { throw new Error('never') } function processEvent(e) { return e }")])
+        var disabled: [Int] = []
+        for _ in 0..<100 where disabled.isEmpty {
+            try await Task.sleep(nanoseconds: 20_000_000)
+            disabled = await host.disabled
+        }
+        #expect(disabled == [1])
+        #expect(await runtime.capabilities(configId: 1) == nil)
+        #expect(await host.errors[1]?.message == "never")
+        let messages = await host.logs.filter { $0.source == .system }.map(\.message)
+        #expect(messages == [
+            "Plugin failed to load (instance ID instance-1). Retrying in 0.05 s.",
+            "Plugin failed to load (instance ID instance-1). Disabling it due to too many retries – tried to load it 2 times before giving up.",
+        ])
+        // The event passes untouched while the config is not loaded.
+        #expect(await runtime.processEventChain(teamId: 2, event: sampleEvent).event == sampleEvent)
+    }
+}
