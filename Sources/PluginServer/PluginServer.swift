@@ -96,6 +96,7 @@ public struct PluginServer: Sendable {
                 "workers": "\(settings.plugins.workerConcurrency)", "tasks_per_worker": "\(settings.plugins.tasksPerWorker)",
             ])
         try await group.run()
+        await host.shutdown()
         await redis.close()
         logger.info("Plugin server stopped")
     }

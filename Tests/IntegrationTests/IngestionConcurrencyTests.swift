@@ -85,7 +85,7 @@ import Testing
         worker.standardOutput = FileHandle.nullDevice
         worker.standardError = FileHandle.nullDevice
         try worker.run()
-        defer { worker.terminate() }
+        defer { killHelper(worker) }
 
         try await harness.send(["event": "$pageview", "properties": ["x": 1], "uuid": .string(UUIDT().uuidString)], distinctId: "hooked")
         let eventId = try harness.events()[0]["id"]!

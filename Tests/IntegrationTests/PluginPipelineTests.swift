@@ -108,7 +108,7 @@ import Testing
         web.standardOutput = FileHandle.nullDevice
         web.standardError = FileHandle.nullDevice
         try web.run()
-        defer { web.terminate() }
+        defer { killHelper(web) }
         _ = await eventually { (try? runCommand("python3", ["-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:\(port)/rates.json')"])) != nil }
 
         var configId = 0

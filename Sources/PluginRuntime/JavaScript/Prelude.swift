@@ -435,7 +435,13 @@ async function fetch(url, options) {
   const request = { url: url instanceof URL ? url.href : isObject(url) && url.url ? $String(url.url) : $String(url), method: $String(options.method || 'GET').toUpperCase(), headers: [...headers.entries()], redirect: options.redirect || 'follow' };
   let result;
   try { result = await host('fetch', [request], body); }
-  catch (e) { throw new FetchError('request to ' + request.url + ' failed, reason: ' + e.message, 'system'); }
+  catch (e) {
+    // node-fetch 2's own messages for its own failures; anything else is a system error.
+    if (e.message.startsWith('network timeout at: ')) throw new FetchError(e.message, 'request-timeout');
+    if (e.message.startsWith('uri requested responds with a redirect')) throw new FetchError(e.message, 'no-redirect');
+    if (e.message === 'Only absolute URLs are supported') throw new TypeError(e.message);
+    throw new FetchError('request to ' + request.url + ' failed, reason: ' + e.message, 'system');
+  }
   return new Response(result.body, { status: result.status, statusText: result.statusText, headers: result.headers, url: result.url || request.url, redirected: false });
 }
 fetch.default = fetch; fetch.Headers = Headers; fetch.Response = Response; fetch.FetchError = FetchError; fetch.isRedirect = (c) => [301, 302, 303, 307, 308].includes(c);

@@ -4,9 +4,6 @@ import PluginRuntime
 import PostHogEvents
 import PostgresNIO
 import RedisClient
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// What plugins reach through `meta` and the globals, backed by the real services: the cache in
 /// Redis, storage, log entries and config errors in Postgres, captures back onto the Celery queue,
@@ -20,7 +17,7 @@ final class ServerPluginHost: PluginHost {
     let fetchTimeout: Double
     let echoConsole: Bool
     let logger: Logger
-    let session: URLSession
+    let fetcher: PluginFetcher
 
     init(
         store: PostgresStore, redis: RedisClient, publisher: CeleryTaskPublisher, pluginsQueue: String, jobs: JobQueue,
@@ -34,11 +31,11 @@ final class ServerPluginHost: PluginHost {
         self.fetchTimeout = fetchTimeout
         self.echoConsole = echoConsole
         self.logger = logger
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = fetchTimeout
-        configuration.timeoutIntervalForResource = fetchTimeout
-        self.session = URLSession(configuration: configuration)
+        self.fetcher = PluginFetcher(timeoutSeconds: fetchTimeout)
     }
+
+    /// Closes the HTTP clients; call once plugins are torn down.
+    func shutdown() async { await fetcher.shutdown() }
 
     // MARK: Logs and errors
 
@@ -160,27 +157,7 @@ final class ServerPluginHost: PluginHost {
 
     // MARK: fetch
 
-    func fetch(_ request: FetchRequest) async throws -> FetchResponse {
-        guard let url = URL(string: request.url), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
-            throw PluginHostError("Only absolute URLs are supported")
-        }
-        var urlRequest = URLRequest(url: url)
-        urlRequest.httpMethod = request.method.uppercased()
-        for (name, value) in request.headers { urlRequest.addValue(value, forHTTPHeaderField: name) }
-        if let body = request.body { urlRequest.httpBody = Data(body) }
-        let (data, response): (Data, URLResponse)
-        do {
-            (data, response) = try await session.data(for: urlRequest)
-        } catch {
-            throw PluginHostError("request to \(request.url) failed, reason: \(error.localizedDescription)")
-        }
-        let http = response as? HTTPURLResponse
-        let headers = (http?.allHeaderFields ?? [:]).map { (name: "\($0.key)".lowercased(), value: "\($0.value)") }
-        let status = http?.statusCode ?? 0
-        return FetchResponse(
-            status: status, statusText: HTTPURLResponse.localizedString(forStatusCode: status), headers: headers,
-            url: response.url?.absoluteString ?? request.url, body: [UInt8](data))
-    }
+    func fetch(_ request: FetchRequest) async throws -> FetchResponse { try await fetcher.fetch(request) }
 
     // MARK: Jobs and GeoIP
 

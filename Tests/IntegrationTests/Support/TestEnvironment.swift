@@ -96,3 +96,11 @@ struct CommandError: Error, CustomStringConvertible {
     var output: String
     var description: String { "`\(command)` exited \(status): \(output)" }
 }
+
+/// Stops a helper process (a loopback web server, a Celery worker) for good. SIGKILL, because the
+/// test runner's children inherit a signal mask that blocks SIGTERM, and a survivor holding the
+/// runner's output pipe keeps `swift test` from ever finishing.
+func killHelper(_ process: Process) {
+    guard process.isRunning else { return }
+    kill(process.processIdentifier, SIGKILL)
+}

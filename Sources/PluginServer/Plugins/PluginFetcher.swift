@@ -1,0 +1,65 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import PluginRuntime
+
+/// The sandbox's `fetch` (reference §6.4, node-fetch 2) over async-http-client: up to 20 redirects,
+/// gzip/deflate decoded, and, beyond the original, a per-request timeout (PLUGIN_FETCH_TIMEOUT).
+/// Plugins may only speak HTTP(S); the response body is capped so one plugin cannot exhaust memory.
+final class PluginFetcher: Sendable {
+    private let following: HTTPClient
+    private let manual: HTTPClient
+    private let timeout: TimeAmount
+    static let maximumBodyBytes = 64 << 20
+
+    init(timeoutSeconds: Double) {
+        timeout = .milliseconds(Int64(max(0.001, timeoutSeconds) * 1000))
+        let decompression = HTTPClient.Decompression.enabled(limit: .ratio(100))
+        following = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: .init(redirectConfiguration: .follow(max: 20, allowCycles: false), decompression: decompression))
+        manual = HTTPClient(
+            eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow, decompression: decompression))
+    }
+
+    func shutdown() async {
+        try? await following.shutdown()
+        try? await manual.shutdown()
+    }
+
+    func fetch(_ request: FetchRequest) async throws -> FetchResponse {
+        guard let url = URL(string: request.url), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            url.host != nil
+        else {
+            throw PluginHostError("Only absolute URLs are supported")
+        }
+        var outgoing = HTTPClientRequest(url: request.url)
+        outgoing.method = HTTPMethod(rawValue: request.method.uppercased())
+        for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
+        if !outgoing.headers.contains(name: "user-agent") {
+            outgoing.headers.add(name: "User-Agent", value: "node-fetch/1.0 (+https://github.com/bitinn/node-fetch)")
+        }
+        if !outgoing.headers.contains(name: "accept") { outgoing.headers.add(name: "Accept", value: "*/*") }
+        if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
+        let client = request.redirect == "follow" ? following : manual
+        do {
+            let response = try await client.execute(outgoing, timeout: timeout)
+            if request.redirect == "error", (300..<400).contains(response.status.code), response.headers.contains(name: "location") {
+                throw PluginHostError("uri requested responds with a redirect, redirect mode is set to error: \(request.url)")
+            }
+            let body = try await response.body.collect(upTo: Self.maximumBodyBytes)
+            return FetchResponse(
+                status: Int(response.status.code), statusText: response.status.reasonPhrase,
+                headers: response.headers.map { (name: $0.name.lowercased(), value: $0.value) },
+                url: response.url?.absoluteString ?? request.url, body: Array(buffer: body))
+        } catch let error as PluginHostError {
+            throw error
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            throw PluginHostError("network timeout at: \(request.url)")
+        } catch {
+            // The sandbox wraps this as node-fetch does: `request to <url> failed, reason: <this>`.
+            throw PluginHostError("\(error)")
+        }
+    }
+}
