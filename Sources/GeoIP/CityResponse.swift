@@ -49,7 +49,9 @@ enum CityResponse {
     static func camelCase(_ key: String) -> String {
         let parts = key.split(separator: "_", omittingEmptySubsequences: true)
         guard let first = parts.first else { return key }
-        return parts.dropFirst().reduce(first.prefix(1).lowercased() + first.dropFirst()) { $0 + $1.prefix(1).uppercased() + $1.dropFirst() }
+        return parts.dropFirst().reduce(first.prefix(1).lowercased() + first.dropFirst()) {
+            $0 + $1.prefix(1).uppercased() + $1.dropFirst()
+        }
     }
 }
 

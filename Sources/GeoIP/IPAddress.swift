@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A literal IPv4 or IPv6 address. Parsing is strict, like Node's `net.isIP` that the MaxMind Node

@@ -2,9 +2,9 @@ import CMaxMindDB
 import PostHogEvents
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An open MaxMind database (libmaxminddb). Built from bytes: libmaxminddb opens only files, so the

@@ -7,7 +7,8 @@ import Testing
 /// MaxMind's GeoLite2 City test database, brotli-compressed as the original stored it (see
 /// Fixtures/README.md for its origin and licence).
 enum Fixture {
-    static let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/GeoLite2-City-Test.mmdb.br")
+    static let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Fixtures/GeoLite2-City-Test.mmdb.br")
     static var compressed: [UInt8] { get throws { [UInt8](try Data(contentsOf: url)) } }
     static func database() throws -> MaxMindDatabase { try MaxMindDatabase(brotliCompressed: try compressed) }
 }
