@@ -1,6 +1,7 @@
 import GeoIP
 import PluginRuntime
 import PostHogEvents
+import ServiceLifecycle
 import Synchronization
 
 /// What `meta.geoip.locate` reads: the open GeoIP database, replaced whole when a fresher one has
@@ -51,9 +52,10 @@ final class GeoIPLocator: Sendable {
     }
 
     /// Returns once the start-up preparation is over, whatever its outcome, as the original started
-    /// its workers only after `prepareMmdb`.
+    /// its workers only after `prepareMmdb`; or at shutdown, which reaches the GeoIP service only
+    /// after the services waiting here have stopped.
     func waitUntilPrepared() async {
-        while isPreparing && !Task.isCancelled {
+        while isPreparing && !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: .milliseconds(50))
         }
     }

@@ -90,7 +90,7 @@ struct GeoIPService: Service {
             } else {
                 logger.info("Fetching the GeoIP database for the first time")
             }
-            if await !fetchCoordinated() {
+            if await !fetchCoordinated(), !Task.isCancelled {
                 logger.warning("Because of MMDB unavailability, GeoIP plugins will fail in this PostHog instance")
             }
         } catch {
@@ -146,6 +146,7 @@ struct GeoIPService: Service {
                 while (try? await MMDBStatus.read(redis)) == .fetching && !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(200))
                 }
+                if Task.isCancelled { return false }
                 do {
                     if let stored = try await attachments.latest(), !MMDBAttachment.isStale(fileName: stored.fileName, now: Date()) {
                         try await open(stored)
