@@ -97,6 +97,15 @@ import Testing
         #expect(lines.first??["city"]?["names"]?["en"] == "Linköping")
         #expect(lines.first??["traits"]?["ipAddress"] == "89.160.20.129")
         #expect(lines.last ?? nil == .null)
+        // As the original's clients did: one address without a newline, then the write side closed.
+        let single = try runCommand(
+            "python3",
+            [
+                "-c",
+                "import socket; s = socket.create_connection(('127.0.0.1', \(port))); s.sendall(b'2001:218::1');"
+                    + " s.shutdown(socket.SHUT_WR); print(s.makefile().read(), end='')",
+            ])
+        #expect((try? JSON(parsing: single))?["country"]?["isoCode"] == "JP")
         await harness.stop()
     }
 
