@@ -273,8 +273,9 @@ private final class DownloadEndpoint: @unchecked Sendable {
         if !ready { throw HarnessError(message: "the GeoIP download endpoint did not start") }
     }
 
+    /// SIGKILL: children of the test process inherit a signal mask that blocks SIGTERM.
     func stop() {
-        process.terminate()
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         try? FileManager.default.removeItem(at: log)
     }
 }
