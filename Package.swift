@@ -43,12 +43,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // libmaxminddb and the brotli decoder, for the GeoIP database (Debian -dev packages).
+        .systemLibrary(name: "CMaxMindDB", pkgConfig: "libmaxminddb", providers: [.apt(["libmaxminddb-dev"])]),
+        .systemLibrary(name: "CBrotli", pkgConfig: "libbrotlidec", providers: [.apt(["libbrotli-dev"])]),
+        // Opens a brotli-compressed MaxMind database and answers City lookups in the shape of the
+        // MaxMind Node reader. No Postgres or Redis: the server decides where the bytes come from.
+        .target(name: "GeoIP", dependencies: ["CMaxMindDB", "CBrotli", "PostHogEvents"], swiftSettings: strict),
         .target(
             name: "PluginServer",
             dependencies: [
                 "PostHogEvents",
                 "RedisClient",
                 "PluginRuntime",
+                "GeoIP",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -104,6 +111,7 @@ let package = Package(
         .testTarget(name: "PostHogEventsTests", dependencies: ["PostHogEvents"], swiftSettings: strict),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient"], swiftSettings: strict),
         .testTarget(name: "PluginServerTests", dependencies: ["PluginServer"], swiftSettings: strict),
+        .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["PluginServer", "PostHogEvents", "RedisClient", "PluginRuntime"],

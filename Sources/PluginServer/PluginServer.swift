@@ -45,9 +45,11 @@ public struct PluginServer: Sendable {
             store: postgres, teams: teams, webhooks: webhooks, distinctIdCacheSize: settings.plugins.distinctIdCacheSize,
             logger: logger)
         let jobQueue = JobQueue(store: postgres, schema: settings.jobs.schema, enabled: settings.jobs.queues.contains("graphile"))
+        let geoip = GeoIPLocator(enabled: !settings.observability.disableMMDB)
         let host = ServerPluginHost(
             store: postgres, redis: redis, publisher: webhooks, pluginsQueue: settings.queues.pluginsQueue, jobs: jobQueue,
-            fetchTimeout: settings.plugins.fetchTimeoutSeconds, echoConsole: settings.observability.developmentMode, logger: logger)
+            fetchTimeout: settings.plugins.fetchTimeoutSeconds, echoConsole: settings.observability.developmentMode, logger: logger,
+            geoip: geoip)
         let runtime = PluginRuntime(
             workerCount: settings.plugins.workerConcurrency, tasksPerWorker: settings.plugins.tasksPerWorker, host: host,
             settings: PluginRuntimeSettings(
@@ -63,13 +65,18 @@ public struct PluginServer: Sendable {
             leaseSeconds: settings.queues.leaseSeconds, status: status, logger: logger)
 
         let intake = StartupGate(
-            postgres: postgres, jobQueue: jobQueue, loader: loader, runtime: runtime, status: status, logger: logger, then: consumer)
+            postgres: postgres, jobQueue: jobQueue, loader: loader, runtime: runtime, status: status, logger: logger, then: consumer,
+            geoip: geoip)
         let lockTTL = Duration.seconds(settings.jobs.scheduleLockTTLSeconds)
         let group = ServiceGroup(
             configuration: .init(
                 services: [
                     .init(service: postgres.client),
                     .init(service: HeartbeatService(redis: redis, logger: logger)),
+                    .init(
+                        service: GeoIPService(
+                            locator: geoip, store: postgres, redis: redis, endpoint: settings.observability.mmdbEndpoint,
+                            internalPort: settings.observability.internalMMDBServerPort, logger: logger)),
                     .init(
                         service: PluginReloadService(
                             redis: redis, channel: settings.queues.reloadChannel, loader: loader, runtime: runtime, logger: logger)),
@@ -120,11 +127,14 @@ struct StartupGate: Service {
     let status: ServerStatus
     let logger: Logger
     let then: CeleryQueueConsumer
+    /// Plugins load once the GeoIP database is prepared, as the original's workers started after it.
+    let geoip: GeoIPLocator
 
     func run() async throws {
         try await postgres.waitUntilReachable(timeout: .seconds(3600))
         try await SchemaMigrator(store: postgres).prepareServerTables()
         try await jobQueue.prepare()
+        await geoip.waitUntilPrepared()
         status.pluginsLoaded(false)
         let descriptors = try await loader.loadDescriptors()
         await runtime.load(descriptors)

@@ -91,6 +91,8 @@ public struct ServerSettings: Sendable {
         public var statsdPrefix: String
         public var disableMMDB: Bool
         public var internalMMDBServerPort: Int
+        /// Where the GeoIP database is downloaded from when missing or stale.
+        public var mmdbEndpoint: String
         public var stalenessRestartSeconds: Int
         public var developmentMode: Bool
     }
@@ -225,8 +227,13 @@ public struct ServerSettings: Sendable {
             sentryDSN: reader.optionalString("SENTRY_DSN"), statsdHost: reader.optionalString("STATSD_HOST"),
             statsdPort: reader.integer("STATSD_PORT", minimum: 1, maximum: 65535), statsdPrefix: reader.string("STATSD_PREFIX"),
             disableMMDB: reader.bool("DISABLE_MMDB"), internalMMDBServerPort: reader.integer("INTERNAL_MMDB_SERVER_PORT", maximum: 65535),
+            mmdbEndpoint: reader.string("MMDB_ENDPOINT"),
             stalenessRestartSeconds: reader.integer("STALENESS_RESTART_SECONDS"),
             developmentMode: nodeEnv.hasPrefix("dev") || (nodeEnv != "test" && reader.bool("DEBUG")))
+        let mmdbURL = URL(string: observability.mmdbEndpoint)
+        if !["http", "https"].contains(mmdbURL?.scheme?.lowercased() ?? "") || mmdbURL?.host == nil {
+            reader.report("MMDB_ENDPOINT", expected: "an http:// or https:// URL")
+        }
         idle = reader.bool("PLUGIN_SERVER_IDLE")
         isTestEnvironment = nodeEnv == "test"
 

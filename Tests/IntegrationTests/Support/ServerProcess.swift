@@ -24,6 +24,8 @@ final class ServerProcess: @unchecked Sendable {
             "CELERY_DEAD_LETTER_QUEUE": queue + ":dead-letter", "CELERY_DEFAULT_QUEUE": queue + ":celery",
             "CONSUMER_LEASE_SECONDS": "2", "LOG_LEVEL": "warn", "DISABLE_WEB": "true", "WORKER_CONCURRENCY": "2",
             "TASKS_PER_WORKER": "10",
+            // As the original's test defaults: no GeoIP download unless a test asks for one.
+            "DISABLE_MMDB": "true",
         ]
     }
 
