@@ -156,20 +156,17 @@ func loadChecked(_ runtime: PluginRuntime, _ host: BenchmarkHost, _ descriptors:
 
 /// One cell. Shape, and how it mirrors the anchor:
 ///
-/// * The anchor's T worker threads each hold their own VM of one plugin config. `PluginRuntime`
-///   places a config's sandbox on worker `config id % workerCount`, and a team's chain runs its
-///   configs in order, so one config of one team can only ever use one worker. To give each of the T
-///   workers its own sandbox with one plugin in the chain, the cell loads T configs of the same
-///   source (ids 39, 40, … → distinct workers) for teams 2, 3, …, and event groups go round-robin
-///   over those teams (the anchor's least-busy dispatch does the same with equal tasks).
+/// * The anchor's T worker threads each hold their own VM of the plugin config. `PluginRuntime` does
+///   the same: every worker has a sandbox of every config, and each event goes to the least busy
+///   worker with a free slot. The cell loads one config for team 2.
 /// * Batch B: a group of B events handed over together, the anchor's `processEventBatch` task. The
 ///   runtime has no batch entry (the server calls `processEventChain` per event), so a group runs B
 ///   concurrent `processEventChain` calls and completes when all B have (like the anchor's
 ///   processEventBatch, which `Promise.all`s processEvent over the batch).
-/// * In flight: at most `limit` per worker lane, counted in events by default (the server's own
-///   limit is workers × tasksPerWorker events), i.e. ⌊100 / B⌋ groups (at least one). With
-///   `--count-tasks` the limit counts groups instead, as the anchor's piscina does (100 tasks of B
-///   events each); that changes only the timer-bound `timeout100ms` cells materially.
+/// * In flight: at most `limit` per worker (`tasksPerWorker`), counted in events by default (the
+///   server's own limit is workers × tasksPerWorker events), i.e. ⌊T·100 / B⌋ groups (at least one).
+///   With `--count-tasks` the limit counts groups instead, as the anchor's piscina does (100 tasks of
+///   B events each per thread); that changes only the timer-bound `timeout100ms` cells materially.
 struct Cell {
     var variant: String
     var code: String
@@ -182,43 +179,37 @@ struct Cell {
 
 func runCell(_ cell: Cell) async throws -> Double {
     let host = BenchmarkHost()
-    let runtime = PluginRuntime(workerCount: cell.threads, tasksPerWorker: cell.limit, host: host)
+    // The runtime counts events; with --count-tasks a worker may hold `limit` groups of B events.
+    let perWorker = cell.countTasks ? cell.limit * cell.batch : cell.limit
+    let runtime = PluginRuntime(workerCount: cell.threads, tasksPerWorker: perWorker, host: host)
     let source = pluginSource(cell.code)
-    try await loadChecked(runtime, host, (0..<cell.threads).map { descriptor(id: 39 + $0, team: 2 + $0, code: source) })
+    try await loadChecked(runtime, host, [descriptor(id: 39, team: 2, code: source)])
     // Warm-up: 4·T single events, as the anchor.
-    try await drive(runtime, events: 4 * cell.threads, batch: 1, lanes: cell.threads, limit: cell.limit, countTasks: false)
+    try await drive(runtime, events: 4 * cell.threads, batch: 1, limit: cell.limit * cell.threads, countTasks: false)
     let clock = ContinuousClock()
     let start = clock.now
-    try await drive(
-        runtime, events: cell.events, batch: cell.batch, lanes: cell.threads, limit: cell.limit, countTasks: cell.countTasks)
+    try await drive(runtime, events: cell.events, batch: cell.batch, limit: cell.limit * cell.threads, countTasks: cell.countTasks)
     let seconds = milliseconds(clock.now - start) / 1000
     await runtime.teardownAll()
     return Double(cell.events) / seconds
 }
 
-func drive(_ runtime: PluginRuntime, events: Int, batch: Int, lanes: Int, limit: Int, countTasks: Bool) async throws {
+func drive(_ runtime: PluginRuntime, events: Int, batch: Int, limit: Int, countTasks: Bool) async throws {
     let groups = (events + batch - 1) / batch
+    // With --count-tasks each group of B counts as one task, as piscina does.
     let window = countTasks ? limit : max(1, limit / batch)
-    try await withThrowingTaskGroup(of: Void.self) { top in
-        for lane in 0..<lanes {
-            top.addTask {
-                let team = 2 + lane
-                try await withThrowingTaskGroup(of: Void.self) { inFlight in
-                    var running = 0
-                    for group in stride(from: lane, to: groups, by: lanes) {
-                        if running == window {
-                            try await inFlight.next()
-                            running -= 1
-                        }
-                        let size = min(batch, events - group * batch)
-                        inFlight.addTask { try await runGroup(runtime, team: team, group: group, size: size, batch: batch) }
-                        running += 1
-                    }
-                    try await inFlight.waitForAll()
-                }
+    try await withThrowingTaskGroup(of: Void.self) { inFlight in
+        var running = 0
+        for group in 0..<groups {
+            if running == window {
+                try await inFlight.next()
+                running -= 1
             }
+            let size = min(batch, events - group * batch)
+            inFlight.addTask { try await runGroup(runtime, team: 2, group: group, size: size, batch: batch) }
+            running += 1
         }
-        try await top.waitForAll()
+        try await inFlight.waitForAll()
     }
 }
 
