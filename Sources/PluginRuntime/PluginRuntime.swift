@@ -71,6 +71,7 @@ public actor PluginRuntime {
             return loaded
         }
         await retire(all)
+        for worker in workers { await worker.logWriter.flush() }
     }
 
     public func capabilities(configId: Int) -> PluginCapabilities? {

@@ -10,7 +10,7 @@ const G = globalThis;
 const $apply = Reflect.apply, $then = Promise.prototype.then, $Promise = Promise, $String = String;
 const $stringify = JSON.stringify, $parse = JSON.parse, $freeze = Object.freeze, $isArray = Array.isArray;
 const $keys = Object.keys, $ownNames = Object.getOwnPropertyNames, $define = Object.defineProperty;
-const $toString = Object.prototype.toString, $fromCharCode = String.fromCharCode;
+const $toString = Object.prototype.toString, $fromCharCode = String.fromCharCode, $join = Array.prototype.join;
 const isObject = (v) => v !== null && (typeof v === 'object' || typeof v === 'function');
 const readOnly = (name, value) => $define(G, name, { value, writable: false, enumerable: false, configurable: false });
 const writable = (name, value) => $define(G, name, { value, writable: true, enumerable: false, configurable: true });
@@ -31,9 +31,9 @@ function formatArgs(args) {
     if ($isArray(arg) || text === '[object Object]') {
       try { const json = $stringify(arg); if (json !== undefined) text = json; } catch (e) { /* cyclic: keep String(arg) */ }
     }
-    parts.push(text);
+    parts[parts.length] = text;
   }
-  return parts.join(' ');
+  return $apply($join, parts, [' ']);
 }
 const consoleObject = {};
 for (const level of ['debug', 'log', 'info', 'warn', 'error']) {
@@ -681,7 +681,7 @@ function call(kind, name, args) {
   const fn = table[name];
   if (typeof fn !== 'function') throw new Error('Missing ' + name);
   if (kind === 'job' && !args[0]) return fn(meta); // reference §8.1 quirk: falsy payload → f(meta)
-  args.push(meta);
+  args[args.length] = meta; // not args.push: the plugin may have replaced Array.prototype.push
   return $apply(fn, undefined, args);
 }
 function track(value, id, argument) {

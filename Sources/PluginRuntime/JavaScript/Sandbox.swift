@@ -359,8 +359,7 @@ final class Sandbox {
     func log(_ source: PluginLogEntry.Source, _ type: PluginLogEntry.Level, _ message: String) {
         let entry = PluginLogEntry(
             config: descriptor.ref, source: source, type: type, message: message, timestamp: Date(), instanceId: instanceId)
-        let host = self.host
-        Task { await host.log(entry) }
+        worker.logWriter.write(entry)
     }
 }
 

@@ -14,6 +14,7 @@ actor PluginWorker {
     private let watchdog: Watchdog
     private let host: any PluginHost
     private let settings: PluginRuntimeSettings
+    nonisolated let logWriter: PluginLogWriter
     private var sandboxes: [SandboxKey: Sandbox] = [:]
     /// Calls running in each sandbox, so a retired sandbox closes only once they are done.
     private var running: [SandboxKey: Int] = [:]
@@ -23,6 +24,7 @@ actor PluginWorker {
         thread = WorkerThread(name: "plugin-worker-\(index)")
         self.host = host
         self.settings = settings
+        logWriter = PluginLogWriter(host: host)
         group = JSContextGroupCreate()
         var definition = kJSClassDefinitionEmpty
         definition.callAsFunction = nativeBridgeCallback
