@@ -138,4 +138,31 @@ import Testing
         #expect(try harness.events().last?["properties"]?["bystander"]?["list"] == ["ok"])
         await harness.stop()
     }
+
+    @Test("a $snapshot skips processEvent, is stored as a session recording, then reaches onSnapshot; other events reach onEvent")
+    func onSnapshotAndOnEvent() async throws {
+        var configId = 0
+        let harness = try await IngestionHarness.start { database in
+            configId = try PluginPipelineTests.installSourcePlugin(
+                database, name: "recorder",
+                source: """
+                    export function processEvent(event) { event.properties.processed = true; return event }
+                    export async function onSnapshot(event, { storage }) { await storage.set('snapshot', event.properties.$session_id) }
+                    export async function onEvent(event, { storage }) { await storage.set('event', event.event) }
+                    """).1
+        }
+        try await harness.send(["event": "$snapshot", "properties": ["$session_id": "session-1", "$snapshot_data": ["timestamp": 123]], "uuid": .string(UUIDT().uuidString)])
+        try await harness.send(PluginPipelineTests.event("$pageview"))
+        let stored = await eventually {
+            (try? harness.database.rows("SELECT key FROM posthog_pluginstorage WHERE plugin_config_id = \(configId)").count) == 2
+        }
+        #expect(stored)
+        let rows = try harness.database.rows("SELECT key, value FROM posthog_pluginstorage WHERE plugin_config_id = \(configId) ORDER BY key")
+        #expect(rows == [["key": "event", "value": "\"$pageview\""], ["key": "snapshot", "value": "\"session-1\""]])
+        let recording = try harness.database.rows("SELECT session_id, snapshot_data FROM posthog_sessionrecordingevent")
+        #expect(recording.first?["session_id"] == "session-1")
+        #expect(recording.first?["snapshot_data"]?["processed"] == nil)
+        #expect(try harness.events().map { $0["properties"]?["processed"] } == [true])
+        await harness.stop()
+    }
 }
