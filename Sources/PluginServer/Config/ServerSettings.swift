@@ -227,6 +227,9 @@ public struct ServerSettings: Sendable {
             disableMMDB: reader.bool("DISABLE_MMDB"), internalMMDBServerPort: reader.integer("INTERNAL_MMDB_SERVER_PORT", maximum: 65535),
             stalenessRestartSeconds: reader.integer("STALENESS_RESTART_SECONDS"),
             developmentMode: nodeEnv.hasPrefix("dev") || (nodeEnv != "test" && reader.bool("DEBUG")))
+        if let dsn = observability.sentryDSN, SentryDSN(dsn) == nil {
+            reader.report("SENTRY_DSN", expected: "a Sentry DSN, https://<public key>@<host>[/<path>]/<project id>")
+        }
         idle = reader.bool("PLUGIN_SERVER_IDLE")
         isTestEnvironment = nodeEnv == "test"
 
