@@ -85,7 +85,7 @@ public struct PluginServer: Sendable {
                         service: JobConsumer(
                             queue: jobQueue, runtime: runtime,
                             lock: RedisLock(redis: redis, resource: RedisLock.jobConsumerResource, ttl: lockTTL), instanceId: instanceId,
-                            logger: logger)),
+                            logger: logger, errors: observability.errors)),
                     .init(
                         service: WorkerPoolGauges(
                             metrics: metrics, threads: settings.plugins.workerConcurrency, capacity: consumer.limiter.limit,
@@ -165,6 +165,7 @@ enum ForcedExit {
                     logger.warning("Second signal: exiting without finishing")
                     exit(1)
                 }
+                logger.info("Shutting down: intake stops, in-flight events finish (a second signal exits at once)")
             }
             source.resume()
             sources.append(source)

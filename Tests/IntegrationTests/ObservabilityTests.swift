@@ -59,6 +59,7 @@ import Testing
         #expect(log.contains("statsd=off"))
         #expect(log.contains("sentry=off"))
         await harness.stop()
+        #expect(harness.server.log.contains("Shutting down"))
         #expect(harness.server.log.contains("Plugin server stopped"))
     }
 
@@ -138,10 +139,17 @@ import Testing
             ).1
         }
         try await harness.send(PluginPipelineTests.event("breaks"))
+        // The plugin's error, among any other report (a job queue poll failing at start, say).
+        let isPluginError: (LoopbackHTTPServer.Received) -> Bool = {
+            $0.path == "/api/42/envelope/" && String(decoding: $0.body, as: UTF8.self).contains("sentry boom")
+        }
         #expect(
-            await eventually(timeout: .seconds(10)) { sentry.received.contains { $0.path == "/api/42/envelope/" } },
+            await eventually(timeout: .seconds(10)) { sentry.received.contains(where: isPluginError) },
             "received: \(sentry.received.map(\.path)); server log:\n\(harness.server.log)")
-        let request = try #require(sentry.received.first { $0.path == "/api/42/envelope/" })
+        let envelopes = sentry.received.filter { $0.path == "/api/42/envelope/" }
+        let request = try #require(
+            envelopes.first(where: isPluginError),
+            "\(envelopes.map { String(decoding: $0.body, as: UTF8.self) })")
         #expect(request.method == "POST")
         #expect(request.headers["content-type"] == "application/x-sentry-envelope")
         #expect(request.headers["x-sentry-auth"]?.contains("sentry_key=public-key") == true)

@@ -23,6 +23,8 @@ final class StatsDClient: Service, Sendable {
     let prefix: String
     let flushInterval: Duration
     let logger: Logger
+    /// Send errors go to Sentry too, as the original's did.
+    let errors: SentryReporter?
 
     private struct Target: @unchecked Sendable {
         // @unchecked: a NIO Channel is thread-safe (every operation hops to its event loop).
@@ -40,11 +42,15 @@ final class StatsDClient: Service, Sendable {
 
     private let state = Mutex(State())
 
-    init(host: String, port: Int, prefix: String, flushInterval: Duration = .milliseconds(250), logger: Logger) {
+    init(
+        host: String, port: Int, prefix: String, flushInterval: Duration = .milliseconds(250), errors: SentryReporter? = nil,
+        logger: Logger
+    ) {
         self.host = host
         self.port = port
         self.prefix = prefix
         self.flushInterval = flushInterval
+        self.errors = errors
         self.logger = logger
     }
 
@@ -140,7 +146,9 @@ final class StatsDClient: Service, Sendable {
             state.lastWarning = now
             return true
         }
-        if shouldLog { logger.warning(message, metadata: ["error": "\(error)", "statsd": "\(host):\(port)"]) }
+        guard shouldLog else { return }
+        logger.warning(message, metadata: ["error": "\(error)", "statsd": "\(host):\(port)"])
+        errors?.capture(error, tags: ["statsd": "\(host):\(port)"])
     }
 
     /// Opens the socket once the host resolves, then flushes every `flushInterval` until shutdown,

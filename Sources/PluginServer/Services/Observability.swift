@@ -16,13 +16,14 @@ struct Observability: Sendable {
     init(settings: ServerSettings.Observability, instanceId: String, logger: Logger) {
         self.settings = settings
         self.logger = logger
-        statsd = settings.statsdHost.map {
-            StatsDClient(host: $0, port: settings.statsdPort, prefix: settings.statsdPrefix, logger: logger)
-        }
-        metrics = ServerMetrics(statsd: statsd)
-        errors = SentryReporter(
+        let errors = SentryReporter(
             dsn: settings.sentryDSN.flatMap(SentryDSN.init), release: "posthog-plugin-server@\(PluginServerVersion.compatible)",
             defaultTags: ["instance_id": instanceId], logger: logger)
+        self.errors = errors
+        statsd = settings.statsdHost.map {
+            StatsDClient(host: $0, port: settings.statsdPort, prefix: settings.statsdPrefix, errors: errors, logger: logger)
+        }
+        metrics = ServerMetrics(statsd: statsd)
         Self.bootstrapMetricsSystem(metrics.registry)
     }
 

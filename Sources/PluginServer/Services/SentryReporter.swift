@@ -41,8 +41,8 @@ final class SentryReporter: Service, Sendable {
         guard dsn != nil else { return }
         var extraObject = JSONObject()
         for (key, value) in extra.sorted(by: { $0.key < $1.key }) { extraObject[key] = .string(value) }
-        extraObject["error"] = .string(String(reflecting: error))
-        capture(SentryReport(type: String(describing: type(of: error)), message: "\(error)", tags: tags, extra: extraObject))
+        // The reflecting form: PSQLError's plain description is generic on purpose, useless here.
+        capture(SentryReport(type: String(describing: type(of: error)), message: String(reflecting: error), tags: tags, extra: extraObject))
     }
 
     func run() async throws {
