@@ -163,9 +163,16 @@ final class ServerMetrics: Sendable {
     /// Remembers plugin names by config id: the runtime reports calls by config, the original's
     /// metric names use the plugin's name.
     func pluginConfigsLoaded(_ descriptors: [PluginConfigDescriptor]) {
-        pluginNames.withLock { names in
-            for descriptor in descriptors { names[descriptor.id] = descriptor.pluginName }
+        let renamed = pluginNames.withLock { names in
+            var renamed: Set<Int> = []
+            for descriptor in descriptors {
+                if let old = names[descriptor.id], old != descriptor.pluginName { renamed.insert(descriptor.id) }
+                names[descriptor.id] = descriptor.pluginName
+            }
+            return renamed
         }
+        // New series under the new name from now on (the old ones stay, no longer updated).
+        if !renamed.isEmpty { pluginSeries.withLock { $0 = $0.filter { !renamed.contains($0.key.configId) } } }
     }
 
     func pluginName(configId: Int) -> String? { pluginNames.withLock { $0[configId] } }
@@ -174,18 +181,25 @@ final class ServerMetrics: Sendable {
     func pluginInvocation(_ invocation: PluginInvocation) {
         let config = invocation.config
         let key = PluginSeriesKey(configId: config.id, method: invocation.method)
-        let plugin = pluginName(configId: config.id) ?? "unknown"
-        let series = pluginSeries.withLock { all in
-            if let existing = all[key] { return existing }
-            let created = PluginSeries(registry: registry, key: key, plugin: plugin, teamId: config.teamId)
-            all[key] = created
-            return created
-        }
+        let series = series(for: key, teamId: config.teamId)
+        let plugin = series.plugin
         series.invocations.increment()
         if invocation.failed { series.errors.increment() }
         series.seconds.increment(by: invocation.seconds)
         series.duration.record(.seconds(invocation.seconds))
         if let statsd { Self.sendPluginInvocation(invocation, plugin: plugin, to: statsd) }
+    }
+
+    /// One lock on the hot path: the series carries the plugin's name, looked up only once.
+    private func series(for key: PluginSeriesKey, teamId: Int?) -> PluginSeries {
+        if let existing = pluginSeries.withLock({ $0[key] }) { return existing }
+        let plugin = pluginName(configId: key.configId) ?? "unknown"
+        return pluginSeries.withLock { all in
+            if let existing = all[key] { return existing }
+            let created = PluginSeries(registry: registry, key: key, plugin: plugin, teamId: teamId)
+            all[key] = created
+            return created
+        }
     }
 
     private static func sendPluginInvocation(_ invocation: PluginInvocation, plugin: String, to statsd: StatsDClient) {
@@ -257,12 +271,14 @@ private struct LogEntryKey: Hashable {
 
 /// The Prometheus series of one plugin config and method.
 private struct PluginSeries: Sendable {
+    let plugin: String
     let invocations: Counter
     let errors: Counter
     let seconds: Counter
     let duration: DurationHistogram
 
     init(registry: PrometheusCollectorRegistry, key: PluginSeriesKey, plugin: String, teamId: Int?) {
+        self.plugin = plugin
         let labels = [
             ("plugin_config_id", String(key.configId)), ("plugin", plugin), ("team_id", teamId.map(String.init) ?? ""),
             ("method", key.method),

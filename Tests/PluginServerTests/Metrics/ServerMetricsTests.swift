@@ -79,4 +79,17 @@ import Testing
         #expect(text.contains(#"event_pipeline_step_duration_seconds_count{step="ingestion"} 1"#))
         #expect(text.contains("hooks_send_task_total 1"))
     }
+
+    @Test("a plugin renamed on reload gets series under its new name")
+    func renamedPlugin() {
+        let (metrics, statsd) = makeMetrics()
+        let geoip = PluginConfigRef(id: 7, teamId: 2, pluginId: 3)
+        metrics.pluginInvocation(PluginInvocation(method: "processEvent", config: geoip, seconds: 0.001, failed: false))
+        metrics.pluginConfigsLoaded([PluginConfigDescriptor(id: 7, teamId: 2, pluginId: 3, pluginName: "geoip-v2", code: .none)])
+        metrics.pluginInvocation(PluginInvocation(method: "processEvent", config: geoip, seconds: 0.001, failed: false))
+        #expect(
+            metrics.registry.emitToString().contains(
+                #"plugin_config_invocations_total{plugin_config_id="7",plugin="geoip-v2",team_id="2",method="processEvent"} 1"#))
+        #expect(lines(statsd).last == "ps.plugin.process_event,plugin=geoip-v2,teamId=2:1|ms")
+    }
 }
