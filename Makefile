@@ -9,6 +9,7 @@ help:
 	@echo "make test       start local services, build once, run every test"
 	@echo "make build      debug build;  make release: release build of plugin-server"
 	@echo "make services   start local Postgres and Redis;  make services-stop: stop them"
+	@echo "make dist       release archive dist/plugin-server-<version>-linux-<arch>.tar.gz;  make dist-check: check it in a clean folder"
 	@echo "make benchmark  release build of plugin-benchmark, run it, write .build/benchmark.jsonl (BENCH_QUICK=1: 1,000 events per cell)"
 	@echo "make lint / make format"
 
@@ -20,6 +21,12 @@ build:
 
 release:
 	swift build -c release --product plugin-server
+
+dist:
+	@scripts/dist.sh
+
+dist-check:
+	@set -e; eval "$$($(SERVICES) start)"; scripts/check-dist.sh
 
 benchmark:
 	swift build -c release --product plugin-benchmark
@@ -56,4 +63,4 @@ lint:
 format:
 	swift format -i -r Sources Tests
 
-.PHONY: help deps build release benchmark services services-stop run test lint format
+.PHONY: help deps build release dist dist-check benchmark services services-stop run test lint format

@@ -7,6 +7,7 @@ packages=(
   postgresql redis-server
   libjavascriptcoregtk-4.1-dev esbuild zlib1g-dev
   libmaxminddb-dev libbrotli-dev
+  libcurl4-openssl-dev  # make dist: Foundation linked statically needs libcurl to link against
   python3-pip
 )
 python_packages=(celery redis)

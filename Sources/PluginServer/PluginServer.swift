@@ -1,8 +1,10 @@
 import Foundation
 import Logging
+import Metrics
 import NIOPosix
 import PluginRuntime
 import PostHogEvents
+import Prometheus
 import RedisClient
 import ServiceLifecycle
 import Synchronization
@@ -32,7 +34,9 @@ public struct PluginServer: Sendable {
             try await idle()
             return
         }
-        let postgres = PostgresStore(settings: settings.postgres, logger: logger)
+        let observability = Observability(settings: settings.observability, instanceId: instanceId, logger: logger)
+        let metrics = observability.metrics
+        let postgres = PostgresStore(settings: settings.postgres, logger: logger, metrics: metrics)
         // One extra connection for the blocking wait on the queue.
         var redisConfiguration = Self.redisConfiguration(settings.redis)
         redisConfiguration.maximumConnections += 1
@@ -40,7 +44,7 @@ public struct PluginServer: Sendable {
         let status = ServerStatus()
 
         let teams = TeamManager(store: postgres, logger: logger)
-        let webhooks = CeleryTaskPublisher(redis: redis, defaultQueue: settings.queues.defaultQueue, logger: logger)
+        let webhooks = CeleryTaskPublisher(redis: redis, defaultQueue: settings.queues.defaultQueue, logger: logger, metrics: metrics)
         let ingester = EventIngester(
             store: postgres, teams: teams, webhooks: webhooks, distinctIdCacheSize: settings.plugins.distinctIdCacheSize,
             logger: logger)
@@ -48,30 +52,30 @@ public struct PluginServer: Sendable {
         let geoip = GeoIPLocator(enabled: !settings.observability.disableMMDB)
         let host = ServerPluginHost(
             store: postgres, redis: redis, publisher: webhooks, pluginsQueue: settings.queues.pluginsQueue, jobs: jobQueue,
-            fetchTimeout: settings.plugins.fetchTimeoutSeconds, echoConsole: settings.observability.developmentMode, logger: logger,
-            geoip: geoip)
+            fetchTimeout: settings.plugins.fetchTimeoutSeconds, echoConsole: settings.observability.developmentMode, metrics: metrics,
+            errors: observability.errors, logger: logger, geoip: geoip)
         let runtime = PluginRuntime(
             workerCount: settings.plugins.workerConcurrency, tasksPerWorker: settings.plugins.tasksPerWorker, host: host,
             settings: PluginRuntimeSettings(
                 taskTimeout: settings.plugins.taskTimeoutSeconds, executionTimeLimit: settings.plugins.executionTimeLimitSeconds,
                 instanceId: instanceId, loadAttempts: settings.plugins.loadRetries,
                 disableOnFailure: settings.plugins.disableOnFailure))
-        let loader = PluginConfigLoader(store: postgres, baseDirectory: settings.plugins.baseDirectory)
-        let pipeline = EventPipeline(ingester: ingester, plugins: runtime)
+        let loader = PluginConfigLoader(store: postgres, baseDirectory: settings.plugins.baseDirectory, metrics: metrics)
+        let pipeline = EventPipeline(ingester: ingester, plugins: runtime, metrics: metrics)
         let consumer = CeleryQueueConsumer(
             redis: redis,
             keys: CeleryQueueKeys(queue: settings.queues.pluginsQueue, instanceId: instanceId, deadLetter: settings.queues.deadLetterQueue),
             pipeline: pipeline, maxInFlight: settings.plugins.workerConcurrency * settings.plugins.tasksPerWorker,
-            leaseSeconds: settings.queues.leaseSeconds, status: status, logger: logger)
+            leaseSeconds: settings.queues.leaseSeconds, status: status, metrics: metrics, errors: observability.errors, logger: logger)
 
         let intake = StartupGate(
             postgres: postgres, jobQueue: jobQueue, loader: loader, runtime: runtime, status: status, logger: logger, then: consumer,
             geoip: geoip)
         let lockTTL = Duration.seconds(settings.jobs.scheduleLockTTLSeconds)
+        let readiness = Readiness(status: status, postgres: postgres, redis: redis)
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: postgres.client),
+                services: observability.services + [.init(service: postgres.client)] + observability.webServer(readiness: readiness) + [
                     .init(service: HeartbeatService(redis: redis, logger: logger)),
                     .init(
                         service: GeoIPService(
@@ -88,7 +92,11 @@ public struct PluginServer: Sendable {
                         service: JobConsumer(
                             queue: jobQueue, runtime: runtime,
                             lock: RedisLock(redis: redis, resource: RedisLock.jobConsumerResource, ttl: lockTTL), instanceId: instanceId,
-                            logger: logger)),
+                            logger: logger, errors: observability.errors, status: status)),
+                    .init(
+                        service: WorkerPoolGauges(
+                            metrics: metrics, threads: settings.plugins.workerConcurrency, capacity: consumer.limiter.limit,
+                            inFlight: { consumer.limiter.inFlight })),
                     .init(service: intake),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint, .sighup],
@@ -101,11 +109,11 @@ public struct PluginServer: Sendable {
                 "postgres": "\(settings.postgres.host):\(settings.postgres.port)/\(settings.postgres.database)",
                 "redis": "\(settings.redis.host):\(settings.redis.port)", "queue": "\(settings.queues.pluginsQueue)",
                 "workers": "\(settings.plugins.workerConcurrency)", "tasks_per_worker": "\(settings.plugins.tasksPerWorker)",
-            ])
+            ].merging(observability.startupMetadata) { $1 })
         try await group.run()
         await host.shutdown()
         await redis.close()
-        logger.info("Plugin server stopped")
+        logger.info("Plugin server stopped", metadata: ["instance_id": "\(instanceId)", "ingested": "\(status.ingestedCount)"])
     }
 
     /// PLUGIN_SERVER_IDLE: process nothing, say so every 30 s (configuration.md §4).
@@ -168,6 +176,7 @@ enum ForcedExit {
                     logger.warning("Second signal: exiting without finishing")
                     exit(1)
                 }
+                logger.info("Shutting down: intake stops, in-flight events finish (a second signal exits at once)")
             }
             source.resume()
             sources.append(source)

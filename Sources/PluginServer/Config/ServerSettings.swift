@@ -234,6 +234,9 @@ public struct ServerSettings: Sendable {
         if !["http", "https"].contains(mmdbURL?.scheme?.lowercased() ?? "") || mmdbURL?.host == nil {
             reader.report("MMDB_ENDPOINT", expected: "an http:// or https:// URL")
         }
+        if let dsn = observability.sentryDSN, SentryDSN(dsn) == nil {
+            reader.report("SENTRY_DSN", expected: "a Sentry DSN, https://<public key>@<host>[/<path>]/<project id>")
+        }
         idle = reader.bool("PLUGIN_SERVER_IDLE")
         isTestEnvironment = nodeEnv == "test"
 

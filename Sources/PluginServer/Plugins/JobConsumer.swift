@@ -14,20 +14,37 @@ struct JobConsumer: Service {
     let lock: RedisLock
     let instanceId: String
     let logger: Logger
+    /// Job queue failures go to Sentry as the original's did, once per streak of five failed polls.
+    var errors: SentryReporter? = nil
+    /// Consumption starts once plugins are loaded, which is after the job table was prepared.
+    var status: ServerStatus? = nil
 
     func run() async throws {
-        guard queue.enabled else { return }
+        guard queue.enabled else {
+            // Returning would end the whole service group: stay until shutdown.
+            try? await gracefulShutdown()
+            return
+        }
         await cancelWhenGracefulShutdown {
+            while let status, !status.arePluginsLoaded, !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(100))
+            }
             await lock.runAsLeader(logger: logger) { await self.consume() }
         }
     }
 
     private func consume() async {
+        var failures = 0
         while !Task.isCancelled {
             do {
-                if try await runNextJob() { continue }
+                let ran = try await runNextJob()
+                failures = 0
+                if ran { continue }
             } catch {
                 logger.warning("Job queue poll failed", metadata: ["error": "\(error)"])
+                failures += 1
+                // Not the first failures: at start the table may not be prepared yet.
+                if failures == 5 { errors?.capture(error, tags: ["job_queue": queue.table]) }
                 try? await Task.sleep(for: .seconds(1))
             }
             try? await Task.sleep(for: .milliseconds(100))

@@ -8,6 +8,8 @@ import PostgresNIO
 struct PluginConfigLoader: Sendable {
     let store: PostgresStore
     let baseDirectory: String
+    /// Learns plugin names by config id, for the metrics named after plugins.
+    var metrics: ServerMetrics? = nil
 
     func loadDescriptors() async throws -> [PluginConfigDescriptor] {
         let rows = try await store.query(
@@ -33,6 +35,7 @@ struct PluginConfigLoader: Sendable {
                     isGlobal: isGlobal, order: order, config: (try? JSON(parsing: configText).objectValue) ?? JSONObject(),
                     code: code(url: url, archive: archive, pluginType: pluginType, source: source), updatedMarker: marker))
         }
+        metrics?.pluginConfigsLoaded(descriptors)
         guard !descriptors.isEmpty else { return [] }
         let attachments = try await store.query(
             """

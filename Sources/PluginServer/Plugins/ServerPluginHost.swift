@@ -19,10 +19,13 @@ final class ServerPluginHost: PluginHost {
     let logger: Logger
     let fetcher: PluginFetcher
     let geoip: GeoIPLocator
+    let metrics: ServerMetrics
+    let errors: SentryReporter
 
     init(
         store: PostgresStore, redis: RedisClient, publisher: CeleryTaskPublisher, pluginsQueue: String, jobs: JobQueue,
-        fetchTimeout: Double, echoConsole: Bool, logger: Logger, geoip: GeoIPLocator = GeoIPLocator(enabled: false)
+        fetchTimeout: Double, echoConsole: Bool, metrics: ServerMetrics, errors: SentryReporter, logger: Logger,
+        geoip: GeoIPLocator = GeoIPLocator(enabled: false)
     ) {
         self.store = store
         self.redis = redis
@@ -31,6 +34,8 @@ final class ServerPluginHost: PluginHost {
         self.jobs = jobs
         self.fetchTimeout = fetchTimeout
         self.echoConsole = echoConsole
+        self.metrics = metrics
+        self.errors = errors
         self.logger = logger
         self.fetcher = PluginFetcher(timeoutSeconds: fetchTimeout)
         self.geoip = geoip
@@ -44,7 +49,7 @@ final class ServerPluginHost: PluginHost {
     func log(_ entry: PluginLogEntry) async {
         if echoConsole || entry.source != .console {
             logger.log(
-                level: entry.type == .error ? .error : entry.type == .warn ? .warning : .info, "\(entry.message)",
+                level: Self.logLevel(entry.type), "\(entry.message)",
                 metadata: ["plugin_config_id": "\(entry.config.id)", "team_id": "\(entry.config.teamId ?? 0)", "source": "\(entry.source.rawValue)"])
         }
         guard let teamId = entry.config.teamId else { return }
@@ -56,19 +61,47 @@ final class ServerPluginHost: PluginHost {
                         \(entry.timestamp), \(entry.source.rawValue), \(entry.type.rawValue), \(entry.message),
                         \(UUID(uuidString: entry.instanceId) ?? UUID()))
                 """)
+            metrics.pluginLogEntryCreated(source: entry.source.rawValue, teamId: teamId, pluginId: entry.config.pluginId)
         } catch {
             // The original swallowed failed log writes too (wire-formats.md §3.3.5).
             logger.debug("Plugin log entry not stored", metadata: ["error": "\(error)"])
         }
     }
 
+    /// Console levels onto swift-log's as ServerLogHandler maps LOG_LEVEL: `log` sits between info
+    /// and warn, so LOG_LEVEL=log shows console.log and hides console.info (configuration.md §3.3).
+    static func logLevel(_ type: PluginLogEntry.Level) -> Logger.Level {
+        switch type {
+        case .debug: .debug
+        case .info: .info
+        case .log: .notice
+        case .warn: .warning
+        case .error: .error
+        }
+    }
+
     func recordError(_ record: PluginErrorRecord, config: PluginConfigRef) async {
+        errors.capture(sentryReport(record, config: config))
         do {
             try await store.execute("UPDATE posthog_pluginconfig SET error = \(record.json.jsonString)::jsonb WHERE id = \(config.id)")
         } catch {
             logger.warning("Plugin error not recorded", metadata: ["plugin_config_id": "\(config.id)", "error": "\(error)"])
         }
     }
+
+    /// A plugin error for Sentry (metrics.md): tagged with the config, its plugin and team; the stack
+    /// and the event being processed as extra data.
+    func sentryReport(_ record: PluginErrorRecord, config: PluginConfigRef) -> SentryReport {
+        var tags = ["plugin_config_id": String(config.id), "plugin_id": String(config.pluginId)]
+        if let teamId = config.teamId { tags["team_id"] = String(teamId) }
+        if let plugin = metrics.pluginName(configId: config.id) { tags["plugin"] = plugin }
+        var extra: JSONObject = ["time": .string(record.time)]
+        if let stack = record.stack { extra["stack"] = .string(stack) }
+        if let event = record.event { extra["event"] = event }
+        return SentryReport(type: record.name ?? "Error", message: record.message, tags: tags, extra: extra)
+    }
+
+    func recordInvocation(_ invocation: PluginInvocation) { metrics.pluginInvocation(invocation) }
 
     func clearError(config: PluginConfigRef) async {
         try? await store.execute("UPDATE posthog_pluginconfig SET error = NULL WHERE id = \(config.id) AND error IS NOT NULL")
@@ -85,20 +118,24 @@ final class ServerPluginHost: PluginHost {
 
     // MARK: Cache (Redis, @plugin/<plugin>/<team>/<key>)
 
-    func cacheGet(_ scope: CacheScope, key: String) async throws -> String? { try await redis.getString(scope.redisKey(key)) }
-
-    func cacheSet(_ scope: CacheScope, key: String, value: String, ttlSeconds: Int?) async throws {
-        _ = try await redis.set(scope.redisKey(key), value, expireSeconds: ttlSeconds)
+    func cacheGet(_ scope: CacheScope, key: String) async throws -> String? {
+        try await metrics.time(.get) { try await redis.getString(scope.redisKey(key)) }
     }
 
-    func cacheIncr(_ scope: CacheScope, key: String) async throws -> Int { try await redis.incr(scope.redisKey(key)) }
+    func cacheSet(_ scope: CacheScope, key: String, value: String, ttlSeconds: Int?) async throws {
+        _ = try await metrics.time(.set) { try await redis.set(scope.redisKey(key), value, expireSeconds: ttlSeconds) }
+    }
+
+    func cacheIncr(_ scope: CacheScope, key: String) async throws -> Int {
+        try await metrics.time(.incr) { try await redis.incr(scope.redisKey(key)) }
+    }
 
     func cacheExpire(_ scope: CacheScope, key: String, ttlSeconds: Int) async throws -> Bool {
-        try await redis.expire(scope.redisKey(key), seconds: ttlSeconds)
+        try await metrics.time(.expire) { try await redis.expire(scope.redisKey(key), seconds: ttlSeconds) }
     }
 
     func cacheLPush(_ scope: CacheScope, key: String, values: [String]) async throws -> Int {
-        try await redis.lpush(scope.redisKey(key), values)
+        try await metrics.time(.lpush) { try await redis.lpush(scope.redisKey(key), values) }
     }
 
     func cacheLRange(_ scope: CacheScope, key: String, start: Int, stop: Int) async throws -> [String] {

@@ -33,9 +33,3 @@ struct HeartbeatService: Service {
         (try? await redis.send("EXISTS", [RedisArgument(pingKey)]).int) == 1
     }
 }
-
-public enum PluginServerVersion {
-    /// The plugin server release whose behaviour this server reproduces; written to Redis.
-    public static let compatible = "0.20.3"
-    public static let banner = "@posthog/plugin-server v\(compatible) (Swift)"
-}

@@ -5,7 +5,7 @@ import Synchronization
 public final class ServerStatus: Sendable {
     private struct State {
         var consuming = false
-        var pluginsLoaded = true
+        var pluginsLoaded = false
         var lastIngestion: ContinuousClock.Instant = .now
         var ingested = 0
     }

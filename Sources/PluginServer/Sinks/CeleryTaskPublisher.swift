@@ -1,5 +1,4 @@
 import Logging
-import Metrics
 import PostHogEvents
 import RedisClient
 
@@ -11,7 +10,7 @@ struct CeleryTaskPublisher: WebhookSink {
     let redis: RedisClient
     let defaultQueue: String
     let logger: Logger
-    let tasksSent = Counter(label: "hooks_send_task_total")
+    var metrics: ServerMetrics? = nil
 
     func publish(task: String, args: [JSON], queue: String) async throws {
         let message = CeleryEnvelope.encode(task: task, args: args, queue: queue)
@@ -23,7 +22,7 @@ struct CeleryTaskPublisher: WebhookSink {
         for attempt in 1...3 {
             do {
                 try await publish(task: Self.webhookTask, args: [.number(Double(eventId)), siteURL], queue: defaultQueue)
-                tasksSent.increment()
+                metrics?.webhookTaskSent()
                 return
             } catch {
                 if attempt == 3 {

@@ -19,6 +19,8 @@ public final class CeleryQueueConsumer: Service, Sendable {
     let logger: Logger
     let stop = StopSignal()
     let status: ServerStatus
+    let metrics: ServerMetrics?
+    let errors: SentryReporter?
 
     let messagesReceived = Counter(label: "celery_messages_received_total")
     let messagesStored = Counter(label: "celery_messages_stored_total")
@@ -28,7 +30,7 @@ public final class CeleryQueueConsumer: Service, Sendable {
 
     init(
         redis: RedisClient, keys: CeleryQueueKeys, pipeline: EventPipeline, maxInFlight: Int, leaseSeconds: Int,
-        status: ServerStatus, logger: Logger
+        status: ServerStatus, metrics: ServerMetrics? = nil, errors: SentryReporter? = nil, logger: Logger
     ) {
         self.redis = redis
         self.keys = keys
@@ -36,6 +38,8 @@ public final class CeleryQueueConsumer: Service, Sendable {
         self.limiter = InFlightLimiter(limit: maxInFlight)
         self.leaseDuration = .seconds(leaseSeconds)
         self.status = status
+        self.metrics = metrics
+        self.errors = errors
         var logger = logger
         logger[metadataKey: "queue"] = "\(keys.queue)"
         self.logger = logger
@@ -54,6 +58,7 @@ public final class CeleryQueueConsumer: Service, Sendable {
         } onGracefulShutdown: {
             self.stop.set()
         }
+        status.consuming(false)
         logger.info("Celery consumer stopped")
     }
 
@@ -68,7 +73,7 @@ public final class CeleryQueueConsumer: Service, Sendable {
                 var messages: [[UInt8]]
                 do {
                     messages = try await claim(upTo: free)
-                    if messages.isEmpty, let message = try await waitForMessage() { messages = [message] }
+                    if messages.isEmpty, let message = try await timedWaitForMessage() { messages = [message] }
                     if failures > 0 { logger.info("Redis reachable again, consuming") }
                     failures = 0
                     status.consuming(true)
@@ -77,6 +82,7 @@ public final class CeleryQueueConsumer: Service, Sendable {
                     status.consuming(false)
                     if failures == 1 || failures % 20 == 0 {
                         logger.warning("Cannot take messages from Redis, retrying", metadata: ["error": "\(error)"])
+                        errors?.capture(error, tags: ["queue": keys.queue])
                     }
                     try? await Task.sleep(for: Self.backoff(attempt: failures))
                     continue
@@ -98,6 +104,12 @@ public final class CeleryQueueConsumer: Service, Sendable {
         let reply = try await redis.eval(
             CeleryQueueScripts.claim, keys: [keys.processing] + keys.sourceLists, arguments: [RedisArgument(limit)])
         return (reply.array ?? []).compactMap(\.bytes)
+    }
+
+    /// The blocking wait is the original's `query.redisBRPop` (it popped with BRPOP).
+    private func timedWaitForMessage() async throws -> [UInt8]? {
+        guard let metrics else { return try await waitForMessage() }
+        return try await metrics.time(.brpop) { try await waitForMessage() }
     }
 
     /// Blocks up to a second for the next message, so an idle server neither spins nor lags.
@@ -139,6 +151,9 @@ public final class CeleryQueueConsumer: Service, Sendable {
                 }
                 if attempt == 1 || attempt % 20 == 0 {
                     logger.warning("Event could not be stored yet, retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                    if attempt == 1 {
+                        errors?.capture(error, tags: ["queue": keys.queue], extra: ["message": String(decoding: raw, as: UTF8.self)])
+                    }
                 }
                 try? await Task.sleep(for: Self.backoff(attempt: attempt))
             }
@@ -153,6 +168,10 @@ public final class CeleryQueueConsumer: Service, Sendable {
 
     private func deadLetter(_ raw: [UInt8], reason: String) async {
         messagesDeadLettered.increment()
+        errors?.capture(
+            SentryReport(
+                type: "DeadLetteredMessage", message: reason, tags: ["queue": keys.queue],
+                extra: ["message": .string(String(decoding: raw, as: UTF8.self)), "dead_letter_list": .string(keys.deadLetter)]))
         logger.error("Message set aside in the dead-letter list", metadata: ["reason": "\(reason)", "dead_letter_list": "\(keys.deadLetter)"])
         var entry = JSONObject()
         entry["reason"] = .string(reason)

@@ -8,8 +8,14 @@ import PostgresNIO
 public struct PostgresStore: Sendable {
     public let client: PostgresClient
     let logger: Logger
+    /// `query.postgres` per query, tagged with the calling function (the original's `queryTag`).
+    let metrics: ServerMetrics?
 
     public init(settings: ServerSettings.Postgres, logger: Logger) {
+        self.init(settings: settings, logger: logger, metrics: nil)
+    }
+
+    init(settings: ServerSettings.Postgres, logger: Logger, metrics: ServerMetrics?) {
         var tls = PostgresClient.Configuration.TLS.disable
         if settings.requireTLS {
             var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
@@ -25,19 +31,34 @@ public struct PostgresStore: Sendable {
         configuration.options.connectionIdleTimeout = .seconds(60)
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
+        self.metrics = metrics
     }
 
     @discardableResult
-    func query(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
-        try await client.query(query, logger: logger, file: file, line: line)
+    func query(_ query: PostgresQuery, function: String = #function, file: String = #fileID, line: Int = #line) async throws
+        -> PostgresRowSequence
+    {
+        let start = ContinuousClock.now
+        defer { record(function, since: start) }
+        return try await client.query(query, logger: logger, file: file, line: line)
     }
 
-    func execute(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws {
+    func execute(_ query: PostgresQuery, function: String = #function, file: String = #fileID, line: Int = #line) async throws {
+        let start = ContinuousClock.now
+        defer { record(function, since: start) }
         try await client.query(query, logger: logger, file: file, line: line).consume()
     }
 
+    private func record(_ function: String, since start: ContinuousClock.Instant) {
+        guard let metrics else { return }
+        let tag = function.prefix { $0 != "(" }
+        metrics.postgresQuery(tag: String(tag), seconds: (ContinuousClock.now - start).inSeconds)
+    }
+
     func withTransaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
-        try await client.withConnection { connection in
+        let start = ContinuousClock.now
+        defer { metrics?.postgresTransaction(seconds: (ContinuousClock.now - start).inSeconds) }
+        return try await client.withConnection { connection in
             try await connection.query("BEGIN", logger: logger)
             do {
                 let result = try await body(connection)

@@ -1,0 +1,162 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// Receives StatsD packets on a loopback UDP port, as a real StatsD/Telegraf agent would, and keeps
+/// every metric line.
+final class StatsDListener: Sendable {
+    private let channel: any Channel
+    private let received: ReceivedLines
+    let port: Int
+
+    private init(channel: any Channel, received: ReceivedLines, port: Int) {
+        self.channel = channel
+        self.received = received
+        self.port = port
+    }
+
+    static func start() async throws -> StatsDListener {
+        let received = ReceivedLines()
+        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(received: received)) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return StatsDListener(channel: channel, received: received, port: channel.localAddress?.port ?? 0)
+    }
+
+    var lines: [String] { received.lines.withLock { $0 } }
+    var packets: Int { received.packets.withLock { $0 } }
+
+    func stop() async { try? await channel.close() }
+
+    private final class ReceivedLines: Sendable {
+        let lines = Mutex<[String]>([])
+        let packets = Mutex(0)
+    }
+
+    private final class Collector: ChannelInboundHandler {
+        typealias InboundIn = AddressedEnvelope<ByteBuffer>
+        let received: ReceivedLines
+        init(received: ReceivedLines) { self.received = received }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let envelope = unwrapInboundIn(data)
+            let text = String(buffer: envelope.data)
+            received.packets.withLock { $0 += 1 }
+            received.lines.withLock { $0.append(contentsOf: text.split(separator: "\n").map(String.init)) }
+        }
+    }
+}
+
+/// One StatsD line in the Telegraf format: `name,tag=value,...:value|type`.
+struct StatsDLine: Equatable {
+    var name: String
+    var tags: [String: String]
+    var value: Double
+    var type: String
+
+    init?(_ line: String) {
+        guard let colon = line.lastIndex(of: ":"), let bar = line.lastIndex(of: "|"), colon < bar,
+            let value = Double(line[line.index(after: colon)..<bar])
+        else { return nil }
+        let type = String(line[line.index(after: bar)...])
+        guard ["c", "ms", "g"].contains(type) else { return nil }
+        let parts = line[..<colon].split(separator: ",", omittingEmptySubsequences: false)
+        guard let first = parts.first, !first.isEmpty else { return nil }
+        var tags: [String: String] = [:]
+        for part in parts.dropFirst() {
+            let pair = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard pair.count == 2, !pair[0].isEmpty, !pair[1].isEmpty else { return nil }
+            tags[String(pair[0])] = String(pair[1])
+        }
+        self.name = String(first)
+        self.tags = tags
+        self.value = value
+        self.type = type
+    }
+}
+
+/// A loopback HTTP server for the test: records every request it gets (path, headers, body) and can
+/// hold `/hold` requests until the test releases them.
+final class LoopbackHTTPServer: Sendable {
+    struct Received: Sendable {
+        var method: String
+        var path: String
+        var headers: [String: String]
+        var body: [UInt8]
+    }
+
+    private let requests = Mutex<[Received]>([])
+    private let released = Mutex(false)
+    private let task = Mutex<Task<Void, any Error>?>(nil)
+    private let boundPort = Mutex(0)
+
+    var port: Int { boundPort.withLock { $0 } }
+    var received: [Received] { requests.withLock { $0 } }
+
+    static func start() async throws -> LoopbackHTTPServer {
+        let server = LoopbackHTTPServer()
+        let router = Router()
+        router.on("**", method: .post) { request, _ in try await server.record(request) }
+        router.on("**", method: .get) { request, _ in try await server.record(request) }
+        // Quiet: stopping the test server by cancellation is logged as an error otherwise.
+        var logger = Logger(label: "loopback-http")
+        logger.logLevel = .critical
+        let application = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in server.boundPort.withLock { $0 = channel.localAddress?.port ?? 0 } }, logger: logger)
+        server.task.withLock { $0 = Task { try await application.run() } }
+        guard await eventually(timeout: .seconds(10), every: .milliseconds(20), { server.port != 0 }) else {
+            throw HarnessError(message: "loopback HTTP server did not start")
+        }
+        return server
+    }
+
+    private func record(_ request: Request) async throws -> Response {
+        let body = try await request.body.collect(upTo: 4 << 20)
+        var headers: [String: String] = [:]
+        for field in request.headers { headers[field.name.canonicalName] = field.value }  // lowercase names
+        let path = request.uri.path
+        requests.withLock {
+            $0.append(Received(method: request.method.rawValue, path: path, headers: headers, body: Array(buffer: body)))
+        }
+        if path == "/hold" {
+            _ = await eventually(timeout: .seconds(120), every: .milliseconds(20)) { self.released.withLock { $0 } }
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))
+    }
+
+    /// Lets held `/hold` requests answer.
+    func release() { released.withLock { $0 = true } }
+
+    func stop() {
+        release()
+        task.withLock { $0?.cancel() }
+    }
+}
+
+/// A TCP port nothing listens on right now (bound to port 0, then closed).
+func freeTCPPort() async throws -> Int {
+    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+    let port = channel.localAddress?.port ?? 0
+    try await channel.close()
+    return port
+}
+
+/// GET `url`: status and body, or nil when nothing answers.
+func httpGet(_ url: String) async -> (status: Int, body: String)? {
+    var request = URLRequest(url: URL(string: url)!)
+    request.timeoutInterval = 5
+    guard let (data, response) = try? await URLSession.shared.data(for: request), let http = response as? HTTPURLResponse else {
+        return nil
+    }
+    return (http.statusCode, String(decoding: data, as: UTF8.self))
+}
