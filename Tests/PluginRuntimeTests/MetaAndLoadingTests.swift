@@ -36,7 +36,7 @@ import ZIPFoundation
         ])
         let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
         let global = try #require(result.event?["properties"]?["global"]?.objectValue)
-        #expect(global["keys"] == "attachments,cache,config,geoip,global,jobs,storage")
+        #expect(global["keys"] == "attachments,cache,config,geoip,global,jobs,storage,utils")
         #expect(global["obj"] == ["a": [1, 2]])
         #expect(global["missing"] == .null)
         #expect(global["incr"] == 1)

@@ -104,4 +104,32 @@ import Testing
         // The event passes untouched while the config is not loaded.
         #expect(await runtime.processEventChain(teamId: 2, event: sampleEvent).event == sampleEvent)
     }
+
+    @Test("meta.utils.cursor: init keeps an existing value, increment adds and returns, bad arguments throw")
+    func utilsCursor() async throws {
+        let (runtime, host) = makeRuntime()
+        await runtime.load([
+            plugin(1, """
+                async function processEvent(e, { utils, storage }) {
+                    await utils.cursor.init('page', 5)
+                    await utils.cursor.init('page', 100)
+                    e.properties.first = await utils.cursor.increment('page')
+                    e.properties.second = await utils.cursor.increment('page', 10)
+                    e.properties.fresh = await utils.cursor.increment('other', 2)
+                    e.properties.stored = await storage.get('page')
+                    try { await utils.cursor.init('bad', 'x') } catch (error) { e.properties.initError = error.message }
+                    try { await utils.cursor.increment('page', '1') } catch (error) { e.properties.incrementError = error.message }
+                    return e
+                }
+                """)
+        ])
+        let p = try #require(await runtime.processEventChain(teamId: 2, event: sampleEvent).event?["properties"])
+        #expect(p["first"] == 6)
+        #expect(p["second"] == 16)
+        #expect(p["fresh"] == 2)
+        #expect(p["stored"] == 16)
+        #expect(p["initError"] == "The cursor's initial value must be a number!")
+        #expect(p["incrementError"] == "The incrementBy value must be a number!")
+        #expect(await host.storage[1]?["page"] == "16")
+    }
 }

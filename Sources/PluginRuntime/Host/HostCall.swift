@@ -54,6 +54,12 @@ struct HostCall: Sendable {
         case "storage.del":
             try await host.storageDel(config: config, key: string(0))
             return .undefined
+        case "storage.init":
+            try await host.storageInitialize(config: config, key: string(0), jsonValue: string(1))
+            return .undefined
+        case "storage.increment":
+            let by = arguments.count > 1 ? arguments[1].numberValue ?? 1 : 1
+            return .value(.number(try await host.storageIncrement(config: config, key: string(0), by: by)))
         case "capture":
             let properties = arguments.count > 1 ? arguments[1].objectValue ?? [:] : [:]
             let distinctId = properties["distinct_id"].map { $0.stringValue ?? $0.javaScriptString } ?? descriptor.pluginName

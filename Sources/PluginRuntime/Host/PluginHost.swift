@@ -28,6 +28,10 @@ public protocol PluginHost: Sendable {
     func storageGet(config: PluginConfigRef, key: String) async throws -> String?
     func storageSet(config: PluginConfigRef, key: String, jsonValue: String) async throws
     func storageDel(config: PluginConfigRef, key: String) async throws
+    /// `meta.utils.cursor.init`: stores the value only when the key is absent.
+    func storageInitialize(config: PluginConfigRef, key: String, jsonValue: String) async throws
+    /// `meta.utils.cursor.increment`: adds atomically (inserting `by` when absent), returns the new value.
+    func storageIncrement(config: PluginConfigRef, key: String, by: Double) async throws -> Double
 
     /// `posthog.capture` (reference §8.7): the host ingests it like any other event.
     func capture(_ capture: PluginCapture) async throws
@@ -45,6 +49,19 @@ public protocol PluginHost: Sendable {
 
 extension PluginHost {
     public func recordInvocation(_ invocation: PluginInvocation) {}
+
+    /// Not atomic: hosts shared between processes must override it.
+    public func storageInitialize(config: PluginConfigRef, key: String, jsonValue: String) async throws {
+        if try await storageGet(config: config, key: key) == nil { try await storageSet(config: config, key: key, jsonValue: jsonValue) }
+    }
+
+    /// Not atomic: hosts shared between processes must override it.
+    public func storageIncrement(config: PluginConfigRef, key: String, by: Double) async throws -> Double {
+        let current = try await storageGet(config: config, key: key).flatMap { Double($0) } ?? 0
+        let next = current + by
+        try await storageSet(config: config, key: key, jsonValue: JSNumberFormatter.string(next))
+        return next
+    }
     public func disable(config: PluginConfigRef) async {}
 }
 

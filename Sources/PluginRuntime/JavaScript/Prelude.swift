@@ -572,6 +572,17 @@ const storage = {
   },
   async del(key) { await host('storage.del', [$String(key)]); },
 };
+// 1.4.2 `meta.utils.cursor` (reference §13.3): numbers in storage, incremented atomically by the host.
+const cursor = {
+  async init(key, initialValue = 0) {
+    if (typeof initialValue !== 'number' || Number.isNaN(initialValue)) throw new Error("The cursor's initial value must be a number!");
+    await host('storage.init', [$String(key), $stringify(initialValue)]);
+  },
+  async increment(key, incrementBy = 1) {
+    if (typeof incrementBy !== 'number' || Number.isNaN(incrementBy)) throw new Error('The incrementBy value must be a number!');
+    return host('storage.increment', [$String(key), incrementBy]);
+  },
+};
 const UNITS = { millisecond: 1, second: 1000, minute: 60000, hour: 3600000, day: 86400000, week: 604800000,
   month: 604800000 * 30 /* reference §8.6: kept "30 weeks" bug */, quarter: 604800000 * 13, year: 86400000 * 365 };
 function jobBuilder(type) {
@@ -606,6 +617,7 @@ const meta = {
   global: {},
   jobs: jobsProxy,
   storage: $freeze(storage),
+  utils: $freeze({ cursor: $freeze(cursor) }),
 };
 
 // ---- export discovery (§7, 0.21.8+ rules) and calls

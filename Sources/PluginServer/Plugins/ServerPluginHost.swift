@@ -173,6 +173,29 @@ final class ServerPluginHost: PluginHost {
         try await store.execute("DELETE FROM posthog_pluginstorage WHERE plugin_config_id = \(config.id) AND key = \(key)")
     }
 
+    func storageInitialize(config: PluginConfigRef, key: String, jsonValue: String) async throws {
+        try await store.execute(
+            """
+            INSERT INTO posthog_pluginstorage (plugin_config_id, key, value) VALUES (\(config.id), \(key), \(jsonValue))
+            ON CONFLICT (plugin_config_id, key) DO NOTHING
+            """)
+    }
+
+    /// One statement, so concurrent increments from every worker and instance add up (reference §13.3).
+    func storageIncrement(config: PluginConfigRef, key: String, by: Double) async throws -> Double {
+        let rows = try await store.query(
+            """
+            INSERT INTO posthog_pluginstorage (plugin_config_id, key, value) VALUES (\(config.id), \(key), \(by)::numeric::text)
+            ON CONFLICT (plugin_config_id, key) DO UPDATE SET value = (posthog_pluginstorage.value::numeric + \(by)::numeric)::text
+            RETURNING value
+            """)
+        for try await value in rows.decode(String.self) {
+            guard let number = Double(value) else { throw PluginHostError("Storage key \(key) does not hold a number") }
+            return number
+        }
+        throw PluginHostError("Storage increment of \(key) returned nothing")
+    }
+
     // MARK: posthog.capture (wire-formats.md §2.1)
 
     func capture(_ capture: PluginCapture) async throws {
