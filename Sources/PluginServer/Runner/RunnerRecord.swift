@@ -61,7 +61,10 @@ enum RunnerRecord: Sendable, Equatable {
             return "job: \(type) \(payload.jsonString) (not run)"
         case .error(let method, let name, let message, let stack):
             var text = "error: \(method) threw \(name.map { "\($0): " } ?? "")\(message)"
-            for line in (stack ?? "").split(separator: "\n") where !line.isEmpty { text += "\n    \(line)" }
+            var lines = (stack ?? "").split(separator: "\n").filter { !$0.isEmpty }
+            // The stack starts with the `Name: message` line already printed.
+            if let first = lines.first, first == "\(name.map { "\($0): " } ?? "")\(message)" { lines.removeFirst() }
+            for line in lines { text += "\n    \(line)" }
             return text
         }
     }
