@@ -106,7 +106,7 @@ struct RunPlugin: AsyncParsableCommand {
     @Option(name: .customLong("run"), help: ArgumentHelp("A runEvery* task to run after the events (repeatable).", valueName: "task"))
     var tasks: [String] = []
 
-    @Flag(help: "One JSON object per line: {\"kind\": \"event\" | \"dropped\" | \"log\" | \"capture\" | \"export\" | \"job\" | \"error\", ...}.")
+    @Flag(help: "One JSON object per line, {\"kind\": \"event\" | \"dropped\" | \"log\" | \"capture\" | \"export\" | \"error\" | …}.")
     var json = false
 
     @Option(help: "The team the plugin config belongs to.")

@@ -44,7 +44,9 @@ public struct PluginRunner: Sendable {
         return summary
     }
 
-    private func runPlugin(_ descriptor: PluginConfigDescriptor, events: [JSON], host: RunnerPluginHost, output: RunnerOutput) async -> Summary {
+    private func runPlugin(
+        _ descriptor: PluginConfigDescriptor, events: [JSON], host: RunnerPluginHost, output: RunnerOutput
+    ) async -> Summary {
         // The server's limits; one worker so output follows input order; no load retries in a one-off run.
         let runtime = PluginRuntime(
             workerCount: 1, tasksPerWorker: 1, host: host,

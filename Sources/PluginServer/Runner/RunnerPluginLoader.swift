@@ -41,7 +41,9 @@ enum RunnerPluginLoader {
         for (key, value) in options.config { config[key] = .string(value) }
         var attachments: [PluginAttachment] = []
         for (key, path) in options.attachments {
-            guard let data = FileManager.default.contents(atPath: path) else { throw RunnerError("Cannot read attachment \(key) at \(path)") }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw RunnerError("Cannot read attachment \(key) at \(path)")
+            }
             let fileName = URL(fileURLWithPath: path).lastPathComponent
             attachments.append(
                 PluginAttachment(key: key, contentType: contentType(fileName), fileName: fileName, contents: Array(data)))
