@@ -315,6 +315,12 @@ public actor PluginRuntime {
 
     // MARK: introspection (tests, benchmarks)
 
+    /// Returns once every console line written so far has reached the host (a local runner prints them
+    /// before the event that caused them).
+    public nonisolated func flushLogs() async {
+        for worker in workers { await worker.logWriter.flush() }
+    }
+
     /// Sandboxes alive on each worker.
     public func sandboxCounts() async -> [Int] {
         var counts: [Int] = []

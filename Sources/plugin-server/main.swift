@@ -10,7 +10,7 @@ struct PluginServerCommand: AsyncParsableCommand {
         abstract: "PostHog plugin server: takes events off PostHog's queue, runs plugins, stores them.",
         discussion: SettingsCatalog.helpText,
         version: PluginServerVersion.banner,
-        subcommands: [Serve.self, Migrate.self, Healthcheck.self],
+        subcommands: [Serve.self, Migrate.self, Healthcheck.self, RunPlugin.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -76,6 +76,78 @@ struct Healthcheck: AsyncParsableCommand {
             logger.info("Plugin server is alive")
         } else {
             logger.error("No plugin server instance is alive")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct RunPlugin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run-plugin",
+        abstract: "Run a plugin locally on events read as JSON, printing each resulting event, log line, capture and export.",
+        discussion: """
+            Events come from --events FILE or standard input: a JSON array, or one JSON object per line. \
+            Cache and storage live in memory unless REDIS_URL / DATABASE_URL are set. \
+            Exits 1 when a plugin function threw.
+            """)
+
+    @Argument(help: "A plugin folder, a .zip or .tgz archive, or a single JavaScript or TypeScript file.")
+    var path: String
+
+    @Option(name: .customLong("config"), help: ArgumentHelp("A config value (repeatable).", valueName: "key=value"))
+    var config: [String] = []
+
+    @Option(name: .customLong("attachment"), help: ArgumentHelp("An attachment read from a file (repeatable).", valueName: "key=file"))
+    var attachments: [String] = []
+
+    @Option(name: .customLong("events"), help: ArgumentHelp("The events file; standard input when absent or -.", valueName: "file"))
+    var eventsPath: String?
+
+    @Option(name: .customLong("run"), help: ArgumentHelp("A runEvery* task to run after the events (repeatable).", valueName: "task"))
+    var tasks: [String] = []
+
+    @Flag(help: "One JSON object per line, {\"kind\": \"event\" | \"dropped\" | \"log\" | \"capture\" | \"export\" | \"error\" | …}.")
+    var json = false
+
+    @Option(help: "The team the plugin config belongs to.")
+    var teamId = 2
+
+    @Option(help: "The plugin config id (with DATABASE_URL set, an existing posthog_pluginconfig row: storage rows reference it).")
+    var pluginConfigId = 1
+
+    @Option(help: "The plugin id (scopes cache keys).")
+    var pluginId = 1
+
+    func run() async throws {
+        let settings = try loadSettings()
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
+        func pairs(_ values: [String], option: String) throws -> [(key: String, value: String)] {
+            try values.map { text in
+                guard let pair = RunnerOptions.pair(text) else { throw ValidationError("--\(option) expects key=value, got \"\(text)\"") }
+                return pair
+            }
+        }
+        let environment = ProcessInfo.processInfo.environment
+        let options = RunnerOptions(
+            pluginPath: path, config: try pairs(config, option: "config"),
+            attachments: try pairs(attachments, option: "attachment").map { (key: $0.key, path: $0.value) },
+            eventsPath: eventsPath == "-" ? nil : eventsPath, tasks: tasks, json: json, teamId: teamId,
+            pluginConfigId: pluginConfigId, pluginId: pluginId, useRedis: environment["REDIS_URL"] != nil,
+            usePostgres: environment["DATABASE_URL"] != nil)
+        let summary: PluginRunner.Summary
+        do {
+            summary = try await PluginRunner(options: options, settings: settings, logger: Logger(label: "run-plugin")).run()
+        } catch let error as RunnerError {
+            FileHandle.standardError.write(Data("run-plugin: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        if summary.errorCount > 0 {
+            let count = summary.errorCount
+            FileHandle.standardError.write(Data("run-plugin: \(count) plugin function call\(count == 1 ? "" : "s") threw\n".utf8))
             throw ExitCode(1)
         }
     }

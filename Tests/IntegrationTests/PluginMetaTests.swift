@@ -165,4 +165,31 @@ import Testing
         #expect(try harness.events().map { $0["properties"]?["processed"] } == [true])
         await harness.stop()
     }
+
+    @Test("meta.utils.cursor increments add up across two workers in posthog_pluginstorage")
+    func cursorAcrossWorkers() async throws {
+        var configId = 0
+        let harness = try await IngestionHarness.start(environment: ["WORKER_CONCURRENCY": "2"]) { database in
+            configId = try PluginPipelineTests.installSourcePlugin(
+                database, name: "counter",
+                source: """
+                    export async function setupPlugin({ utils }) { await utils.cursor.init('seen', 100) }
+                    export async function processEvent(event, { utils }) {
+                        event.properties.seen = await utils.cursor.increment('seen')
+                        return event
+                    }
+                    """).1
+        }
+        let messages = (0..<40).map { n in
+            CeleryMessages.processEvent(
+                distinctId: .string("user-\(n % 4)"), ip: "127.0.0.1", data: PluginPipelineTests.event("count"), teamId: 2,
+                now: EventTimestamp.now().isoString, sentAt: nil)
+        }
+        try await harness.push(messages)
+        let seen = try harness.events().compactMap { $0["properties"]?["seen"]?.numberValue }
+        #expect(seen.count == 40)
+        #expect(Set(seen) == Set((101...140).map(Double.init)))
+        #expect(try harness.database.scalar("SELECT value FROM posthog_pluginstorage WHERE plugin_config_id = \(configId) AND key = 'seen'") == "140")
+        await harness.stop()
+    }
 }

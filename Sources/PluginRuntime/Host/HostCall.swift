@@ -87,6 +87,9 @@ struct HostCall: Sendable {
                     timestamp: job["timestamp"]?.numberValue ?? 0, pluginConfigId: descriptor.id,
                     pluginConfigTeam: descriptor.teamId))
             return .undefined
+        case "exportEvents":
+            await host.exportingEvents(arguments.first?.arrayValue ?? [], config: config)
+            return .undefined
         case "geoip.locate":
             return .value(try await host.geoipLocate(string(0)) ?? .null)
         default:

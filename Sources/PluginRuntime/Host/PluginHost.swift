@@ -45,6 +45,9 @@ public protocol PluginHost: Sendable {
     func recordInvocation(_ invocation: PluginInvocation)
     /// `PLUGIN_DISABLE_ON_FAILURE`: marks the config disabled (`enabled = false`) after its last failed load.
     func disable(config: PluginConfigRef) async
+    /// Called with each batch right before the plugin's `exportEvents` runs (reference §13): lets a local
+    /// runner show export calls. The server does nothing here.
+    func exportingEvents(_ batch: [JSON], config: PluginConfigRef) async
 }
 
 extension PluginHost {
@@ -63,6 +66,7 @@ extension PluginHost {
         return next
     }
     public func disable(config: PluginConfigRef) async {}
+    public func exportingEvents(_ batch: [JSON], config: PluginConfigRef) async {}
 }
 
 /// One call into plugin code, for the per plugin config metrics (invocations, errors, duration).

@@ -667,7 +667,7 @@ function installExportEvents(found) {
   const exportEvents = found.exportEvents, onEvent = found.onEvent, teardown = found.teardownPlugin;
   const ignore = new Set($String(config.exportEventsToIgnore || '').split(',').map((s) => s.trim()).filter(Boolean));
   const retry = async (batch, n) => {
-    try { await exportEvents(batch, meta); }
+    try { await host('exportEvents', [batch]); await exportEvents(batch, meta); }
     catch (error) {
       if (!(error instanceof RetryError)) throw error;
       if (n >= 15) { consoleObject.error('Dropped batch after retrying 15 times'); return; }

@@ -116,84 +116,48 @@ final class ServerPluginHost: PluginHost {
         }
     }
 
-    // MARK: Cache (Redis, @plugin/<plugin>/<team>/<key>)
+    // MARK: Cache (Redis) and storage (Postgres)
+
+    var cache: RedisPluginCache { RedisPluginCache(redis: redis) }
+    var storage: PostgresPluginStorage { PostgresPluginStorage(store: store) }
 
     func cacheGet(_ scope: CacheScope, key: String) async throws -> String? {
-        try await metrics.time(.get) { try await redis.getString(scope.redisKey(key)) }
+        try await metrics.time(.get) { try await cache.get(scope, key: key) }
     }
-
     func cacheSet(_ scope: CacheScope, key: String, value: String, ttlSeconds: Int?) async throws {
-        _ = try await metrics.time(.set) { try await redis.set(scope.redisKey(key), value, expireSeconds: ttlSeconds) }
+        try await metrics.time(.set) { try await cache.set(scope, key: key, value: value, ttlSeconds: ttlSeconds) }
     }
-
     func cacheIncr(_ scope: CacheScope, key: String) async throws -> Int {
-        try await metrics.time(.incr) { try await redis.incr(scope.redisKey(key)) }
+        try await metrics.time(.incr) { try await cache.incr(scope, key: key) }
     }
-
     func cacheExpire(_ scope: CacheScope, key: String, ttlSeconds: Int) async throws -> Bool {
-        try await metrics.time(.expire) { try await redis.expire(scope.redisKey(key), seconds: ttlSeconds) }
+        try await metrics.time(.expire) { try await cache.expire(scope, key: key, ttlSeconds: ttlSeconds) }
     }
-
     func cacheLPush(_ scope: CacheScope, key: String, values: [String]) async throws -> Int {
-        try await metrics.time(.lpush) { try await redis.lpush(scope.redisKey(key), values) }
+        try await metrics.time(.lpush) { try await cache.lpush(scope, key: key, values: values) }
     }
-
     func cacheLRange(_ scope: CacheScope, key: String, start: Int, stop: Int) async throws -> [String] {
-        try await redis.lrange(scope.redisKey(key), start, stop).map { String(decoding: $0, as: UTF8.self) }
+        try await cache.lrange(scope, key: key, start: start, stop: stop)
     }
-
-    func cacheLLen(_ scope: CacheScope, key: String) async throws -> Int { try await redis.llen(scope.redisKey(key)) }
-
+    func cacheLLen(_ scope: CacheScope, key: String) async throws -> Int { try await cache.llen(scope, key: key) }
     func cacheLRem(_ scope: CacheScope, key: String, count: Int, value: String) async throws -> Int {
-        try await redis.lrem(scope.redisKey(key), count, value)
+        try await cache.lrem(scope, key: key, count: count, value: value)
     }
-
     func cacheLPop(_ scope: CacheScope, key: String, count: Int) async throws -> [String] {
-        try await redis.lpop(scope.redisKey(key), count: count).map { String(decoding: $0, as: UTF8.self) }
+        try await cache.lpop(scope, key: key, count: count)
     }
 
-    // MARK: Storage (posthog_pluginstorage, per config)
-
-    func storageGet(config: PluginConfigRef, key: String) async throws -> String? {
-        let rows = try await store.query(
-            "SELECT value FROM posthog_pluginstorage WHERE plugin_config_id = \(config.id) AND key = \(key) LIMIT 1")
-        for try await value in rows.decode(String?.self) { return value }
-        return nil
-    }
-
+    func storageGet(config: PluginConfigRef, key: String) async throws -> String? { try await storage.get(config: config, key: key) }
     func storageSet(config: PluginConfigRef, key: String, jsonValue: String) async throws {
-        try await store.execute(
-            """
-            INSERT INTO posthog_pluginstorage (plugin_config_id, key, value) VALUES (\(config.id), \(key), \(jsonValue))
-            ON CONFLICT (plugin_config_id, key) DO UPDATE SET value = \(jsonValue)
-            """)
+        try await storage.set(config: config, key: key, jsonValue: jsonValue)
     }
-
-    func storageDel(config: PluginConfigRef, key: String) async throws {
-        try await store.execute("DELETE FROM posthog_pluginstorage WHERE plugin_config_id = \(config.id) AND key = \(key)")
-    }
+    func storageDel(config: PluginConfigRef, key: String) async throws { try await storage.del(config: config, key: key) }
 
     func storageInitialize(config: PluginConfigRef, key: String, jsonValue: String) async throws {
-        try await store.execute(
-            """
-            INSERT INTO posthog_pluginstorage (plugin_config_id, key, value) VALUES (\(config.id), \(key), \(jsonValue))
-            ON CONFLICT (plugin_config_id, key) DO NOTHING
-            """)
+        try await storage.initialize(config: config, key: key, jsonValue: jsonValue)
     }
-
-    /// One statement, so concurrent increments from every worker and instance add up (reference §13.3).
     func storageIncrement(config: PluginConfigRef, key: String, by: Double) async throws -> Double {
-        let rows = try await store.query(
-            """
-            INSERT INTO posthog_pluginstorage (plugin_config_id, key, value) VALUES (\(config.id), \(key), \(by)::numeric::text)
-            ON CONFLICT (plugin_config_id, key) DO UPDATE SET value = (posthog_pluginstorage.value::numeric + \(by)::numeric)::text
-            RETURNING value
-            """)
-        for try await value in rows.decode(String.self) {
-            guard let number = Double(value) else { throw PluginHostError("Storage key \(key) does not hold a number") }
-            return number
-        }
-        throw PluginHostError("Storage increment of \(key) returned nothing")
+        try await storage.increment(config: config, key: key, by: by)
     }
 
     // MARK: posthog.capture (wire-formats.md §2.1)

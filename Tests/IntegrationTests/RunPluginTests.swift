@@ -1,0 +1,176 @@
+import Foundation
+import Testing
+
+/// `plugin-server run-plugin` as a plugin author meets it: the examples and fixtures through the real
+/// binary, with cache and storage in memory.
+@Suite struct RunPluginTests {
+    struct Run {
+        var status: Int32
+        var output: String
+        var errors: String
+        var lines: [String] { output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty } }
+    }
+
+    static let examples = TestEnvironment.packageRoot.appendingPathComponent("examples").path
+    static let fixtures = TestEnvironment.packageRoot.appendingPathComponent("Tests/IntegrationTests/Fixtures/run-plugin").path
+
+    func runPlugin(_ arguments: [String], input: String = "") throws -> Run {
+        let process = Process()
+        process.executableURL = TestEnvironment.serverBinary
+        process.arguments = ["run-plugin"] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        for name in ["DATABASE_URL", "REDIS_URL", "POSTHOG_DB_NAME", "POSTHOG_REDIS_HOST"] { environment[name] = nil }
+        process.environment = environment
+        let directory = FileManager.default.temporaryDirectory
+        let outputURL = directory.appendingPathComponent(TestEnvironment.uniqueName("run-plugin") + ".out")
+        let errorURL = directory.appendingPathComponent(TestEnvironment.uniqueName("run-plugin") + ".err")
+        let inputURL = directory.appendingPathComponent(TestEnvironment.uniqueName("run-plugin") + ".in")
+        defer { for url in [outputURL, errorURL, inputURL] { try? FileManager.default.removeItem(at: url) } }
+        try Data(input.utf8).write(to: inputURL)
+        for url in [outputURL, errorURL] { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
+        process.standardInput = try FileHandle(forReadingFrom: inputURL)
+        process.standardOutput = try FileHandle(forWritingTo: outputURL)
+        process.standardError = try FileHandle(forWritingTo: errorURL)
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        killHelper(process)
+        process.waitUntilExit()
+        return Run(
+            status: process.terminationStatus, output: (try? String(contentsOf: outputURL, encoding: .utf8)) ?? "",
+            errors: (try? String(contentsOf: errorURL, encoding: .utf8)) ?? "")
+    }
+
+    @Test("the JavaScript example: setup log, events in input order, a drop, onEvent logs, the task's capture, the export at teardown")
+    func helloWorldReadable() throws {
+        let run = try runPlugin(
+            ["\(Self.examples)/hello-world", "--events", "\(Self.examples)/events.jsonl", "--run", "runEveryMinute"])
+        #expect(run.status == 0, "\(run.errors)")
+        let plugins = #""$plugins_succeeded":["Hello World (1)"],"$plugins_failed":[]"#
+        #expect(
+            run.lines == [
+                #"log: [LOG] greeting events with "hello""#,
+                #"event: {"event":"$pageview","distinct_id":"user-1","timestamp":"2024-05-01T12:00:00.000Z","properties":{"$current_url":"https://example.com/","greeting":"hello",\#(plugins)},"team_id":2}"#,
+                "log: [LOG] saw $pageview (1 so far)",
+                "dropped: event #2 (ignore me)",
+                #"event: {"event":"signed up","distinct_id":"user-1","timestamp":"2024-05-01T12:01:00.000Z","properties":{"plan":"free","greeting":"hello",\#(plugins)},"team_id":2}"#,
+                "log: [LOG] saw signed up (2 so far)",
+                #"capture: hello world report (distinct_id Hello World) {"seen":2}"#,
+                "export: 2 events ($pageview, signed up)",
+                "log: [INFO] exported $pageview, signed up",
+            ])
+    }
+
+    @Test("the JavaScript example with --json and --config from standard input: one object per line, whole events")
+    func helloWorldJSON() throws {
+        let events = try String(contentsOfFile: "\(Self.examples)/events.jsonl", encoding: .utf8)
+        let run = try runPlugin(["\(Self.examples)/hello-world", "--json", "--config", "greeting=hi"], input: events)
+        #expect(run.status == 0, "\(run.errors)")
+        let plugins = #""$plugins_succeeded":["Hello World (1)"],"$plugins_failed":[]"#
+        let first = #"{"event":"$pageview","distinct_id":"user-1","timestamp":"2024-05-01T12:00:00.000Z","properties":{"$current_url":"https://example.com/","greeting":"hi",\#(plugins)},"team_id":2}"#
+        let second = #"{"event":"signed up","distinct_id":"user-1","timestamp":"2024-05-01T12:01:00.000Z","properties":{"plan":"free","greeting":"hi",\#(plugins)},"team_id":2}"#
+        #expect(
+            run.lines == [
+                #"{"kind":"log","type":"LOG","message":"greeting events with \"hi\""}"#,
+                #"{"kind":"event","# + first.dropFirst(),
+                #"{"kind":"log","type":"LOG","message":"saw $pageview (1 so far)"}"#,
+                #"{"kind":"dropped","index":1,"event":"ignore me","distinct_id":"user-2"}"#,
+                #"{"kind":"event","# + second.dropFirst(),
+                #"{"kind":"log","type":"LOG","message":"saw signed up (2 so far)"}"#,
+                #"{"kind":"export","count":2,"events":[\#(first),\#(second)]}"#,
+                #"{"kind":"log","type":"INFO","message":"exported $pageview, signed up"}"#,
+            ])
+    }
+
+    @Test("the single-file TypeScript example runs processEventBatch on a JSON array")
+    func typeScriptFile() throws {
+        let input = #"[{"event":"purchase","distinct_id":"a","properties":{"amount_cents":1999}}, {"event":"view","distinct_id":"b"}]"#
+        let plugins = #""$plugins_succeeded":["currency-normalizer (1)"],"$plugins_failed":[]"#
+        let readable = try runPlugin(["\(Self.examples)/currency-normalizer.ts", "--config", "currency=EUR"], input: input)
+        #expect(readable.status == 0, "\(readable.errors)")
+        #expect(
+            readable.lines == [
+                #"event: {"event":"purchase","distinct_id":"a","properties":{"amount_cents":1999,"revenue":19.99,"currency":"EUR",\#(plugins)},"team_id":2}"#,
+                #"event: {"event":"view","distinct_id":"b","team_id":2,"properties":{\#(plugins)}}"#,
+            ])
+        let json = try runPlugin(["\(Self.examples)/currency-normalizer.ts", "--json"], input: input)
+        #expect(json.status == 0, "\(json.errors)")
+        #expect(
+            json.lines == [
+                #"{"kind":"event","event":"purchase","distinct_id":"a","properties":{"amount_cents":1999,"revenue":19.99,"currency":"USD",\#(plugins)},"team_id":2}"#,
+                #"{"kind":"event","event":"view","distinct_id":"b","team_id":2,"properties":{\#(plugins)}}"#,
+            ])
+    }
+
+    @Test("the multi-file example is bundled with its lib/ imports and uses plugin.json's name")
+    func multiFile() throws {
+        let input = #"{"event":"$pageview","distinct_id":"a","properties":{"$current_url":"https://x.io/p?utm_source=a&id=3","$referrer":"https://r.io/?q=1"}}"#
+        let plugins = #""$plugins_succeeded":["URL Cleaner (1)"],"$plugins_failed":[]"#
+        let expected = #"{"event":"$pageview","distinct_id":"a","properties":{"$current_url":"https://x.io/p?id=3","$referrer":"https://r.io/",\#(plugins)},"team_id":2}"#
+        let readable = try runPlugin(["\(Self.examples)/multi-file", "--config", "keepParams=id"], input: input)
+        #expect(readable.status == 0, "\(readable.errors)")
+        #expect(readable.lines == ["event: " + expected])
+        let json = try runPlugin(["\(Self.examples)/multi-file", "--config", "keepParams=id", "--json"], input: input)
+        #expect(json.lines == [#"{"kind":"event","# + expected.dropFirst()])
+    }
+
+    @Test("a throwing processEvent and task exit non-zero with the errors shown; the chain goes on as in the server")
+    func throwingPlugin() throws {
+        let input = #"{"event":"ok","distinct_id":"a"}"# + "\n" + #"{"event":"boom","distinct_id":"b"}"#
+        let run = try runPlugin(["\(Self.fixtures)/throwing.js", "--run", "runEveryMinute", "--run", "runEveryHour"], input: input)
+        #expect(run.status == 1)
+        #expect(run.errors.contains("run-plugin: 3 plugin function calls threw"))
+        let lines = run.lines.filter { !$0.hasPrefix("    ") }  // stack lines
+        #expect(
+            lines == [
+                #"event: {"event":"ok","distinct_id":"a","team_id":2,"properties":{"checked":true,"$plugins_succeeded":["throwing (1)"],"$plugins_failed":[]}}"#,
+                "error: processEvent threw TypeError: cannot handle b",
+                #"event: {"event":"boom","distinct_id":"b","team_id":2,"properties":{"$plugins_succeeded":[],"$plugins_failed":["throwing (1)"]}}"#,
+                "error: runEveryMinute threw Error: task failed",
+                #"error: runEveryHour threw Error: Task "runEveryHour" not found for plugin config 1"#,
+            ])
+        #expect(run.output.contains("\n    processEvent@"))
+
+        let json = try runPlugin(["\(Self.fixtures)/throwing.js", "--json"], input: #"{"event":"boom","distinct_id":"b"}"#)
+        #expect(json.status == 1)
+        #expect(json.lines.count == 2)
+        #expect(json.lines.first?.hasPrefix(#"{"kind":"error","method":"processEvent","name":"TypeError","message":"cannot handle b","stack":"TypeError: cannot handle b\n"#) == true)
+    }
+
+    @Test("a failing setupPlugin stops the run with exit 1 before any event; with its config it runs")
+    func setupFailure() throws {
+        let input = #"{"event":"x","distinct_id":"a"}"#
+        let failed = try runPlugin(["\(Self.fixtures)/setup-fails.js"], input: input)
+        #expect(failed.status == 1)
+        #expect(failed.lines.first == "error: setupPlugin threw Error: apiKey is required")
+        #expect(!failed.output.contains("event:"))
+        let fine = try runPlugin(["\(Self.fixtures)/setup-fails.js", "--config", "apiKey=k1"], input: input)
+        #expect(fine.status == 0, "\(fine.errors)")
+        #expect(fine.lines.first == "log: [LOG] key k1")
+    }
+
+    @Test("exportEvents without onEvent gets the attachment, and its capture is shown after the export call")
+    func exportsAndAttachments() throws {
+        let input = #"{"event":"a","distinct_id":"1"}"# + "\n\n" + #"{"event":"b","distinct_id":"2"}"#
+        let run = try runPlugin(["\(Self.fixtures)/exports.js", "--attachment", "prefixFile=\(Self.fixtures)/prefix.txt"], input: input)
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(
+            run.lines == [
+                #"event: {"event":"a","distinct_id":"1","team_id":2}"#,
+                #"event: {"event":"b","distinct_id":"2","team_id":2}"#,
+                "export: 2 events (a, b)",
+                "log: [LOG] batch-1: 2",
+                #"capture: exported (distinct_id exporter) {"distinct_id":"exporter","count":2}"#,
+            ])
+    }
+
+    @Test("unreadable input is refused with exit 2 before any plugin code runs")
+    func badInput() throws {
+        let run = try runPlugin(["\(Self.fixtures)/exports.js"], input: #"{"event":"x""#)
+        #expect(run.status == 2)
+        #expect(run.errors.contains("run-plugin: Line 1 is not valid JSON"))
+        let missing = try runPlugin(["\(Self.fixtures)/does-not-exist.js"])
+        #expect(missing.status == 2)
+        #expect(missing.errors.contains("run-plugin: No plugin at"))
+    }
+}
