@@ -144,6 +144,7 @@ public actor PluginRuntime {
         }
         guard case .success(let capabilities) = outcomes.first else { return failed }
         await reporter.host.clearError(config: descriptor.ref)
+        await reporter.host.recordCapabilities(capabilities, config: descriptor.ref)
         await reporter.systemLog(descriptor, .info, "Plugin loaded (instance ID \(settings.instanceId)).")
         return ConfigState(descriptor: descriptor, plugin: LoadedPlugin(descriptor: descriptor, capabilities: capabilities, key: key))
     }

@@ -192,4 +192,25 @@ import Testing
         #expect(try harness.database.scalar("SELECT value FROM posthog_pluginstorage WHERE plugin_config_id = \(configId) AND key = 'seen'") == "140")
         await harness.stop()
     }
+
+    @Test("capabilities are written to posthog_plugin.capabilities where PostHog's schema has that column")
+    func capabilities() async throws {
+        var pluginId = 0
+        let harness = try await IngestionHarness.start { database in
+            // Migration 0153 of PostHog added the column; the 0.20 schema of the tests has none.
+            try database.execute("ALTER TABLE posthog_plugin ADD COLUMN capabilities jsonb NOT NULL DEFAULT '{}'")
+            pluginId = try PluginPipelineTests.installSourcePlugin(
+                database, name: "capable",
+                source: """
+                    export function setupPlugin() {}
+                    export function processEvent(event) { return event }
+                    export function runEveryHour() {}
+                    export const jobs = { sync: async () => {} }
+                    """).0
+        }
+        try await harness.send(PluginPipelineTests.event("loaded"))
+        let capabilities = try harness.database.scalar("SELECT capabilities FROM posthog_plugin WHERE id = \(pluginId)")
+        #expect(capabilities == ["methods": ["setupPlugin", "processEvent"], "scheduled_tasks": ["runEveryHour"], "jobs": ["sync"]])
+        await harness.stop()
+    }
 }

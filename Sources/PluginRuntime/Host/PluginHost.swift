@@ -45,6 +45,8 @@ public protocol PluginHost: Sendable {
     func recordInvocation(_ invocation: PluginInvocation)
     /// `PLUGIN_DISABLE_ON_FAILURE`: marks the config disabled (`enabled = false`) after its last failed load.
     func disable(config: PluginConfigRef) async
+    /// After a successful load: what the plugin exports, for PostHog's UI (reference §4.4).
+    func recordCapabilities(_ capabilities: PluginCapabilities, config: PluginConfigRef) async
     /// Called with each batch right before the plugin's `exportEvents` runs (reference §13): lets a local
     /// runner show export calls. The server does nothing here.
     func exportingEvents(_ batch: [JSON], config: PluginConfigRef) async
@@ -66,6 +68,7 @@ extension PluginHost {
         return next
     }
     public func disable(config: PluginConfigRef) async {}
+    public func recordCapabilities(_ capabilities: PluginCapabilities, config: PluginConfigRef) async {}
     public func exportingEvents(_ batch: [JSON], config: PluginConfigRef) async {}
 }
 

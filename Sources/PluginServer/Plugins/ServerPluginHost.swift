@@ -107,6 +107,29 @@ final class ServerPluginHost: PluginHost {
         try? await store.execute("UPDATE posthog_pluginconfig SET error = NULL WHERE id = \(config.id) AND error IS NOT NULL")
     }
 
+    /// `posthog_plugin.capabilities` exists from PostHog's migration 0153 on; older databases (the
+    /// 0.20 schema) have no such column, and then there is nothing to write.
+    func recordCapabilities(_ capabilities: PluginCapabilities, config: PluginConfigRef) async {
+        let json = capabilities.json.jsonString
+        do {
+            let rows = try await store.query(
+                """
+                SELECT count(*) FROM information_schema.columns
+                WHERE table_schema = current_schema() AND table_name = 'posthog_plugin' AND column_name = 'capabilities'
+                """)
+            var exists = false
+            for try await count in rows.decode(Int.self) { exists = count > 0 }
+            guard exists else { return }
+            try await store.execute(
+                """
+                UPDATE posthog_plugin SET capabilities = \(json)::jsonb
+                WHERE id = \(config.pluginId) AND capabilities IS DISTINCT FROM \(json)::jsonb
+                """)
+        } catch {
+            logger.warning("Could not record plugin capabilities", metadata: ["plugin_id": "\(config.pluginId)", "error": "\(error)"])
+        }
+    }
+
     func disable(config: PluginConfigRef) async {
         do {
             try await store.execute("UPDATE posthog_pluginconfig SET enabled = false WHERE id = \(config.id)")
