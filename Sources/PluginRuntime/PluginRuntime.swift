@@ -272,6 +272,29 @@ public actor PluginRuntime {
         await workers[index].fanOut(targets, method: method, event: event, reporter: reporter)
     }
 
+    /// Flushes the `exportEvents` buffers whose oldest event reached `exportEventsBufferSeconds`
+    /// (reference §13.2), on every worker. The server calls it every second.
+    public nonisolated func flushDueExports() async {
+        let exporters = table.withLock { $0.configs.values.compactMap(\.plugin) }.filter {
+            $0.capabilities.methods.contains("exportEvents")
+        }
+        guard !exporters.isEmpty else { return }
+        await withTaskGroup(of: Void.self) { group in
+            for worker in workers {
+                group.addTask {
+                    for plugin in exporters where await worker.hasSandbox(plugin.key) {
+                        do throws(JSThrown) {
+                            _ = try await worker.call(
+                                plugin.key, kind: .method, name: "__flushExportIfDue", arguments: [], wantsResult: false, bounded: true)
+                        } catch {
+                            await self.reporter.recordError(plugin.descriptor, error, event: nil)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     // MARK: tasks and jobs
 
     /// Runs a `runEvery*` task (not bounded by `TASK_TIMEOUT`, reference §8.1) on one worker.

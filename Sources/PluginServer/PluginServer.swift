@@ -81,6 +81,7 @@ public struct PluginServer: Sendable {
                         service: GeoIPService(
                             locator: geoip, store: postgres, redis: redis, endpoint: settings.observability.mmdbEndpoint,
                             internalPort: settings.observability.internalMMDBServerPort, logger: logger)),
+                    .init(service: ExportFlushService(runtime: runtime)),
                     .init(
                         service: PluginReloadService(
                             redis: redis, channel: settings.queues.reloadChannel, loader: loader, runtime: runtime, logger: logger)),

@@ -132,4 +132,35 @@ import Testing
         #expect(p["incrementError"] == "The incrementBy value must be a number!")
         #expect(await host.storage[1]?["page"] == "16")
     }
+
+    @Test("exportEvents buffers flush by size, by age when the runtime ticks, and at teardown")
+    func exportBufferFlushes() async throws {
+        let (runtime, host) = makeRuntime()
+        await runtime.load([
+            plugin(1, config: ["exportEventsBufferBytes": "400", "exportEventsBufferSeconds": "1", "exportEventsToIgnore": "skip me"], """
+                export async function exportEvents(events, { storage }) {
+                    const batches = (await storage.get('batches', [])) || []
+                    batches.push(events.map((e) => e.properties.n))
+                    await storage.set('batches', batches)
+                }
+                """)
+        ])
+        func batches() async -> JSON? { await host.storage[1]?["batches"].flatMap { try? JSON(parsing: $0) } }
+        func event(_ n: Int, name: String = "$pageview") -> JSON {
+            ["event": .string(name), "distinct_id": "u", "team_id": 2, "properties": ["n": .number(Double(n)), "pad": .string(String(repeating: "x", count: 100))]]
+        }
+        // Each event is about 170 bytes of JSON: the third one overflows 400 bytes and flushes the first two.
+        for n in 1...3 { await runtime.onEvent(teamId: 2, event: event(n)) }
+        await runtime.onEvent(teamId: 2, event: event(99, name: "skip me"))
+        #expect(await batches() == [[1, 2]])
+        // Event 3 is younger than a second: a tick does nothing yet; after a second it is flushed.
+        await runtime.flushDueExports()
+        #expect(await batches() == [[1, 2]])
+        try await Task.sleep(nanoseconds: 1_100_000_000)
+        await runtime.flushDueExports()
+        #expect(await batches() == [[1, 2], [3]])
+        await runtime.onEvent(teamId: 2, event: event(4))
+        await runtime.teardownAll()
+        #expect(await batches() == [[1, 2], [3], [4]])
+    }
 }
