@@ -30,7 +30,8 @@ dist-check:
 
 benchmark:
 	swift build -c release --product plugin-benchmark
-	.build/release/plugin-benchmark --out .build/benchmark.jsonl
+	swift build -c release --product plugin-server
+	@set -e; eval "$$($(SERVICES) start)"; .build/release/plugin-benchmark --out .build/benchmark.jsonl
 
 services:
 	@$(SERVICES) start

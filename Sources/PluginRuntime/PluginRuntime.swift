@@ -255,6 +255,15 @@ public actor PluginRuntime {
         return await workers[index].runChain(links, event: event, reporter: reporter)
     }
 
+    /// Runs a batch of one team's events through the team's plugins as one task on one worker (the
+    /// 0.20.3 `processEventBatch` task, reference §9.3). Returns the surviving events, in order.
+    public nonisolated func processEventBatch(teamId: Int, events: [JSON]) async -> [JSON] {
+        guard !events.isEmpty, let links = table.withLock({ $0.teams[teamId]?.processEvent }), !links.isEmpty else { return events }
+        let index = await slots.acquire()
+        defer { slots.release(index) }
+        return await workers[index].runBatch(links, teamId: teamId, events: events, reporter: reporter)
+    }
+
     /// Runs `onEvent` of every config of the team concurrently, each on its own copy (reference §9.4).
     public nonisolated func onEvent(teamId: Int, event: JSON) async {
         guard let targets = table.withLock({ $0.teams[teamId]?.onEvent }), !targets.isEmpty else { return }

@@ -4,7 +4,7 @@
 // (same plugin sources, event shape, counts and metric names).
 //
 // Usage: plugin-benchmark [--variants simple,for2k,timeout100ms] [--batches 1,10,100] [--threads 1,2]
-//                         [--events N] [--mem-counts 200,1000] [--count-tasks] [--out PATH]
+//                         [--events N] [--mem-counts 200,1000] [--no-e2e] [--out PATH]
 //        plugin-benchmark mem N        (child mode: one memory cell, prints one JSON object)
 // BENCH_QUICK=1 runs 1,000 events per cell instead of 10,000, and only the 200-config memory cell.
 
@@ -157,16 +157,13 @@ func loadChecked(_ runtime: PluginRuntime, _ host: BenchmarkHost, _ descriptors:
 /// One cell. Shape, and how it mirrors the anchor:
 ///
 /// * The anchor's T worker threads each hold their own VM of the plugin config. `PluginRuntime` does
-///   the same: every worker has a sandbox of every config, and each event goes to the least busy
+///   the same: every worker has a sandbox of every config, and each task goes to the least busy
 ///   worker with a free slot. The cell loads one config for team 2.
-/// * Batch B: a group of B events handed over together, the anchor's `processEventBatch` task. The
-///   runtime has no batch entry (the server calls `processEventChain` per event), so a group runs B
-///   concurrent `processEventChain` calls and completes when all B have (like the anchor's
-///   processEventBatch, which `Promise.all`s processEvent over the batch).
-/// * In flight: at most `limit` per worker (`tasksPerWorker`), counted in events by default (the
-///   server's own limit is workers × tasksPerWorker events), i.e. ⌊T·100 / B⌋ groups (at least one).
-///   With `--count-tasks` the limit counts groups instead, as the anchor's piscina does (100 tasks of
-///   B events each per thread); that changes only the timer-bound `timeout100ms` cells materially.
+/// * Batch 1 sends `processEventChain` tasks; batch B > 1 sends `processEventBatch` tasks of B events
+///   (the 0.20.3 batch task; the plugin's batch method is derived from its `processEvent`), as the
+///   anchor does.
+/// * In flight: at most `limit` tasks per worker (`tasksPerWorker`, the anchor's piscina setting), so
+///   T·limit tasks overall.
 struct Cell {
     var variant: String
     var code: String
@@ -174,30 +171,25 @@ struct Cell {
     var threads: Int
     var events: Int
     var limit: Int
-    var countTasks: Bool
 }
 
 func runCell(_ cell: Cell) async throws -> Double {
     let host = BenchmarkHost()
-    // The runtime counts events; with --count-tasks a worker may hold `limit` groups of B events.
-    let perWorker = cell.countTasks ? cell.limit * cell.batch : cell.limit
-    let runtime = PluginRuntime(workerCount: cell.threads, tasksPerWorker: perWorker, host: host)
+    let runtime = PluginRuntime(workerCount: cell.threads, tasksPerWorker: cell.limit, host: host)
     let source = pluginSource(cell.code)
     try await loadChecked(runtime, host, [descriptor(id: 39, team: 2, code: source)])
     // Warm-up: 4·T single events, as the anchor.
-    try await drive(runtime, events: 4 * cell.threads, batch: 1, limit: cell.limit * cell.threads, countTasks: false)
+    try await drive(runtime, events: 4 * cell.threads, batch: 1, window: cell.limit * cell.threads)
     let clock = ContinuousClock()
     let start = clock.now
-    try await drive(runtime, events: cell.events, batch: cell.batch, limit: cell.limit * cell.threads, countTasks: cell.countTasks)
+    try await drive(runtime, events: cell.events, batch: cell.batch, window: cell.limit * cell.threads)
     let seconds = milliseconds(clock.now - start) / 1000
     await runtime.teardownAll()
     return Double(cell.events) / seconds
 }
 
-func drive(_ runtime: PluginRuntime, events: Int, batch: Int, limit: Int, countTasks: Bool) async throws {
+func drive(_ runtime: PluginRuntime, events: Int, batch: Int, window: Int) async throws {
     let groups = (events + batch - 1) / batch
-    // With --count-tasks each group of B counts as one task, as piscina does.
-    let window = countTasks ? limit : max(1, limit / batch)
     try await withThrowingTaskGroup(of: Void.self) { inFlight in
         var running = 0
         for group in 0..<groups {
@@ -219,15 +211,13 @@ func runGroup(_ runtime: PluginRuntime, team: Int, group: Int, size: Int, batch:
         try check(await runtime.processEventChain(teamId: team, event: event))
         return
     }
-    try await withThrowingTaskGroup(of: Void.self) { calls in
-        for k in 0..<size {
-            let event = makeEvent(
-                team: team,
-                properties: ["key": "value", "batchIndex": .number(Double(group % 1000)), "indexInBatch": .number(Double(k))])
-            calls.addTask { try check(await runtime.processEventChain(teamId: team, event: event)) }
-        }
-        try await calls.waitForAll()
+    let events = (0..<size).map { k in
+        makeEvent(
+            team: team, properties: ["key": "value", "batchIndex": .number(Double(group % 1000)), "indexInBatch": .number(Double(k))])
     }
+    let processed = await runtime.processEventBatch(teamId: team, events: events)
+    guard processed.count == size else { throw BenchmarkError(description: "batch of \(size) came back with \(processed.count)") }
+    for event in processed { try check(.event(event)) }
 }
 
 /// Every event must come back processed by the plugin, with the plugin listed as succeeded.
@@ -308,8 +298,8 @@ struct Options {
     var threads = [1, 2]
     var events = ProcessInfo.processInfo.environment["BENCH_QUICK"] == "1" ? 1000 : 10000
     var memCounts = ProcessInfo.processInfo.environment["BENCH_QUICK"] == "1" ? [200] : [200, 1000]
-    var countTasks = false
     var out = ".build/benchmark.jsonl"
+    var endToEnd = true
     var limit = 100
 
     init(_ arguments: [String]) throws {
@@ -322,8 +312,8 @@ struct Options {
             case "--threads": threads = list(rest.popFirst()).compactMap { Int($0) }
             case "--events": events = Int(rest.popFirst() ?? "") ?? events
             case "--mem-counts": memCounts = list(rest.popFirst()).compactMap { Int($0) }
-            case "--count-tasks": countTasks = true
             case "--out": out = rest.popFirst() ?? out
+            case "--no-e2e": endToEnd = false
             default: throw BenchmarkError(description: "unknown argument \(flag)")
             }
         }
@@ -341,11 +331,12 @@ func main() async throws {
     var lines = [
         "# plugin-benchmark \(Date().formatted(.iso8601)) host_cpus=\(ProcessInfo.processInfo.activeProcessorCount) "
             + "loadavg_before=\(loadBefore.joined(separator: ",")) events=\(options.events) "
-            + "in_flight_per_worker=\(options.limit) \(options.countTasks ? "tasks" : "events")"
+            + "in_flight_per_worker=\(options.limit) tasks"
     ]
     print(lines[0])
     func emit(_ metric: String, _ value: Double, _ unit: String) {
-        lines.append("{\"metric\": \"\(metric)\", \"value\": \(Int(value.rounded())), \"unit\": \"\(unit)\"}")
+        let number = abs(value) < 100 ? String(format: "%.2f", value) : String(Int(value.rounded()))
+        lines.append("{\"metric\": \"\(metric)\", \"value\": \(number), \"unit\": \"\(unit)\"}")
     }
 
     var table: [(variant: String, batch: Int, values: [Int: Double])] = []
@@ -359,7 +350,7 @@ func main() async throws {
                 let rate = try await runCell(
                     Cell(
                         variant: name, code: variant.code, batch: batch, threads: threads, events: options.events,
-                        limit: options.limit, countTasks: options.countTasks))
+                        limit: options.limit))
                 values[threads] = rate
                 emit("vm.\(name).batch\(batch).\(threads)thr", rate, "events/s")
                 print("  vm.\(name).batch\(batch).\(threads)thr  \(Int(rate.rounded())) events/s")
@@ -375,6 +366,30 @@ func main() async throws {
         emit("vmmem.\(n).load_ms", row["load_ms"] ?? 0, "ms")
         emit("vmmem.\(n).rss_kb_per_vm", row["rss_per_vm_kb_loaded"] ?? 0, "KB/VM")
         emit("vmmem.\(n).rss_kb_per_vm_after_100ev", row["rss_per_vm_kb_after_events"] ?? 0, "KB/VM")
+    }
+
+    var endToEndRows: [(String, String)] = []
+    if options.endToEnd {
+        if let bench = EndToEndBench(), FileManager.default.isExecutableFile(atPath: bench.serverBinary.path) {
+            let quick = ProcessInfo.processInfo.environment["BENCH_QUICK"] == "1"
+            let events = quick ? 2000 : 20000
+            for (name, plugin) in [("noplugin", false), ("plugin1", true)] {
+                let rate = try bench.celeryToPostgres(events: events, distinctIds: events / 10, withPlugin: plugin)
+                emit("e2e.celery_pg.\(name)", rate, "events/s")
+                endToEndRows.append(("e2e.celery_pg.\(name)", "\(Int(rate.rounded())) events/s"))
+                print("  e2e.celery_pg.\(name)  \(Int(rate.rounded())) events/s")
+            }
+            if !quick {
+                let startup = try bench.startupAtScale(configs: 10000, teams: 2000)
+                emit("vmmem.10000.ready_s", startup.readySeconds, "s")
+                emit("vmmem.10000.rss_mb", startup.rssMB, "MB")
+                endToEndRows.append(("vmmem.10000.ready_s", String(format: "%.1f s", startup.readySeconds)))
+                endToEndRows.append(("vmmem.10000.rss_mb", "\(Int(startup.rssMB.rounded())) MB"))
+                print("  vmmem.10000  ready after \(startup.readySeconds) s, RSS \(Int(startup.rssMB)) MB")
+            }
+        } else {
+            print("end-to-end cells skipped: TEST_POSTGRES_URL / TEST_REDIS_URL unset or no release plugin-server (make benchmark sets both)")
+        }
     }
 
     func pad(_ text: String, _ width: Int, left: Bool = false) -> String {
@@ -399,6 +414,10 @@ func main() async throws {
             ]
             print(cols.joined(separator: " "))
         }
+    }
+    if !endToEndRows.isEmpty {
+        print("\nend to end (real server, Postgres, Redis, PostHog's Celery client)")
+        for (metric, value) in endToEndRows { print(pad(metric, 24, left: true) + " " + value) }
     }
     try (lines.joined(separator: "\n") + "\n").write(toFile: options.out, atomically: true, encoding: .utf8)
     print("\nwrote \(options.out)")

@@ -47,6 +47,53 @@ extension PluginWorker {
         return .event(current)
     }
 
+    /// The 0.20.3 batch task (reference §9.3): one team's events piped through each config's
+    /// `processEventBatch` in order (derived from `processEvent` when the plugin has only that). A falsy
+    /// or non-array result empties the batch; a failing plugin is recorded and the batch it was handed
+    /// goes on. Every surviving event lists the plugins, as the chain does.
+    func runBatch(_ links: [LoadedPlugin], teamId: Int, events: [JSON], reporter: PluginErrorReporter) async -> [JSON] {
+        var current = events
+        var succeeded: [String] = []
+        var failed: [String] = []
+        for link in links where hasSandbox(link.key) {
+            guard !current.isEmpty else { break }
+            let descriptor = link.descriptor
+            do {
+                let result = try await call(
+                    link.key, kind: .method, name: "processEventBatch", arguments: [.array(current)], wantsResult: true,
+                    bounded: true)
+                var next = (result.value.arrayValue ?? []).filter { $0.isTruthy && $0.objectValue != nil }
+                // A plugin may not move events to another team (0.21.4+ rule of the chain).
+                var moved = false
+                for index in next.indices where next[index]["team_id"] != .number(Double(teamId)) {
+                    next[index]["team_id"] = .number(Double(teamId))
+                    moved = true
+                }
+                if moved {
+                    failed.append(descriptor.chainName)
+                    await reporter.recordError(
+                        descriptor, name: "IllegalOperationError", message: "Plugin tried to change event.team_id", stack: nil,
+                        event: next.first)
+                } else {
+                    succeeded.append(descriptor.chainName)
+                }
+                current = next
+            } catch {
+                await reporter.recordError(descriptor, error, event: current.first)
+                failed.append(descriptor.chainName)
+            }
+        }
+        guard !succeeded.isEmpty || !failed.isEmpty else { return current }
+        return current.map { event in
+            guard case .object(var object) = event else { return event }
+            var properties = object["properties"]?.objectValue ?? [:]
+            properties["$plugins_succeeded"] = .array(succeeded.map(JSON.string))
+            properties["$plugins_failed"] = .array(failed.map(JSON.string))
+            object["properties"] = .object(properties)
+            return .object(object)
+        }
+    }
+
     /// Calls `method` of every target concurrently on this worker, each on its own copy of the event
     /// (reference §9.4); errors are recorded per config.
     func fanOut(_ targets: [LoadedPlugin], method: String, event: JSON, reporter: PluginErrorReporter) async {
