@@ -13,7 +13,7 @@ public actor PluginRuntime {
     private let workers: [PluginWorker]
     private let slots: WorkerSlots
     private let settings: PluginRuntimeSettings
-    private let compiler: PluginCompiler
+    private let compilations: CompilationQueue
     private let reporter: PluginErrorReporter
     private let table = Mutex(PluginTable())
     private var generation = 0
@@ -26,7 +26,7 @@ public actor PluginRuntime {
         slots = WorkerSlots(workerCount: count, tasksPerWorker: tasksPerWorker)
         self.settings = settings
         reporter = PluginErrorReporter(host: host, instanceId: settings.instanceId)
-        compiler = PluginCompiler(esbuildPath: settings.esbuildPath)
+        compilations = CompilationQueue(compiler: PluginCompiler(esbuildPath: settings.esbuildPath))
     }
 
     public nonisolated var workerCount: Int { workers.count }
@@ -150,20 +150,7 @@ public actor PluginRuntime {
     }
 
     private nonisolated func compile(_ descriptor: PluginConfigDescriptor) async throws(PluginLoadError) -> String {
-        let source = try PluginSource.resolve(descriptor)
-        let compiler = self.compiler
-        // esbuild is a blocking subprocess: off the cooperative pool.
-        let compiled = await Task.detached { () -> Result<String, PluginLoadError> in
-            do throws(PluginLoadError) {
-                if source.needsBundling, let files = source.files {
-                    return .success(try compiler.bundle(files: files, main: source.mainPath))
-                }
-                return .success(try compiler.compile(source.main))
-            } catch {
-                return .failure(error)
-            }
-        }.value
-        return try compiled.get()
+        try await compilations.compile(try PluginSource.resolve(descriptor))
     }
 
     /// Logs the failure and schedules the next attempt with back-off, or gives up (reference §11.2 Later,

@@ -4,7 +4,7 @@
 // (same plugin sources, event shape, counts and metric names).
 //
 // Usage: plugin-benchmark [--variants simple,for2k,timeout100ms] [--batches 1,10,100] [--threads 1,2]
-//                         [--events N] [--mem-counts 200,1000] [--no-e2e] [--out PATH]
+//                         [--events N] [--mem-counts 200,1000] [--no-e2e] [--startup-configs 10000] [--out PATH]
 //        plugin-benchmark mem N        (child mode: one memory cell, prints one JSON object)
 // BENCH_QUICK=1 runs 1,000 events per cell instead of 10,000, and only the 200-config memory cell.
 
@@ -300,6 +300,7 @@ struct Options {
     var memCounts = ProcessInfo.processInfo.environment["BENCH_QUICK"] == "1" ? [200] : [200, 1000]
     var out = ".build/benchmark.jsonl"
     var endToEnd = true
+    var startupConfigs = 10000
     var limit = 100
 
     init(_ arguments: [String]) throws {
@@ -314,6 +315,7 @@ struct Options {
             case "--mem-counts": memCounts = list(rest.popFirst()).compactMap { Int($0) }
             case "--out": out = rest.popFirst() ?? out
             case "--no-e2e": endToEnd = false
+            case "--startup-configs": startupConfigs = Int(rest.popFirst() ?? "") ?? startupConfigs
             default: throw BenchmarkError(description: "unknown argument \(flag)")
             }
         }
@@ -380,12 +382,13 @@ func main() async throws {
                 print("  e2e.celery_pg.\(name)  \(Int(rate.rounded())) events/s")
             }
             if !quick {
-                let startup = try bench.startupAtScale(configs: 10000, teams: 2000)
-                emit("vmmem.10000.ready_s", startup.readySeconds, "s")
-                emit("vmmem.10000.rss_mb", startup.rssMB, "MB")
-                endToEndRows.append(("vmmem.10000.ready_s", String(format: "%.1f s", startup.readySeconds)))
-                endToEndRows.append(("vmmem.10000.rss_mb", "\(Int(startup.rssMB.rounded())) MB"))
-                print("  vmmem.10000  ready after \(startup.readySeconds) s, RSS \(Int(startup.rssMB)) MB")
+                let n = options.startupConfigs
+                let startup = try bench.startupAtScale(configs: n, teams: max(1, n / 5))
+                emit("vmmem.\(n).ready_s", startup.readySeconds, "s")
+                emit("vmmem.\(n).rss_mb", startup.rssMB, "MB")
+                endToEndRows.append(("vmmem.\(n).ready_s", String(format: "%.1f s", startup.readySeconds)))
+                endToEndRows.append(("vmmem.\(n).rss_mb", "\(Int(startup.rssMB.rounded())) MB"))
+                print("  vmmem.\(n)  ready after \(startup.readySeconds) s, RSS \(Int(startup.rssMB)) MB")
             }
         } else {
             print("end-to-end cells skipped: TEST_POSTGRES_URL / TEST_REDIS_URL unset or no release plugin-server (make benchmark sets both)")

@@ -213,8 +213,11 @@ import ZIPFoundation
         try await settleHost()
         let messages = await host.logs.filter { $0.config.id == 2 }.map(\.message)
         // The replacement is built before the replaced one is torn down, so events never wait on a reload.
-        #expect(messages == ["Plugin loaded (instance ID instance-1).", "Plugin loaded (instance ID instance-1).", "bye 2",
-            "Plugin unloaded (instance ID instance-1).", "bye 2", "Plugin unloaded (instance ID instance-1)."])
+        // Console lines and system lines are written by separate writers: only each one's order is fixed.
+        #expect(Array(messages.prefix(2)) == ["Plugin loaded (instance ID instance-1).", "Plugin loaded (instance ID instance-1)."])
+        #expect(messages.filter { $0 == "bye 2" }.count == 2)
+        #expect(messages.filter { $0.hasPrefix("Plugin unloaded") }.count == 2)
+        #expect(messages.count == 6)
         #expect(await runtime.sandboxCounts() == [0])
     }
 }

@@ -4,6 +4,7 @@ import PluginRuntime
 import PostHogEvents
 import PostgresNIO
 import RedisClient
+import Synchronization
 
 /// What plugins reach through `meta` and the globals, backed by the real services: the cache in
 /// Redis, storage, log entries and config errors in Postgres, captures back onto the Celery queue,
@@ -21,6 +22,9 @@ final class ServerPluginHost: PluginHost {
     let geoip: GeoIPLocator
     let metrics: ServerMetrics
     let errors: SentryReporter
+    /// Capabilities last written per plugin, and whether the column exists: every config of a plugin
+    /// reports the same capabilities, and 10,000 configs loading must not write one row 10,000 times.
+    private let recordedCapabilities = Mutex<(columnExists: Bool?, byPlugin: [Int: String])>((nil, [:]))
 
     init(
         store: PostgresStore, redis: RedisClient, publisher: CeleryTaskPublisher, pluginsQueue: String, jobs: JobQueue,
@@ -111,20 +115,26 @@ final class ServerPluginHost: PluginHost {
     /// 0.20 schema) have no such column, and then there is nothing to write.
     func recordCapabilities(_ capabilities: PluginCapabilities, config: PluginConfigRef) async {
         let json = capabilities.json.jsonString
+        let (columnExists, recorded) = recordedCapabilities.withLock { ($0.columnExists, $0.byPlugin[config.pluginId]) }
+        guard columnExists != false, recorded != json else { return }
         do {
-            let rows = try await store.query(
-                """
-                SELECT count(*) FROM information_schema.columns
-                WHERE table_schema = current_schema() AND table_name = 'posthog_plugin' AND column_name = 'capabilities'
-                """)
-            var exists = false
-            for try await count in rows.decode(Int.self) { exists = count > 0 }
-            guard exists else { return }
+            if columnExists == nil {
+                let rows = try await store.query(
+                    """
+                    SELECT count(*) FROM information_schema.columns
+                    WHERE table_schema = current_schema() AND table_name = 'posthog_plugin' AND column_name = 'capabilities'
+                    """)
+                var exists = false
+                for try await count in rows.decode(Int.self) { exists = count > 0 }
+                recordedCapabilities.withLock { $0.columnExists = exists }
+                guard exists else { return }
+            }
             try await store.execute(
                 """
                 UPDATE posthog_plugin SET capabilities = \(json)::jsonb
                 WHERE id = \(config.pluginId) AND capabilities IS DISTINCT FROM \(json)::jsonb
                 """)
+            recordedCapabilities.withLock { $0.byPlugin[config.pluginId] = json }
         } catch {
             logger.warning("Could not record plugin capabilities", metadata: ["plugin_id": "\(config.pluginId)", "error": "\(error)"])
         }

@@ -1,0 +1,62 @@
+import Crypto
+import Foundation
+
+/// Compiles each distinct plugin source once, however many configs use it, with at most `limit`
+/// esbuild processes at a time: 10,000 configs of one plugin loading together must cost one esbuild
+/// run, not 10,000 concurrent ones.
+actor CompilationQueue {
+    private let compiler: PluginCompiler
+    private let limit: Int
+    private var compilations: [String: Task<Result<String, PluginLoadError>, Never>] = [:]
+    private var running = 0
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(compiler: PluginCompiler, limit: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)) {
+        self.compiler = compiler
+        self.limit = limit
+    }
+
+    func compile(_ source: PluginSource) async throws(PluginLoadError) -> String {
+        let key = Self.identity(source)
+        if let compilation = compilations[key] { return try await compilation.value.get() }
+        let compilation = Task { await self.run(source) }
+        compilations[key] = compilation
+        let result = await compilation.value
+        // A failure is not kept: the next load of the same source (a retry) compiles again.
+        if case .failure = result, compilations[key] == compilation { compilations[key] = nil }
+        return try result.get()
+    }
+
+    private func run(_ source: PluginSource) async -> Result<String, PluginLoadError> {
+        if running >= limit { await withCheckedContinuation { waiters.append($0) } } else { running += 1 }
+        defer {
+            if waiters.isEmpty { running -= 1 } else { waiters.removeFirst().resume() }
+        }
+        let compiler = self.compiler
+        // esbuild is a blocking subprocess: off the cooperative pool.
+        return await Task.detached { () -> Result<String, PluginLoadError> in
+            do throws(PluginLoadError) {
+                if source.needsBundling, let files = source.files {
+                    return .success(try compiler.bundle(files: files, main: source.mainPath))
+                }
+                return .success(try compiler.compile(source.main))
+            } catch {
+                return .failure(error)
+            }
+        }.value
+    }
+
+    /// The source's content: its main file, and every file when it is bundled.
+    static func identity(_ source: PluginSource) -> String {
+        var hash = SHA256()
+        hash.update(data: Array(source.mainPath.utf8) + [0])
+        hash.update(data: Array(source.main.utf8) + [0])
+        if source.needsBundling, let files = source.files {
+            for path in files.keys.sorted() {
+                hash.update(data: Array(path.utf8) + [0])
+                hash.update(data: files[path]! + [0])
+            }
+        }
+        return hash.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}
