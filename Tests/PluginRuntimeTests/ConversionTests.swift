@@ -36,6 +36,15 @@ import Testing
         print("conversion per event: JSON text in \(viaText / Double(iterations) * 1e6) µs, direct in \(direct / Double(iterations) * 1e6) µs, out \(out / Double(iterations) * 1e6) µs")
     }
 
+    @Test("strings with NUL, non-ASCII and astral characters, in keys and values, survive the trip")
+    func unusualStrings() throws {
+        let ctx = JSGlobalContextCreate(nil)!
+        defer { JSGlobalContextRelease(ctx) }
+        let value: JSON = ["a\u{0}b": "x\u{0}y", "ключ": "значение 😀", "": "", "e\u{301}": ["\u{0}", "日本"]]
+        #expect(try JSC.json(ctx, JSC.makeValue(ctx, value)) == value)
+        #expect(JSC.toString(ctx, JSC.makeString(ctx, "nul\u{0}inside")) == "nul\u{0}inside")
+    }
+
     @Test("processEvent throughput in one sandbox")
     func throughput() async throws {
         let (runtime, _) = makeRuntime()

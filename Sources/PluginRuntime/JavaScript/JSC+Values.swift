@@ -1,12 +1,25 @@
 import CJavaScriptCore
+import Foundation
 import PostHogEvents
 
 /// Small helpers over the JavaScriptCore C API. All of them must run on the owning worker thread;
 /// callers (the `Sandbox`) check that before handing out a context.
 enum JSC {
+    /// A new JavaScript string (release it). UTF-8 straight from Swift's storage; JSC keeps ASCII as
+    /// 8-bit. A string with an embedded NUL takes the UTF-16 path, which the C-string one would cut.
     static func string(_ text: String) -> JSStringRef {
+        if !text.utf8.contains(0) { return text.withCString { JSStringCreateWithUTF8CString($0) } }
         var utf16 = Array(text.utf16)
         return utf16.withUnsafeMutableBufferPointer { JSStringCreateWithCharacters($0.baseAddress, $0.count) }
+    }
+
+    /// Sets a property by a shared name: event keys repeat on every event, so the common ones are made once.
+    static func setProperty(_ ctx: JSContextRef, _ object: JSObjectRef, _ key: String, _ value: JSValueRef?) {
+        if let name = PropertyNames.shared.name(key) {
+            JSObjectSetProperty(ctx, object, name, value, JSPropertyAttributes(kJSPropertyAttributeNone), nil)
+        } else {
+            set(ctx, object, key, value)
+        }
     }
 
     static func swiftString(_ string: JSStringRef) -> String {
@@ -119,13 +132,7 @@ enum JSC {
             return values.withUnsafeBufferPointer { JSObjectMakeArray(ctx, $0.count, $0.baseAddress, nil) }
         case .object(let object):
             let result = JSObjectMake(ctx, nil, nil)
-            for (key, value) in object {
-                let name = string(key)
-                JSObjectSetProperty(
-                    ctx, result, name, makeValueDirectly(ctx, value), JSPropertyAttributes(kJSPropertyAttributeNone),
-                    nil)
-                JSStringRelease(name)
-            }
+            for (key, value) in object { setProperty(ctx, result!, key, makeValueDirectly(ctx, value)) }
             return result
         }
     }
@@ -159,6 +166,30 @@ enum JSC {
                 throw JSThrown(name: "Error", message: "Could not convert value: \(error)", stack: nil)
             }
         }
+    }
+}
+
+/// Property names made once and kept for the life of the process, up to `limit` of them (the keys
+/// that come first are the ones every event has); beyond that, names are made per use.
+final class PropertyNames: @unchecked Sendable {
+    // @unchecked Sendable: `names` is only touched under `lock`; JSC strings are immutable and
+    // thread-safe reference-counted, so one can be used in every worker's contexts.
+    static let shared = PropertyNames(limit: 4096)
+    private let limit: Int
+    private let lock = NSLock()
+    private var names: [String: JSStringRef] = [:]
+
+    init(limit: Int) { self.limit = limit }
+
+    /// The shared name, or `nil` when the table is full (the caller then makes and releases its own).
+    func name(_ key: String) -> JSStringRef? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let name = names[key] { return name }
+        guard names.count < limit else { return nil }
+        let name = JSC.string(key)
+        names[key] = name
+        return name
     }
 }
 
