@@ -24,9 +24,17 @@ public final class EventIngester: Sendable {
     let logger: Logger
     private let seenDistinctIds: Mutex<DistinctIdCache>
     private let locks = DistinctIdLocks()
+    private let eventRows: EventRowWriter
 
-    init(store: PostgresStore, teams: TeamManager, webhooks: any WebhookSink, distinctIdCacheSize: Int, logger: Logger) {
+    /// `eventStatements`: multi-row event inserts running at once (the rest of the pool serves persons
+    /// and definitions).
+    init(
+        store: PostgresStore, teams: TeamManager, webhooks: any WebhookSink, distinctIdCacheSize: Int, eventStatements: Int = 4,
+        logger: Logger
+    ) {
         self.store = store
+        self.eventRows = EventRowWriter(
+            store: store, ownSchema: SchemaMigrator.ownSchema, maximumStatements: eventStatements, logger: logger)
         self.persons = PersonStore(store: store)
         self.teams = teams
         self.webhooks = webhooks
@@ -262,26 +270,37 @@ public final class EventIngester: Sendable {
             elementsHash = Elements.hash(elements)
             try await createElementGroup(teamId: team.id, hash: elementsHash, elements: elements)
         }
+        let propertiesJSON = JSON.object(properties).jsonString
+        let elementsJSON = Elements.postgresElementsJSON(elements).jsonString
+        if let messageKey {
+            // The common path: written together with the rows of concurrent events (EventRowWriter).
+            let row = EventRowWriter.Row(
+                messageKey: messageKey, timestamp: timestamp.isoString, event: eventName, distinctId: distinctId,
+                properties: propertiesJSON, teamId: team.id, elements: elementsJSON, elementsHash: elementsHash)
+            guard let eventId = try await eventRows.write(row) else { return .alreadyStored }
+            return try await stored(eventId: eventId, team: team, siteURL: siteURL)
+        }
+        // Without a message key (nothing to deduplicate by): one row on its own.
         var bindings = PostgresBindings()
-        if let messageKey { bindings.append(messageKey) } else { bindings.append(0) }
         bindings.append(timestamp.isoString)
         bindings.append(eventName)
         bindings.append(distinctId)
-        bindings.append(JSON.object(properties).jsonString)
+        bindings.append(propertiesJSON)
         bindings.append(team.id)
-        bindings.append(Elements.postgresElementsJSON(elements).jsonString)
+        bindings.append(elementsJSON)
         bindings.append(elementsHash)
         let sql = """
-            WITH claimed AS (\(claim(messageKey)))
             INSERT INTO posthog_event (created_at, event, distinct_id, properties, team_id, timestamp, elements, elements_hash)
-            SELECT $2::timestamptz, $3, $4, $5::jsonb, $6, $2::timestamptz, $7::jsonb, $8
-            WHERE EXISTS (SELECT 1 FROM claimed) \(messageKey == nil ? "AND $1::int IS NOT NULL" : "")
+            VALUES ($1::timestamptz, $2, $3, $4::jsonb, $5, $1::timestamptz, $6::jsonb, $7)
             RETURNING id
             """
         var eventId: Int?
         for try await id in try await store.query(PostgresQuery(unsafeSQL: sql, binds: bindings)).decode(Int.self) { eventId = id }
         guard let eventId else { return .alreadyStored }
+        return try await stored(eventId: eventId, team: team, siteURL: siteURL)
+    }
 
+    private func stored(eventId: Int, team: Team, siteURL: JSON) async throws -> IngestionOutcome {
         if try await teams.shouldSendWebhooks(teamId: team.id) {
             await webhooks.publishEventWebhook(eventId: eventId, siteURL: siteURL)
         }
