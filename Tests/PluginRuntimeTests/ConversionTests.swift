@@ -45,6 +45,22 @@ import Testing
         #expect(JSC.toString(ctx, JSC.makeString(ctx, "nul\u{0}inside")) == "nul\u{0}inside")
     }
 
+    @Test("a large array survives garbage collections during its own conversion")
+    func largeArrayUnderCollection() throws {
+        let ctx = JSGlobalContextCreate(nil)!
+        defer { JSGlobalContextRelease(ctx) }
+        let items: [JSON] = (0..<20_000).map { i in
+            ["team_id": 2, "index": .number(Double(i)), "properties": ["nested": .string("value \(i)"), "list": [1, 2, 3]]]
+        }
+        for _ in 0..<3 {
+            let value = JSC.makeValue(ctx, .array(items))
+            JSValueProtect(ctx, value)
+            defer { JSValueUnprotect(ctx, value) }
+            JSGarbageCollect(ctx)
+            #expect(try JSC.json(ctx, value) == .array(items))
+        }
+    }
+
     @Test("processEvent throughput in one sandbox")
     func throughput() async throws {
         let (runtime, _) = makeRuntime()

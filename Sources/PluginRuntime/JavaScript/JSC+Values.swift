@@ -128,13 +128,23 @@ enum JSC {
         switch json {
         case .null, .bool, .number, .string: return makeValue(ctx, json)
         case .array(let items):
-            let values = items.map { makeValueDirectly(ctx, $0) }
-            return values.withUnsafeBufferPointer { JSObjectMakeArray(ctx, $0.count, $0.baseAddress, nil) }
+            return makeArray(ctx, items.map { item in { makeValueDirectly(ctx, item) } })
         case .object(let object):
             let result = JSObjectMake(ctx, nil, nil)
             for (key, value) in object { setProperty(ctx, result!, key, makeValueDirectly(ctx, value)) }
             return result
         }
+    }
+
+    /// An array whose elements are made one by one and attached at once: the garbage collector scans
+    /// the thread's stack, not Swift arrays, so a value kept only in a Swift array while the next one
+    /// is allocated could be collected (and its cell reused) before the array holds it.
+    static func makeArray(_ ctx: JSContextRef, _ elements: [() -> JSValueRef?]) -> JSObjectRef? {
+        guard let array = JSObjectMakeArray(ctx, 0, nil, nil) else { return nil }
+        for (index, element) in elements.enumerated() {
+            JSObjectSetPropertyAtIndex(ctx, array, UInt32(index), element(), nil)
+        }
+        return array
     }
 
     /// `JSON.parse(JSON.stringify(value))` as a Swift `JSON`; `undefined`, functions and symbols become

@@ -132,13 +132,17 @@ final class Sandbox {
         kind: ExportKind, name: String, arguments: [JSON], wantsResult: Bool, timeout: Double?
     ) async throws(JSThrown) -> CallResult {
         let ctx = context
-        let values = arguments.map { JSC.makeValue(ctx, $0) }
-        let array = values.withUnsafeBufferPointer { JSObjectMakeArray(ctx, $0.count, $0.baseAddress, nil) }
-        let argument = values.first ?? nil
+        let array = JSC.makeArray(ctx, arguments.map { argument in { JSC.makeValue(ctx, argument) } })
+        let argument = arguments.isEmpty ? nil : array.flatMap { JSObjectGetPropertyAtIndex(ctx, $0, 0, nil) }
         if let argument { JSValueProtect(ctx, argument) }
         defer { if let argument { JSValueUnprotect(context, argument) } }
         do {
-            let result = try callHelper("call", [JSC.makeString(ctx, kind.rawValue), JSC.makeString(ctx, name), array])
+            // Each value is rooted before the next allocation (see `JSC.makeArray`).
+            let kindValue = JSC.makeString(ctx, kind.rawValue)
+            JSValueProtect(ctx, kindValue)
+            let nameValue = JSC.makeString(ctx, name)
+            JSValueUnprotect(ctx, kindValue)
+            let result = try callHelper("call", [kindValue, nameValue, array])
             return try await settle(result, argument: argument, wantsResult: wantsResult, timeout: timeout)
         } catch {
             var error = error
