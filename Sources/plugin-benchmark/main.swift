@@ -182,7 +182,12 @@ func runCell(_ cell: Cell) async throws -> Double {
     try await drive(runtime, events: 4 * cell.threads, batch: 1, window: cell.limit * cell.threads)
     let clock = ContinuousClock()
     let start = clock.now
-    try await drive(runtime, events: cell.events, batch: cell.batch, window: cell.limit * cell.threads)
+    do {
+        try await drive(runtime, events: cell.events, batch: cell.batch, window: cell.limit * cell.threads)
+    } catch {
+        let recorded = await host.inner.errors.values.map { "\($0.name ?? "Error"): \($0.message)" }
+        throw BenchmarkError(description: "\(error); plugin errors: \(recorded)")
+    }
     let seconds = milliseconds(clock.now - start) / 1000
     await runtime.teardownAll()
     return Double(cell.events) / seconds
