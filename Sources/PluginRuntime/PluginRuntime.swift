@@ -31,6 +31,9 @@ public actor PluginRuntime {
 
     public nonisolated var workerCount: Int { workers.count }
 
+    /// Configs built at once: enough to keep every worker and the database busy.
+    static let concurrentBuilds = 64
+
     // MARK: loading
 
     /// Loads every config (running `setupPlugin` in each worker's sandbox), replacing loaded ones of the
@@ -96,11 +99,19 @@ public actor PluginRuntime {
             generation += 1
             keyed.append((descriptor, attempt, SandboxKey(configId: descriptor.id, generation: generation)))
         }
+        // A bounded window of builds at a time: a task group's bookkeeping grows with its pending
+        // children, and 10,000 configs at once made start-up quadratic.
         return await withTaskGroup(of: ConfigState.self) { group in
-            for (descriptor, attempt, key) in keyed {
-                group.addTask { await self.buildOne(descriptor, key: key, attempt: attempt) }
-            }
             var states: [ConfigState] = []
+            var running = 0
+            for (descriptor, attempt, key) in keyed {
+                if running == Self.concurrentBuilds, let state = await group.next() {
+                    states.append(state)
+                    running -= 1
+                }
+                group.addTask { await self.buildOne(descriptor, key: key, attempt: attempt) }
+                running += 1
+            }
             for await state in group { states.append(state) }
             return states
         }

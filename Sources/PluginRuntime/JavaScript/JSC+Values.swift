@@ -8,7 +8,10 @@ enum JSC {
     /// A new JavaScript string (release it). UTF-8 straight from Swift's storage; JSC keeps ASCII as
     /// 8-bit. A string with an embedded NUL takes the UTF-16 path, which the C-string one would cut.
     static func string(_ text: String) -> JSStringRef {
-        if !text.utf8.contains(0) { return text.withCString { JSStringCreateWithUTF8CString($0) } }
+        let hasNul =
+            text.utf8.withContiguousStorageIfAvailable { bytes in bytes.baseAddress.map { memchr($0, 0, bytes.count) != nil } ?? false }
+            ?? text.utf8.contains(0)
+        if !hasNul { return text.withCString { JSStringCreateWithUTF8CString($0) } }
         var utf16 = Array(text.utf16)
         return utf16.withUnsafeMutableBufferPointer { JSStringCreateWithCharacters($0.baseAddress, $0.count) }
     }

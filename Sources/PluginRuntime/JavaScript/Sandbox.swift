@@ -47,7 +47,7 @@ final class Sandbox {
         JSValueProtect(ctx, bridge)
         self.bridge = bridge
         var exception: JSValueRef?
-        let preludeFunction = evaluate(Prelude.source, sourceURL: "prelude.js", exception: &exception)
+        let preludeFunction = JSEvaluateScript(ctx, Prelude.script.string, nil, Prelude.script.url, 1, &exception)
         guard exception == nil, let function = JSC.object(ctx, preludeFunction) else {
             throw JSThrown.from(ctx, exception ?? JSValueMakeUndefined(ctx))
         }
