@@ -131,7 +131,13 @@ public struct PluginServer: Sendable {
                 "redis": "\(settings.redis.host):\(settings.redis.port)", "queue": "\(settings.queues.pluginsQueue)",
                 "workers": "\(settings.plugins.workerConcurrency)", "tasks_per_worker": "\(settings.plugins.tasksPerWorker)",
             ].merging(observability.startupMetadata) { $1 })
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            // AsyncHTTPClient traps when a client is released without shutdown.
+            await kafka?.clickHouse?.shutdown()
+            throw error
+        }
         await host.shutdown()
         await kafka?.clickHouse?.shutdown()
         await redis.close()
@@ -157,8 +163,9 @@ struct KafkaOutputs: Sendable {
     init(settings: ServerSettings, instanceId: String, metrics: ServerMetrics, logger: Logger) throws {
         let configuration = try Self.configuration(settings.kafka, instanceId: instanceId)
         consumer = try KafkaConsumer(
-            configuration: configuration, groupId: KafkaQueueConsumer.groupId,
-            properties: ["auto.offset.reset": settings.kafka.offsetReset])
+            configuration: configuration, groupId: settings.kafka.consumerGroupId,
+            // A crashed instance's partitions move on after 10 s rather than librdkafka's 45 s.
+            properties: ["auto.offset.reset": settings.kafka.offsetReset, "session.timeout.ms": "10000"])
         producer = KafkaBatchProducer(
             producer: try KafkaProducer(configuration: configuration), settings: settings.kafka, metrics: metrics, logger: logger)
         clickHouse = try ClickHouseClient(settings: settings.clickHouse, baseDirectory: settings.plugins.baseDirectory, metrics: metrics)

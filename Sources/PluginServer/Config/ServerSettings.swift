@@ -43,6 +43,8 @@ public struct ServerSettings: Sendable {
         public var consumptionTopic: String
         /// Consumed messages that can never be ingested, with the reason in a header.
         public var deadLetterTopic: String
+        /// All instances share it (the original's `clickhouse-ingestion`).
+        public var consumerGroupId: String
         /// `latest` (default) or `earliest`: where a group without committed offsets starts.
         public var offsetReset: String
         public var producerMaxQueueSize: Int
@@ -177,6 +179,7 @@ public struct ServerSettings: Sendable {
             trustedCertificateBase64: reader.optionalString("KAFKA_TRUSTED_CERT_B64"),
             consumptionTopic: reader.string("KAFKA_CONSUMPTION_TOPIC"),
             deadLetterTopic: reader.string("KAFKA_DEAD_LETTER_TOPIC"),
+            consumerGroupId: reader.string("KAFKA_CONSUMER_GROUP_ID"),
             offsetReset: reader.string("KAFKA_CONSUMER_OFFSET_RESET").lowercased(),
             producerMaxQueueSize: reader.integer("KAFKA_PRODUCER_MAX_QUEUE_SIZE"),
             maxMessageBatchSize: reader.integer("KAFKA_MAX_MESSAGE_BATCH_SIZE", minimum: 1),

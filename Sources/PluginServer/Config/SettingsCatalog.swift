@@ -32,6 +32,7 @@ package enum SettingsCatalog {
         .init(name: "KAFKA_TRUSTED_CERT_B64", kind: .string, defaultValue: nil, meaning: "base64 PEM Kafka CA (TLS only when all three are set)"),
         .init(name: "KAFKA_CONSUMPTION_TOPIC", kind: .string, defaultValue: "events_plugin_ingestion", meaning: "Kafka topic consumed with KAFKA_ENABLED"),
         .init(name: "KAFKA_DEAD_LETTER_TOPIC", kind: .string, defaultValue: "events_plugin_ingestion_dead_letter", meaning: "Kafka topic where consumed messages that can never be ingested are set aside, reason in the dead_letter_reason header"),
+        .init(name: "KAFKA_CONSUMER_GROUP_ID", kind: .string, defaultValue: "clickhouse-ingestion", meaning: "Kafka consumer group of every instance consuming KAFKA_CONSUMPTION_TOPIC"),
         .init(name: "KAFKA_CONSUMER_OFFSET_RESET", kind: .string, defaultValue: "latest", meaning: "where a consumer group without committed offsets starts: latest (the original's) or earliest"),
         .init(name: "KAFKA_PRODUCER_MAX_QUEUE_SIZE", kind: .number, defaultValue: "1000", meaning: "Kafka producer flushes when this many messages are queued (0 in NODE_ENV=test)"),
         .init(name: "KAFKA_MAX_MESSAGE_BATCH_SIZE", kind: .number, defaultValue: "900000", meaning: "Kafka producer flushes before the queued bytes would exceed this"),

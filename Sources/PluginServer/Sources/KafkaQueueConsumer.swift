@@ -13,8 +13,6 @@ import Synchronization
 /// dead-letter topic with their reason in a header. Partitions change hands only inside `poll`,
 /// between batches, so a batch is never committed by an instance that lost its partitions.
 public final class KafkaQueueConsumer: Service, Sendable {
-    static let groupId = "clickhouse-ingestion"
-
     let consumer: KafkaConsumer
     let producer: KafkaBatchProducer
     let pipeline: EventPipeline
@@ -60,7 +58,7 @@ public final class KafkaQueueConsumer: Service, Sendable {
         try consumer.subscribe([topic])
         logger.info(
             "Consuming Kafka topic",
-            metadata: ["group": "\(Self.groupId)", "batch_size": "\(batchSize)", "dead_letter_topic": "\(deadLetterTopic)"])
+            metadata: ["batch_size": "\(batchSize)", "dead_letter_topic": "\(deadLetterTopic)"])
         await withGracefulShutdownHandler {
             await self.consume()
         } onGracefulShutdown: {

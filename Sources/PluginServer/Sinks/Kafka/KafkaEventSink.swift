@@ -65,7 +65,7 @@ struct KafkaPersonMirror: PersonMirror {
     }
 
     /// The person is already gone from Postgres; a failed ClickHouse delete is logged, not retried
-    /// (a retried event would not merge again), leaving a row ClickHouse's own merges keep hidden.
+    /// (a retried event would not merge again): the person's rows then stay in ClickHouse.
     func personDeleted(_ person: Person) async throws {
         guard let clickHouse else { return }
         for query in ClickHouseClient.deletePersonQueries(uuid: person.uuid.uuidString.lowercased()) {
