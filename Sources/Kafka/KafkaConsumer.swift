@@ -55,12 +55,18 @@ public final class KafkaConsumer: @unchecked Sendable {
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(.subscribe, response: result) }
     }
 
-    /// Reads the given partitions without a group, from their beginning.
-    public func assign(_ partitions: [TopicPartition]) throws(KafkaError) {
+    /// Where `assign` starts reading.
+    public enum StartOffset: Sendable {
+        case beginning, end
+    }
+
+    /// Reads the given partitions without a group, from their beginning or from what is produced next.
+    public func assign(_ partitions: [TopicPartition], from start: StartOffset = .beginning) throws(KafkaError) {
         let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))
         defer { rd_kafka_topic_partition_list_destroy(list) }
+        let offset = Int64(start == .beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END)
         for partition in partitions {
-            rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)?.pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
+            rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)?.pointee.offset = offset
         }
         let result = rd_kafka_assign(handle, list)
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(.subscribe, response: result) }
