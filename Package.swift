@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // Pure PostHog data logic: ordered JSON with JavaScript semantics, UUIDT, timestamps,
@@ -52,6 +53,15 @@ let package = Package(
         // Opens a brotli-compressed MaxMind database and answers City lookups in the shape of the
         // MaxMind Node reader. No Postgres or Redis: the server decides where the bytes come from.
         .target(name: "GeoIP", dependencies: ["CMaxMindDB", "CBrotli", "PostHogEvents"], swiftSettings: strict),
+        // librdkafka (Debian's librdkafka-dev to build against; any 2.x at run time).
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        // A Kafka producer that reports broker acknowledgements and a group consumer with manual
+        // offset commits, on librdkafka. Knows nothing of PostHog.
+        .target(
+            name: "Kafka",
+            dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .target(
             name: "PluginServer",
             dependencies: [
@@ -59,6 +69,8 @@ let package = Package(
                 "RedisClient",
                 "PluginRuntime",
                 "GeoIP",
+                "Kafka",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -106,7 +118,7 @@ let package = Package(
         // Plugin executions per second through PluginRuntime (make benchmark).
         .executableTarget(
             name: "plugin-benchmark",
-            dependencies: ["PluginRuntime", "PostHogEvents"],
+            dependencies: ["PluginRuntime", "PostHogEvents", "Kafka"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -116,12 +128,18 @@ let package = Package(
         ),
         .testTarget(name: "PostHogEventsTests", dependencies: ["PostHogEvents"], swiftSettings: strict),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient"], swiftSettings: strict),
-        .testTarget(name: "PluginServerTests", dependencies: ["PluginServer"], swiftSettings: strict),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strict),
+        .testTarget(
+            name: "PluginServerTests",
+            dependencies: ["PluginServer", "Kafka", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "PluginServer", "PostHogEvents", "RedisClient", "PluginRuntime",
+                "PluginServer", "PostHogEvents", "RedisClient", "PluginRuntime", "Kafka",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

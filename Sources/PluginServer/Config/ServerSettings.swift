@@ -41,6 +41,12 @@ public struct ServerSettings: Sendable {
         public var clientKeyBase64: String?
         public var trustedCertificateBase64: String?
         public var consumptionTopic: String
+        /// Consumed messages that can never be ingested, with the reason in a header.
+        public var deadLetterTopic: String
+        /// All instances share it (the original's `clickhouse-ingestion`).
+        public var consumerGroupId: String
+        /// `latest` (default) or `earliest`: where a group without committed offsets starts.
+        public var offsetReset: String
         public var producerMaxQueueSize: Int
         public var maxMessageBatchSize: Int
         public var flushFrequencyMilliseconds: Int
@@ -172,9 +178,18 @@ public struct ServerSettings: Sendable {
             clientKeyBase64: reader.optionalString("KAFKA_CLIENT_CERT_KEY_B64"),
             trustedCertificateBase64: reader.optionalString("KAFKA_TRUSTED_CERT_B64"),
             consumptionTopic: reader.string("KAFKA_CONSUMPTION_TOPIC"),
+            deadLetterTopic: reader.string("KAFKA_DEAD_LETTER_TOPIC"),
+            consumerGroupId: reader.string("KAFKA_CONSUMER_GROUP_ID"),
+            offsetReset: reader.string("KAFKA_CONSUMER_OFFSET_RESET").lowercased(),
             producerMaxQueueSize: reader.integer("KAFKA_PRODUCER_MAX_QUEUE_SIZE"),
             maxMessageBatchSize: reader.integer("KAFKA_MAX_MESSAGE_BATCH_SIZE", minimum: 1),
             flushFrequencyMilliseconds: reader.integer("KAFKA_FLUSH_FREQUENCY_MS", minimum: 1))
+        if !["latest", "earliest"].contains(kafka.offsetReset) {
+            reader.report("KAFKA_CONSUMER_OFFSET_RESET", expected: "latest or earliest")
+        }
+        if kafka.enabled && (kafka.deadLetterTopic.isEmpty || kafka.deadLetterTopic == kafka.consumptionTopic) {
+            reader.report("KAFKA_DEAD_LETTER_TOPIC", expected: "a topic name other than KAFKA_CONSUMPTION_TOPIC")
+        }
         if kafka.enabled && kafka.hosts.isEmpty {
             reader.report("KAFKA_HOSTS", expected: "a broker list: You must set KAFKA_HOSTS to process events from Kafka!")
         }

@@ -14,30 +14,34 @@ public enum IngestionOutcome: Sendable, Equatable {
     case droppedByPlugin
 }
 
-/// PostHog's event processing for Postgres mode, step by step as ingestion.md §4 lays it out:
-/// identify/alias, snapshots, definitions, persons, elements, the event row and webhooks.
+/// PostHog's event processing, step by step as ingestion.md §4 lays it out: identify/alias,
+/// snapshots, definitions, persons, elements, then the event written by the sink (Postgres rows, or
+/// Kafka messages for ClickHouse) with its webhook.
 public final class EventIngester: Sendable {
     let store: PostgresStore
     let persons: PersonStore
     let teams: TeamManager
-    let webhooks: any WebhookSink
+    let sink: any EventSink
     let logger: Logger
     private let seenDistinctIds: Mutex<DistinctIdCache>
     private let locks = DistinctIdLocks()
-    private let eventRows: EventRowWriter
 
-    /// `eventStatements`: multi-row event inserts running at once (the rest of the pool serves persons
-    /// and definitions).
+    /// `sink` defaults to Postgres mode, with `eventStatements` multi-row event inserts running at once
+    /// (the rest of the pool serves persons and definitions); `personMirror` is told of every person
+    /// change (Kafka mode).
     init(
-        store: PostgresStore, teams: TeamManager, webhooks: any WebhookSink, distinctIdCacheSize: Int, eventStatements: Int = 4,
-        logger: Logger
+        store: PostgresStore, teams: TeamManager, webhooks: any WebhookSink, distinctIdCacheSize: Int, logger: Logger,
+        sink: (any EventSink)? = nil, personMirror: (any PersonMirror)? = nil, eventStatements: Int = 4
     ) {
         self.store = store
-        self.eventRows = EventRowWriter(
-            store: store, ownSchema: SchemaMigrator.ownSchema, maximumStatements: eventStatements, logger: logger)
-        self.persons = PersonStore(store: store)
+        self.persons = PersonStore(store: store, mirror: personMirror)
         self.teams = teams
-        self.webhooks = webhooks
+        self.sink =
+            sink
+            ?? PostgresEventSink(
+                store: store, teams: teams, webhooks: webhooks,
+                eventRows: EventRowWriter(
+                    store: store, ownSchema: SchemaMigrator.ownSchema, maximumStatements: eventStatements, logger: logger))
         self.logger = logger
         self.seenDistinctIds = Mutex(DistinctIdCache(capacity: distinctIdCacheSize))
     }
@@ -107,8 +111,9 @@ public final class EventIngester: Sendable {
 
         // 6. snapshots
         if rawEvent == .string("$snapshot") {
-            return try await storeSessionRecording(
-                teamId: teamId, distinctId: distinctId, timestamp: timestamp, properties: properties, messageKey: messageKey)
+            return try await sink.storeSessionRecording(
+                IngestedSessionRecording(uuid: uuid, teamId: teamId, distinctId: distinctId, timestamp: timestamp, properties: properties),
+                messageKey: messageKey)
         }
 
         // 7. capture
@@ -152,9 +157,11 @@ public final class EventIngester: Sendable {
                 teamId: teamId, distinctId: distinctId, set: finalProperties["$set"], setOnce: finalProperties["$set_once"])
         }
 
-        return try await storeEvent(
-            team: team, eventName: eventName, distinctId: distinctId, properties: finalProperties, timestamp: timestamp,
-            elements: elements, siteURL: data["site_url"] ?? .null, messageKey: messageKey)
+        return try await sink.storeEvent(
+            IngestedEvent(
+                uuid: uuid, team: team, eventName: eventName, distinctId: distinctId, properties: finalProperties, timestamp: timestamp,
+                elements: elements, siteURL: data["site_url"] ?? .null),
+            messageKey: messageKey)
     }
 
     // MARK: Persons
@@ -252,114 +259,15 @@ public final class EventIngester: Sendable {
         }
     }
 
-    // MARK: Rows
-
-    /// The claim on the message key, inserted in the same statement as the row it guards.
-    private func claim(_ messageKey: UUID?) -> String {
-        messageKey == nil
-            ? "SELECT 1"
-            : "INSERT INTO \(SchemaMigrator.ownSchema).ingested_messages (key) VALUES ($1) ON CONFLICT DO NOTHING RETURNING key"
-    }
-
-    private func storeEvent(
-        team: Team, eventName: String, distinctId: String, properties: JSONObject, timestamp: EventTimestamp,
-        elements: [Element], siteURL: JSON, messageKey: UUID?
-    ) async throws -> IngestionOutcome {
-        var elementsHash = ""
-        if !elements.isEmpty {
-            elementsHash = Elements.hash(elements)
-            try await createElementGroup(teamId: team.id, hash: elementsHash, elements: elements)
-        }
-        let propertiesJSON = JSON.object(properties).jsonString
-        let elementsJSON = Elements.postgresElementsJSON(elements).jsonString
-        if let messageKey {
-            // The common path: written together with the rows of concurrent events (EventRowWriter).
-            let row = EventRowWriter.Row(
-                messageKey: messageKey, timestamp: timestamp.isoString, event: eventName, distinctId: distinctId,
-                properties: propertiesJSON, teamId: team.id, elements: elementsJSON, elementsHash: elementsHash)
-            guard let eventId = try await eventRows.write(row) else { return .alreadyStored }
-            return try await stored(eventId: eventId, team: team, siteURL: siteURL)
-        }
-        // Without a message key (nothing to deduplicate by): one row on its own.
-        var bindings = PostgresBindings()
-        bindings.append(timestamp.isoString)
-        bindings.append(eventName)
-        bindings.append(distinctId)
-        bindings.append(propertiesJSON)
-        bindings.append(team.id)
-        bindings.append(elementsJSON)
-        bindings.append(elementsHash)
-        let sql = """
-            INSERT INTO posthog_event (created_at, event, distinct_id, properties, team_id, timestamp, elements, elements_hash)
-            VALUES ($1::timestamptz, $2, $3, $4::jsonb, $5, $1::timestamptz, $6::jsonb, $7)
-            RETURNING id
-            """
-        var eventId: Int?
-        for try await id in try await store.query(PostgresQuery(unsafeSQL: sql, binds: bindings)).decode(Int.self) { eventId = id }
-        guard let eventId else { return .alreadyStored }
-        return try await stored(eventId: eventId, team: team, siteURL: siteURL)
-    }
-
-    private func stored(eventId: Int, team: Team, siteURL: JSON) async throws -> IngestionOutcome {
-        if try await teams.shouldSendWebhooks(teamId: team.id) {
-            await webhooks.publishEventWebhook(eventId: eventId, siteURL: siteURL)
-        }
-        return .stored(eventId: eventId)
-    }
-
-    /// §11.4: the group and its elements in one transaction; an existing group (23505) is kept.
-    private func createElementGroup(teamId: Int, hash: String, elements: [Element]) async throws {
-        let logger = store.logger
-        do {
-            try await store.withTransaction { connection in
-                var groupId: Int?
-                let rows = try await connection.query(
-                    "INSERT INTO posthog_elementgroup (hash, team_id) VALUES (\(hash), \(teamId)) RETURNING id", logger: logger)
-                for try await id in rows.decode(Int.self) { groupId = id }
-                guard let groupId else { return }
-                for (position, element) in elements.enumerated() {
-                    try await connection.query(
-                        """
-                        INSERT INTO posthog_element (text, tag_name, href, attr_id, nth_child, nth_of_type, attributes, "order", event_id, attr_class, group_id)
-                        VALUES (\(element.text), \(element.tagName), \(element.href), \(element.attrId), \(element.nthChild?.intValue),
-                                \(element.nthOfType?.intValue), \(JSON.object(element.attributes ?? JSONObject()).jsonString)::jsonb,
-                                \(position), NULL, \(element.attrClass), \(groupId))
-                        """, logger: logger
-                    ).consume()
-                }
-            }
-        } catch where PostgresFailure.isUniqueViolation(error) {
-            // The team already has this chain: its rows are those of the first event with it.
-        }
-    }
-
-    private func storeSessionRecording(
-        teamId: Int, distinctId: String, timestamp: EventTimestamp, properties: JSONObject, messageKey: UUID?
-    ) async throws -> IngestionOutcome {
-        guard let sessionId = properties["$session_id"].map(\.javaScriptString) else {
-            throw IngestionError.permanent("$snapshot event has no $session_id", teamId: teamId)
-        }
-        var bindings = PostgresBindings()
-        if let messageKey { bindings.append(messageKey) } else { bindings.append(0) }
-        bindings.append(timestamp.isoString)
-        bindings.append(teamId)
-        bindings.append(distinctId)
-        bindings.append(sessionId)
-        bindings.append((properties["$snapshot_data"] ?? .null).jsonString)
-        let sql = """
-            WITH claimed AS (\(claim(messageKey)))
-            INSERT INTO posthog_sessionrecordingevent (created_at, team_id, distinct_id, session_id, timestamp, snapshot_data)
-            SELECT $2::timestamptz, $3, $4, $5, $2::timestamptz, $6::jsonb
-            WHERE EXISTS (SELECT 1 FROM claimed) \(messageKey == nil ? "AND $1::int IS NOT NULL" : "")
-            RETURNING id
-            """
-        var stored = false
-        for try await _ in try await store.query(PostgresQuery(unsafeSQL: sql, binds: bindings)).decode(Int.self) { stored = true }
-        return stored ? .stored(eventId: nil) : .alreadyStored
-    }
 }
 
 /// Where webhook Celery tasks go (the Celery default queue in Redis).
 protocol WebhookSink: Sendable {
     func publishEventWebhook(eventId: Int, siteURL: JSON) async
+    /// ClickHouse mode's task (ingestion.md §14.3): the event itself rather than a row id.
+    func publishEnterpriseEventWebhook(event: JSON, teamId: Int, siteURL: JSON) async
+}
+
+extension WebhookSink {
+    func publishEnterpriseEventWebhook(event: JSON, teamId: Int, siteURL: JSON) async {}
 }

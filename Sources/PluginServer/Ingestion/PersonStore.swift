@@ -14,9 +14,11 @@ public struct Person: Sendable, Equatable {
 }
 
 /// Persons and their distinct ids in Postgres, statement for statement as the original's `DB`
-/// (postgres-schema.md: posthog_person, posthog_persondistinctid, posthog_cohortpeople).
+/// (postgres-schema.md: posthog_person, posthog_persondistinctid, posthog_cohortpeople). Each
+/// change, once stored, is reported to `mirror` (ClickHouse mode).
 struct PersonStore: Sendable {
     let store: PostgresStore
+    var mirror: (any PersonMirror)? = nil
 
     func fetchPerson(teamId: Int, distinctId: String) async throws -> Person? {
         let rows = try await store.query(
@@ -46,7 +48,7 @@ struct PersonStore: Sendable {
         createdAt: EventTimestamp, properties: JSONObject, teamId: Int, isIdentified: Bool, uuid: UUID, distinctIds: [String]
     ) async throws -> Person {
         let logger = store.logger
-        return try await store.withTransaction { connection in
+        let (person, rowIds) = try await store.withTransaction { connection in
             let rows = try await connection.query(
                 """
                 INSERT INTO posthog_person (created_at, properties, team_id, is_user_id, is_identified, uuid)
@@ -56,25 +58,40 @@ struct PersonStore: Sendable {
             var person: Person?
             for try await row in rows.decode((Int, UUID, Date, String, Int, Bool).self) { person = try Self.person(row) }
             guard let person else { throw IngestionError.permanent("person insert returned no row", teamId: teamId) }
+            var rowIds: [Int] = []
             for distinctId in distinctIds {
-                try await connection.query(
+                let rows = try await connection.query(
                     """
                     INSERT INTO posthog_persondistinctid (distinct_id, person_id, team_id)
-                    VALUES (\(distinctId), \(person.id), \(teamId))
-                    """, logger: logger
-                ).consume()
+                    VALUES (\(distinctId), \(person.id), \(teamId)) RETURNING id
+                    """, logger: logger)
+                for try await id in rows.decode(Int.self) { rowIds.append(id) }
             }
-            return person
+            return (person, rowIds)
         }
+        // Mirrored only after commit: one person message, then one per distinct id in order (§9).
+        if let mirror {
+            try await mirror.personCreated(person)
+            for (rowId, distinctId) in zip(rowIds, distinctIds) {
+                try await mirror.distinctIdStored(rowId: rowId, distinctId: distinctId, person: person)
+            }
+        }
+        return person
     }
 
     func updateProperties(_ person: Person, properties: JSONObject) async throws {
         try await store.execute(
             "UPDATE posthog_person SET properties = \(JSON.object(properties).jsonString)::jsonb WHERE id = \(person.id)")
+        var updated = person
+        updated.properties = properties
+        try await mirror?.personUpdated(updated)
     }
 
     func setIdentified(_ person: Person) async throws {
         try await store.execute("UPDATE posthog_person SET is_identified = true WHERE id = \(person.id)")
+        var updated = person
+        updated.isIdentified = true
+        try await mirror?.personUpdated(updated)
     }
 
     func updateCreatedAtAndProperties(_ person: Person, createdAt: Date, properties: JSONObject) async throws {
@@ -83,23 +100,34 @@ struct PersonStore: Sendable {
             UPDATE posthog_person SET created_at = \(createdAt), properties = \(JSON.object(properties).jsonString)::jsonb
             WHERE id = \(person.id)
             """)
+        var updated = person
+        updated.createdAt = createdAt
+        updated.properties = properties
+        try await mirror?.personUpdated(updated)
     }
 
     func addDistinctId(_ person: Person, distinctId: String) async throws {
-        try await store.execute(
+        let rows = try await store.query(
             """
             INSERT INTO posthog_persondistinctid (distinct_id, person_id, team_id)
-            VALUES (\(distinctId), \(person.id), \(person.teamId))
+            VALUES (\(distinctId), \(person.id), \(person.teamId)) RETURNING id
             """)
+        for try await rowId in rows.decode(Int.self) {
+            try await mirror?.distinctIdStored(rowId: rowId, distinctId: distinctId, person: person)
+        }
     }
 
     /// Moves every distinct id of `source` to `target`, keeping row ids (and so their order).
     func moveDistinctIds(from source: Person, to target: Person) async throws {
-        try await store.execute(
+        let rows = try await store.query(
             """
             UPDATE posthog_persondistinctid SET person_id = \(target.id)
             WHERE person_id = \(source.id) AND team_id = \(source.teamId)
+            RETURNING id, distinct_id
             """)
+        var moved: [(Int, String)] = []
+        for try await row in rows.decode((Int, String).self) { moved.append(row) }
+        for (rowId, distinctId) in moved { try await mirror?.distinctIdStored(rowId: rowId, distinctId: distinctId, person: target) }
     }
 
     func moveCohortMemberships(from source: Person, to target: Person) async throws {
@@ -111,12 +139,18 @@ struct PersonStore: Sendable {
     /// original deleted them, leaving those distinct ids without a person.
     func deletePerson(_ person: Person, movingLeftoversTo target: Person) async throws {
         let logger = store.logger
-        try await store.withTransaction { connection in
-            try await connection.query(
-                "UPDATE posthog_persondistinctid SET person_id = \(target.id) WHERE person_id = \(person.id)", logger: logger
-            ).consume()
+        let moved = try await store.withTransaction { connection in
+            let rows = try await connection.query(
+                "UPDATE posthog_persondistinctid SET person_id = \(target.id) WHERE person_id = \(person.id) RETURNING id, distinct_id",
+                logger: logger)
+            var moved: [(Int, String)] = []
+            for try await row in rows.decode((Int, String).self) { moved.append(row) }
             try await connection.query("DELETE FROM posthog_person WHERE id = \(person.id)", logger: logger).consume()
+            return moved
         }
+        guard let mirror else { return }
+        for (rowId, distinctId) in moved { try await mirror.distinctIdStored(rowId: rowId, distinctId: distinctId, person: target) }
+        try await mirror.personDeleted(person)
     }
 
     func distinctIdExists(teamId: Int, distinctId: String) async throws -> Bool {

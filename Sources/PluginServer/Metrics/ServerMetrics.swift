@@ -153,6 +153,19 @@ final class ServerMetrics: Sendable {
         return try await body()
     }
 
+    /// Kafka mode's StatsD timings (metrics.md): `query.kafka_send` and `query.clickhouse` with their
+    /// `.total` counters, `kafka_queue.each_batch`.
+    enum KafkaTiming: String, Sendable {
+        case kafkaSend = "query.kafka_send"
+        case clickHouse = "query.clickhouse"
+        case eachBatch = "kafka_queue.each_batch"
+    }
+
+    func timing(_ timing: KafkaTiming, seconds: Double) {
+        statsd?.timing(timing.rawValue, seconds: seconds)
+        if timing != .eachBatch { statsd?.increment(timing.rawValue + ".total") }
+    }
+
     func webhookTaskSent() {
         webhookTasks.increment()
         statsd?.increment("hooks.send_task")

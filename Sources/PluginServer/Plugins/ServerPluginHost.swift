@@ -1,10 +1,17 @@
 import Foundation
+import Kafka
 import Logging
 import PluginRuntime
 import PostHogEvents
 import PostgresNIO
 import RedisClient
 import Synchronization
+
+/// Where a ClickHouse-mode server's plugins write instead of Postgres and the Celery queue.
+struct KafkaPluginOutput: Sendable {
+    let producer: KafkaBatchProducer
+    let consumptionTopic: String
+}
 
 /// What plugins reach through `meta` and the globals, backed by the real services: the cache in
 /// Redis, storage, log entries and config errors in Postgres, captures back onto the Celery queue,
@@ -22,6 +29,8 @@ final class ServerPluginHost: PluginHost {
     let geoip: GeoIPLocator
     let metrics: ServerMetrics
     let errors: SentryReporter
+    /// ClickHouse mode: log entries go to `plugin_log_entries`, captures to KAFKA_CONSUMPTION_TOPIC.
+    let kafka: KafkaPluginOutput?
     /// Capabilities last written per plugin, and whether the column exists: every config of a plugin
     /// reports the same capabilities, and 10,000 configs loading must not write one row 10,000 times.
     private let recordedCapabilities = Mutex<(columnExists: Bool?, byPlugin: [Int: String])>((nil, [:]))
@@ -29,8 +38,9 @@ final class ServerPluginHost: PluginHost {
     init(
         store: PostgresStore, redis: RedisClient, publisher: CeleryTaskPublisher, pluginsQueue: String, jobs: JobQueue,
         fetchTimeout: Double, echoConsole: Bool, metrics: ServerMetrics, errors: SentryReporter, logger: Logger,
-        geoip: GeoIPLocator = GeoIPLocator(enabled: false)
+        geoip: GeoIPLocator = GeoIPLocator(enabled: false), kafka: KafkaPluginOutput? = nil
     ) {
+        self.kafka = kafka
         self.store = store
         self.redis = redis
         self.publisher = publisher
@@ -57,6 +67,18 @@ final class ServerPluginHost: PluginHost {
                 metadata: ["plugin_config_id": "\(entry.config.id)", "team_id": "\(entry.config.teamId ?? 0)", "source": "\(entry.source.rawValue)"])
         }
         guard let teamId = entry.config.teamId else { return }
+        if let kafka {
+            kafka.producer.enqueue(
+                KafkaOutgoingMessage(
+                    topic: ClickHouseMessages.Topic.pluginLogEntries, key: nil,
+                    value: ClickHouseMessages.pluginLogEntryValue(
+                        id: UUIDT().uuidString, teamId: teamId, pluginId: entry.config.pluginId, pluginConfigId: entry.config.id,
+                        timestamp: EventTimestamp(millisecondsSince1970: Int64((entry.timestamp.timeIntervalSince1970 * 1000).rounded(.down)))
+                            .isoString,
+                        source: entry.source.rawValue, type: entry.type.rawValue, message: entry.message, instanceId: entry.instanceId)))
+            metrics.pluginLogEntryCreated(source: entry.source.rawValue, teamId: teamId, pluginId: entry.config.pluginId)
+            return
+        }
         do {
             try await store.execute(
                 """
@@ -204,10 +226,19 @@ final class ServerPluginHost: PluginHost {
             "$lib": "posthog-plugin-server", "$lib_version": .string(PluginServerVersion.compatible), "distinct_id": .string(capture.distinctId),
         ]
         eventProperties.merge(properties)
+        let uuid = UUIDT().uuidString
         let data: JSON = [
             "distinct_id": .string(capture.distinctId), "event": .string(capture.event), "timestamp": .string(timestamp),
-            "properties": .object(eventProperties), "team_id": .number(Double(teamId)), "uuid": .string(UUIDT().uuidString),
+            "properties": .object(eventProperties), "team_id": .number(Double(teamId)), "uuid": .string(uuid),
         ]
+        if let kafka {
+            kafka.producer.enqueue(
+                KafkaOutgoingMessage(
+                    topic: kafka.consumptionTopic, key: Array(uuid.utf8),
+                    value: ClickHouseMessages.capturedEventValue(
+                        distinctId: capture.distinctId, data: data, teamId: teamId, timestamp: timestamp, uuid: uuid)))
+            return
+        }
         try await publisher.publish(
             task: CeleryEnvelope.processEventTask,
             args: [.string(capture.distinctId), .null, .null, data, .number(Double(teamId)), .string(timestamp), .string(timestamp)],

@@ -6,6 +6,7 @@ import RedisClient
 /// CELERY_DEFAULT_QUEUE, plugin captures to PLUGINS_CELERY_QUEUE.
 struct CeleryTaskPublisher: WebhookSink {
     static let webhookTask = "posthog.tasks.webhooks.post_event_to_webhook"
+    static let enterpriseWebhookTask = "ee.tasks.webhooks_ee.post_event_to_webhook_ee"
 
     let redis: RedisClient
     let defaultQueue: String
@@ -19,9 +20,18 @@ struct CeleryTaskPublisher: WebhookSink {
 
     /// Fire-and-forget as in the original, but retried a few times before it is logged as lost.
     func publishEventWebhook(eventId: Int, siteURL: JSON) async {
+        await publishWebhook(task: Self.webhookTask, args: [.number(Double(eventId)), siteURL], eventId: "\(eventId)")
+    }
+
+    func publishEnterpriseEventWebhook(event: JSON, teamId: Int, siteURL: JSON) async {
+        await publishWebhook(
+            task: Self.enterpriseWebhookTask, args: [event, .number(Double(teamId)), siteURL], eventId: event["uuid"]?.stringValue ?? "")
+    }
+
+    private func publishWebhook(task: String, args: [JSON], eventId: String) async {
         for attempt in 1...3 {
             do {
-                try await publish(task: Self.webhookTask, args: [.number(Double(eventId)), siteURL], queue: defaultQueue)
+                try await publish(task: task, args: args, queue: defaultQueue)
                 metrics?.webhookTaskSent()
                 return
             } catch {

@@ -105,6 +105,7 @@ final class LoopbackHTTPServer: Sendable {
     static func start() async throws -> LoopbackHTTPServer {
         let server = LoopbackHTTPServer()
         let router = Router()
+        router.on("/", method: .post) { request, _ in try await server.record(request) }
         router.on("**", method: .post) { request, _ in try await server.record(request) }
         router.on("**", method: .get) { request, _ in try await server.record(request) }
         // Quiet: stopping the test server by cancellation is logged as an error otherwise.

@@ -1,0 +1,105 @@
+import Foundation
+import PostHogEvents
+import PostgresNIO
+
+/// Postgres mode (ingestion.md §15, §11.4, §12): `posthog_event` with its element group,
+/// `posthog_sessionrecordingevent`, and the webhook task by event row id. The message key is
+/// claimed in the statement that inserts the row, so a redelivered message is stored once.
+struct PostgresEventSink: EventSink {
+    let store: PostgresStore
+    let teams: TeamManager
+    let webhooks: any WebhookSink
+    /// Rows with a message key go in multi-row statements with the rows of concurrent events.
+    let eventRows: EventRowWriter
+
+    /// The claim on the message key, inserted in the same statement as the row it guards.
+    private func claim(_ messageKey: UUID?) -> String {
+        messageKey == nil
+            ? "SELECT 1"
+            : "INSERT INTO \(SchemaMigrator.ownSchema).ingested_messages (key) VALUES ($1) ON CONFLICT DO NOTHING RETURNING key"
+    }
+
+    func storeEvent(_ event: IngestedEvent, messageKey: UUID?) async throws -> IngestionOutcome {
+        var elementsHash = ""
+        if !event.elements.isEmpty {
+            elementsHash = Elements.hash(event.elements)
+            try await createElementGroup(teamId: event.team.id, hash: elementsHash, elements: event.elements)
+        }
+        let propertiesJSON = JSON.object(event.properties).jsonString
+        let elementsJSON = Elements.postgresElementsJSON(event.elements).jsonString
+        let eventId: Int
+        if let messageKey {
+            let row = EventRowWriter.Row(
+                messageKey: messageKey, timestamp: event.timestamp.isoString, event: event.eventName, distinctId: event.distinctId,
+                properties: propertiesJSON, teamId: event.team.id, elements: elementsJSON, elementsHash: elementsHash)
+            guard let id = try await eventRows.write(row) else { return .alreadyStored }
+            eventId = id
+        } else {
+            // Without a message key (nothing to deduplicate by): one row on its own.
+            var inserted: Int?
+            let rows = try await store.query(
+                """
+                INSERT INTO posthog_event (created_at, event, distinct_id, properties, team_id, timestamp, elements, elements_hash)
+                VALUES (\(event.timestamp.isoString)::timestamptz, \(event.eventName), \(event.distinctId), \(propertiesJSON)::jsonb,
+                        \(event.team.id), \(event.timestamp.isoString)::timestamptz, \(elementsJSON)::jsonb, \(elementsHash))
+                RETURNING id
+                """)
+            for try await id in rows.decode(Int.self) { inserted = id }
+            guard let inserted else { return .alreadyStored }
+            eventId = inserted
+        }
+        if try await teams.shouldSendWebhooks(teamId: event.team.id) {
+            await webhooks.publishEventWebhook(eventId: eventId, siteURL: event.siteURL)
+        }
+        return .stored(eventId: eventId)
+    }
+
+    /// §11.4: the group and its elements in one transaction; an existing group (23505) is kept.
+    private func createElementGroup(teamId: Int, hash: String, elements: [Element]) async throws {
+        let logger = store.logger
+        do {
+            try await store.withTransaction { connection in
+                var groupId: Int?
+                let rows = try await connection.query(
+                    "INSERT INTO posthog_elementgroup (hash, team_id) VALUES (\(hash), \(teamId)) RETURNING id", logger: logger)
+                for try await id in rows.decode(Int.self) { groupId = id }
+                guard let groupId else { return }
+                for (position, element) in elements.enumerated() {
+                    try await connection.query(
+                        """
+                        INSERT INTO posthog_element (text, tag_name, href, attr_id, nth_child, nth_of_type, attributes, "order", event_id, attr_class, group_id)
+                        VALUES (\(element.text), \(element.tagName), \(element.href), \(element.attrId), \(element.nthChild?.intValue),
+                                \(element.nthOfType?.intValue), \(JSON.object(element.attributes ?? JSONObject()).jsonString)::jsonb,
+                                \(position), NULL, \(element.attrClass), \(groupId))
+                        """, logger: logger
+                    ).consume()
+                }
+            }
+        } catch where PostgresFailure.isUniqueViolation(error) {
+            // The team already has this chain: its rows are those of the first event with it.
+        }
+    }
+
+    func storeSessionRecording(_ recording: IngestedSessionRecording, messageKey: UUID?) async throws -> IngestionOutcome {
+        guard let sessionId = recording.properties["$session_id"].map(\.javaScriptString) else {
+            throw IngestionError.permanent("$snapshot event has no $session_id", teamId: recording.teamId)
+        }
+        var bindings = PostgresBindings()
+        if let messageKey { bindings.append(messageKey) } else { bindings.append(0) }
+        bindings.append(recording.timestamp.isoString)
+        bindings.append(recording.teamId)
+        bindings.append(recording.distinctId)
+        bindings.append(sessionId)
+        bindings.append((recording.properties["$snapshot_data"] ?? .null).jsonString)
+        let sql = """
+            WITH claimed AS (\(claim(messageKey)))
+            INSERT INTO posthog_sessionrecordingevent (created_at, team_id, distinct_id, session_id, timestamp, snapshot_data)
+            SELECT $2::timestamptz, $3, $4, $5, $2::timestamptz, $6::jsonb
+            WHERE EXISTS (SELECT 1 FROM claimed) \(messageKey == nil ? "AND $1::int IS NOT NULL" : "")
+            RETURNING id
+            """
+        var stored = false
+        for try await _ in try await store.query(PostgresQuery(unsafeSQL: sql, binds: bindings)).decode(Int.self) { stored = true }
+        return stored ? .stored(eventId: nil) : .alreadyStored
+    }
+}

@@ -1,0 +1,197 @@
+import Foundation
+import Kafka
+import Logging
+import Metrics
+import PostHogEvents
+import ServiceLifecycle
+import Synchronization
+
+/// Consumes KAFKA_CONSUMPTION_TOPIC in the `clickhouse-ingestion` group (wire-formats.md §3.2): a
+/// batch of up to WORKER_CONCURRENCY × TASKS_PER_WORKER messages is processed concurrently, then the
+/// producer is flushed, and only once the broker acknowledged every produced message are the
+/// batch's offsets committed (at least once). Messages that can never be ingested go to the
+/// dead-letter topic with their reason in a header. Partitions change hands only inside `poll`,
+/// between batches, so a batch is never committed by an instance that lost its partitions.
+public final class KafkaQueueConsumer: Service, Sendable {
+    let consumer: KafkaConsumer
+    let producer: KafkaBatchProducer
+    let pipeline: EventPipeline
+    let topic: String
+    let deadLetterTopic: String
+    let batchSize: Int
+    let instanceId: String
+    let status: ServerStatus
+    let metrics: ServerMetrics?
+    let errors: SentryReporter?
+    let logger: Logger
+    let stop = StopSignal()
+    private let inFlightCount = Atomic<Int>(0)
+
+    let messagesReceived = Counter(label: "kafka_messages_received_total")
+    let messagesStored = Counter(label: "kafka_messages_stored_total")
+    let messagesDeadLettered = Counter(label: "kafka_messages_dead_lettered_total")
+    let batchesRetried = Counter(label: "kafka_batches_retried_total")
+
+    init(
+        consumer: KafkaConsumer, producer: KafkaBatchProducer, pipeline: EventPipeline, topic: String, deadLetterTopic: String,
+        batchSize: Int, instanceId: String, status: ServerStatus, metrics: ServerMetrics? = nil, errors: SentryReporter? = nil,
+        logger: Logger
+    ) {
+        self.consumer = consumer
+        self.producer = producer
+        self.pipeline = pipeline
+        self.topic = topic
+        self.deadLetterTopic = deadLetterTopic
+        self.batchSize = max(1, batchSize)
+        self.instanceId = instanceId
+        self.status = status
+        self.metrics = metrics
+        self.errors = errors
+        var logger = logger
+        logger[metadataKey: "topic"] = "\(topic)"
+        self.logger = logger
+    }
+
+    var inFlight: Int { inFlightCount.load(ordering: .relaxed) }
+
+    public func run() async throws {
+        try consumer.subscribe([topic])
+        logger.info(
+            "Consuming Kafka topic",
+            metadata: ["batch_size": "\(batchSize)", "dead_letter_topic": "\(deadLetterTopic)"])
+        await withGracefulShutdownHandler {
+            await self.consume()
+        } onGracefulShutdown: {
+            self.stop.set()
+        }
+        status.consuming(false)
+        await consumer.close()
+        logger.info("Kafka consumer stopped")
+    }
+
+    private func consume() async {
+        var failures = 0
+        var generation = -1
+        while !stop.isSet && !Task.isCancelled {
+            let messages: [KafkaMessage]
+            do {
+                messages = try await consumer.poll(maxMessages: batchSize, timeout: .milliseconds(500))
+                failures = 0
+            } catch {
+                failures += 1
+                status.consuming(false)
+                if failures == 1 || failures % 20 == 0 { logger.warning("Cannot poll Kafka, retrying", metadata: ["error": "\(error)"]) }
+                try? await Task.sleep(for: CeleryQueueConsumer.backoff(attempt: failures))
+                continue
+            }
+            if consumer.assignmentGeneration != generation {
+                generation = consumer.assignmentGeneration
+                logger.info("Kafka partitions assigned", metadata: ["partitions": "\(consumer.assignment.map(\.description).sorted())"])
+            }
+            status.consuming(true)
+            guard !messages.isEmpty else { continue }
+            await processBatch(messages)
+        }
+    }
+
+    /// Processes, flushes and commits one batch; a batch whose output was not acknowledged is
+    /// processed again (duplicates downstream, never a loss).
+    private func processBatch(_ messages: [KafkaMessage]) async {
+        let start = ContinuousClock.now
+        messagesReceived.increment(by: messages.count)
+        var attempt = 0
+        while true {
+            inFlightCount.store(messages.count, ordering: .relaxed)
+            let complete = await withTaskGroup(of: Bool.self) { group in
+                for message in messages { group.addTask { await self.handle(message) } }
+                var complete = true
+                for await done in group where !done { complete = false }
+                return complete
+            }
+            inFlightCount.store(0, ordering: .relaxed)
+            // Left uncommitted at shutdown: the next owner of the partitions processes them again.
+            guard complete else { return }
+            do {
+                try await producer.flush()
+                break
+            } catch {
+                attempt += 1
+                batchesRetried.increment()
+                logger.warning("Produced messages not acknowledged, processing the batch again", metadata: ["error": "\(error)"])
+                if stop.isSet && attempt > 3 { return }
+                try? await Task.sleep(for: CeleryQueueConsumer.backoff(attempt: attempt))
+            }
+        }
+        var offsets: [TopicPartition: Int64] = [:]
+        for message in messages {
+            let partition = TopicPartition(topic: message.topic, partition: message.partition)
+            offsets[partition] = max(offsets[partition] ?? 0, message.offset + 1)
+        }
+        do {
+            try await consumer.commit(offsets)
+        } catch {
+            // Not fatal: these offsets are redelivered and their events written again.
+            logger.warning("Offsets not committed", metadata: ["error": "\(error)", "offsets": "\(offsets)"])
+        }
+        metrics?.timing(.eachBatch, seconds: (ContinuousClock.now - start).inSeconds)
+    }
+
+    /// True once the message is done (stored, dropped, or dead-lettered); false when it was given up
+    /// at shutdown and must not be committed.
+    private func handle(_ message: KafkaMessage) async -> Bool {
+        var attempt = 0
+        while true {
+            do {
+                let event = try KafkaEventDecoder.event(from: message.value)
+                _ = try await pipeline.process(event, messageKey: nil)
+                messagesStored.increment()
+                status.recordIngestion()
+                return true
+            } catch let error as KafkaDecodingError {
+                deadLetter(message, reason: error.reason)
+                return true
+            } catch let error as IngestionError where error.kind == .permanent {
+                deadLetter(message, reason: error.description)
+                return true
+            } catch {
+                attempt += 1
+                if stop.isSet && attempt > 3 {
+                    logger.warning("Leaving a message for redelivery at shutdown", metadata: ["error": "\(error)"])
+                    return false
+                }
+                if attempt == 1 || attempt % 20 == 0 {
+                    logger.warning(
+                        "Event could not be stored yet, retrying",
+                        metadata: ["error": "\(error)", "attempt": "\(attempt)", "partition": "\(message.partition)", "offset": "\(message.offset)"])
+                    if attempt == 1 { errors?.capture(error, tags: ["topic": topic]) }
+                }
+                try? await Task.sleep(for: CeleryQueueConsumer.backoff(attempt: attempt))
+            }
+        }
+    }
+
+    /// The original bytes and key, with where they came from and why in headers; acknowledged with
+    /// the batch's other output before its offsets are committed.
+    private func deadLetter(_ message: KafkaMessage, reason: String) {
+        messagesDeadLettered.increment()
+        errors?.capture(
+            SentryReport(
+                type: "DeadLetteredMessage", message: reason, tags: ["topic": topic],
+                extra: ["partition": .number(Double(message.partition)), "offset": .number(Double(message.offset))]))
+        logger.error(
+            "Message set aside in the dead-letter topic",
+            metadata: [
+                "reason": "\(reason)", "dead_letter_topic": "\(deadLetterTopic)", "partition": "\(message.partition)",
+                "offset": "\(message.offset)",
+            ])
+        producer.enqueue(
+            KafkaOutgoingMessage(
+                topic: deadLetterTopic, key: message.key, value: message.value,
+                headers: [
+                    KafkaHeader(name: "dead_letter_reason", value: reason), KafkaHeader(name: "source_topic", value: message.topic),
+                    KafkaHeader(name: "source_partition", value: "\(message.partition)"),
+                    KafkaHeader(name: "source_offset", value: "\(message.offset)"), KafkaHeader(name: "instance_id", value: instanceId),
+                    KafkaHeader(name: "failed_at", value: EventTimestamp.now().isoString),
+                ]))
+    }
+}

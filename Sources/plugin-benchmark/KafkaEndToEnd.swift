@@ -1,0 +1,147 @@
+// Kafka end-to-end cells against the real `plugin-server` binary, Postgres and the test broker
+// (`make benchmark` starts tansu through scripts/services.sh): raw event messages in on a fresh
+// consumption topic, one trivial plugin, events out on clickhouse_events_proto; and beside it a raw
+// consume-and-produce passthrough with the same librdkafka settings, measured in the same run.
+
+import Foundation
+import Kafka
+import PostHogEvents
+
+/// `e2e.kafka.plugin1` and `e2e.kafka.passthrough`; `nil` (cells skipped) without TEST_KAFKA_HOSTS.
+struct KafkaEndToEndBench {
+    let postgres: EndToEndBench
+    let configuration: KafkaConfiguration
+    let hosts: String
+
+    init?(postgres: EndToEndBench?, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        guard let postgres, let hosts = environment["TEST_KAFKA_HOSTS"], !hosts.isEmpty else { return nil }
+        self.postgres = postgres
+        self.hosts = hosts
+        configuration = KafkaConfiguration(brokers: hosts.split(separator: ",").map(String.init), clientId: "plugin-benchmark")
+    }
+
+    /// The server's batch (WORKER_CONCURRENCY × TASKS_PER_WORKER with 2 workers and 100 tasks each),
+    /// also the passthrough's.
+    static let batchSize = 200
+
+    func run(events: Int) async throws -> [(metric: String, eventsPerSecond: Double)] {
+        [
+            ("e2e.kafka.plugin1", try await pluginCell(events: events)),
+            ("e2e.kafka.passthrough", try await passthroughCell(events: events)),
+        ]
+    }
+
+    // MARK: cells
+
+    /// Events queued on a fresh topic before the server starts; timed from the first event out on
+    /// clickhouse_events_proto to the last, so start-up and the group join are outside it.
+    private func pluginCell(events: Int) async throws -> Double {
+        let database = try postgres.createDatabase()
+        defer { postgres.dropDatabase(database) }
+        try postgres.installSourcePlugin(database, name: "bench-trivial", code: EndToEndBench.trivialPlugin, teams: "SELECT 2")
+        let topic = "bench_kafka_in_\(UInt32.random(in: 0...UInt32.max))"
+        try await produceRawEvents(topic: topic, count: events, distinctIds: max(1, events / 10))
+
+        let output = try KafkaConsumer(configuration: configuration, groupId: "bench-reader-\(topic)")
+        let partitions = try output.partitionCount(of: "clickhouse_events_proto")
+        try output.assign((0..<partitions).map { TopicPartition(topic: "clickhouse_events_proto", partition: Int32($0)) }, from: .end)
+        // Assignment at the end takes effect with the first poll.
+        _ = try await output.poll(maxMessages: 1, timeout: .milliseconds(500))
+
+        let server = try startServer(database: database, topic: topic)
+        defer { postgres.stop(server) }
+        var received = 0
+        var first: ContinuousClock.Instant?
+        let deadline = ContinuousClock.now + .seconds(900)
+        while received < events {
+            guard ContinuousClock.now < deadline else { throw BenchmarkError(description: "only \(received) of \(events) events out") }
+            guard server.isRunning else { throw BenchmarkError(description: "the server exited (status \(server.terminationStatus))") }
+            let batch = try await output.poll(maxMessages: 10_000, timeout: .milliseconds(200))
+            if first == nil && !batch.isEmpty { first = .now }
+            received += batch.count
+        }
+        let seconds = (ContinuousClock.now - first!).inSeconds
+        await output.close()
+        return Double(events - 1) / max(0.001, seconds)
+    }
+
+    /// Consume, produce each value to another topic, wait for the acknowledgements, commit: the
+    /// server's loop without parsing, plugins or Postgres.
+    private func passthroughCell(events: Int) async throws -> Double {
+        let input = "bench_kafka_pass_in_\(UInt32.random(in: 0...UInt32.max))"
+        let outputTopic = input.replacingOccurrences(of: "_in_", with: "_out_")
+        try await produceRawEvents(topic: input, count: events, distinctIds: max(1, events / 10))
+        let consumer = try KafkaConsumer(
+            configuration: configuration, groupId: "bench-passthrough-\(input)",
+            properties: ["auto.offset.reset": "earliest", "session.timeout.ms": "10000"])
+        let producer = try KafkaProducer(configuration: configuration)
+        try consumer.subscribe([input])
+        var moved = 0
+        var first: ContinuousClock.Instant?
+        let deadline = ContinuousClock.now + .seconds(900)
+        while moved < events {
+            guard ContinuousClock.now < deadline else { throw BenchmarkError(description: "passthrough moved only \(moved) of \(events)") }
+            let batch = try await consumer.poll(maxMessages: Self.batchSize, timeout: .milliseconds(500))
+            guard !batch.isEmpty else { continue }
+            if first == nil { first = .now }
+            try await producer.send(batch.map { KafkaOutgoingMessage(topic: outputTopic, key: $0.key, value: $0.value) })
+            var offsets: [TopicPartition: Int64] = [:]
+            for message in batch {
+                let partition = TopicPartition(topic: message.topic, partition: message.partition)
+                offsets[partition] = max(offsets[partition] ?? 0, message.offset + 1)
+            }
+            try await consumer.commit(offsets)
+            moved += batch.count
+        }
+        let seconds = (ContinuousClock.now - first!).inSeconds
+        await consumer.close()
+        producer.close()
+        return Double(events - 1) / max(0.001, seconds)
+    }
+
+    // MARK: helpers
+
+    /// Django's `RawEventMessage` (wire-formats.md §3.2), as the anchor's Celery cells send it.
+    private func produceRawEvents(topic: String, count: Int, distinctIds: Int) async throws {
+        let producer = try KafkaProducer(configuration: configuration)
+        defer { producer.close() }
+        var batch: [KafkaOutgoingMessage] = []
+        for index in 0..<count {
+            let uuid = UUIDT().uuidString
+            let distinctId = "user-\(index % distinctIds)"
+            let data: JSON = [
+                "event": "$pageview", "uuid": .string(uuid),
+                "properties": ["distinct_id": .string(distinctId), "$current_url": "https://example.com/page", "$browser": "Chrome"],
+            ]
+            let now = EventTimestamp.now().isoString
+            let message: JSON = [
+                "uuid": .string(uuid), "distinct_id": .string(distinctId), "ip": "127.0.0.1", "site_url": "http://localhost:8000",
+                "data": .string(data.jsonString), "team_id": 2, "now": .string(now), "sent_at": .string(now),
+            ]
+            batch.append(KafkaOutgoingMessage(topic: topic, key: Array(uuid.utf8), value: message.jsonBytes))
+            if batch.count == 5000 {
+                try await producer.send(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        try await producer.send(batch)
+    }
+
+    private func startServer(database: String, topic: String) throws -> Process {
+        let process = Process()
+        process.executableURL = postgres.serverBinary
+        process.environment = ProcessInfo.processInfo.environment.merging([
+            "DATABASE_URL": postgres.url(of: database), "REDIS_URL": postgres.redisURL, "KAFKA_ENABLED": "true", "KAFKA_HOSTS": hosts,
+            "KAFKA_CONSUMPTION_TOPIC": topic, "KAFKA_DEAD_LETTER_TOPIC": topic + "_dead_letter", "KAFKA_CONSUMER_GROUP_ID": topic + "_group",
+            "KAFKA_CONSUMER_OFFSET_RESET": "earliest", "CLICKHOUSE_HOST": "127.0.0.1:9", "POSTGRES_MAX_CONNECTIONS": "8",
+            "WORKER_CONCURRENCY": "2", "TASKS_PER_WORKER": "100", "LOG_LEVEL": "warn", "DISABLE_WEB": "true", "DISABLE_MMDB": "true",
+        ]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+}
+
+extension Duration {
+    fileprivate var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

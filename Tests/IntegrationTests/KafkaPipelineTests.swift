@@ -1,0 +1,246 @@
+import Foundation
+import Kafka
+import PostHogEvents
+import Testing
+
+@testable import PluginServer
+
+/// ClickHouse mode through the real binary and the test broker: raw event messages in on the
+/// consumption topic, plugins in the path, every ClickHouse topic read back and decoded.
+@Suite(.serialized, .enabled(if: TestBroker.hosts != nil, "no TEST_KAFKA_HOSTS: start the broker with scripts/services.sh"))
+struct KafkaPipelineTests {
+    static let plugin = """
+        export function processEvent(event) {
+            event.properties.processed_by = 'kafka-plugin'
+            return event
+        }
+        export function onEvent(event) {
+            if (event.event === 'trigger') {
+                console.info('trigger seen ' + event.properties.marker)
+                posthog.capture('captured by plugin', { distinct_id: 'plugin-user', marker: event.properties.marker })
+            }
+        }
+        """
+
+    static func events(_ messages: [KafkaMessage]) -> [ClickHouseEvent] {
+        messages.compactMap { try? ClickHouseMessages.decodeEvent($0.value) }
+    }
+
+    @Test("events, persons, distinct ids, snapshots, plugin logs, captures and dead letters reach their topics")
+    func pipeline() async throws {
+        var configId = 0
+        let harness = try await KafkaServerHarness.start { database in
+            configId = try PluginPipelineTests.installSourcePlugin(database, name: "kafka-plugin", source: Self.plugin).1
+        }
+        defer { Task { await harness.stop() } }
+        let run = UInt32.random(in: 0...UInt32.max)
+        let anonymous = "anon-\(run)", user = "user-\(run)", alias = "alias-\(run)", marker = "m\(run)"
+        let topic = harness.topic
+
+        // 1. Two persons, a plain event with elements, a trigger for the plugin, a snapshot, and two
+        //    messages that can never be ingested.
+        let pageview = UUIDT().uuidString, second = UUIDT().uuidString, trigger = UUIDT().uuidString, snapshot = UUIDT().uuidString
+        try await TestBroker.produce([
+            TestBroker.rawEvent(
+                topic: topic, uuid: pageview, distinctId: anonymous,
+                data: [
+                    "event": "$pageview", "timestamp": "2021-05-11T10:00:00.000Z",
+                    "properties": ["$current_url": "https://example.com/a/b", "$elements": [["tag_name": "a", "nth_child": 1, "nth_of_type": 2, "attr__class": "btn"]]],
+                ]),
+            TestBroker.rawEvent(topic: topic, uuid: second, distinctId: user, data: ["event": "$pageview", "properties": [:]]),
+            TestBroker.rawEvent(topic: topic, uuid: trigger, distinctId: user, data: ["event": "trigger", "properties": ["marker": .string(marker)]]),
+            TestBroker.rawEvent(
+                topic: topic, uuid: snapshot, distinctId: user,
+                data: ["event": "$snapshot", "timestamp": "2021-05-11T10:00:05.000Z", "properties": ["$session_id": "abcf-efg", "$snapshot_data": "yes way"]]),
+            KafkaOutgoingMessage(topic: topic, key: Array("bad".utf8), value: Array("not json".utf8)),
+            TestBroker.rawEvent(topic: topic, uuid: "not-a-uuid", distinctId: user, data: ["event": "e", "uuid": "not-a-uuid"]),
+        ])
+
+        let events = try await KafkaTopicReader(topic: ClickHouseMessages.Topic.events)
+        defer { Task { await events.close() } }
+        try await events.read { messages in
+            let uuids = Set(Self.events(messages).map(\.uuid))
+            return [pageview, second, trigger].allSatisfy(uuids.contains)
+                && Self.events(messages).contains { $0.event == "captured by plugin" && $0.properties.contains(marker) }
+        }
+        let decoded = Self.events(events.messages)
+        let first = try #require(decoded.first { $0.uuid == pageview })
+        #expect(first.event == "$pageview")
+        #expect(first.teamID == 2)
+        #expect(first.distinctID == anonymous)
+        #expect(first.timestamp == "2021-05-11 10:00:00.000")
+        #expect(first.createdAt == first.timestamp)
+        #expect(first.elementsChain.hasPrefix("a.btn:"))
+        #expect(!first.hasProtoCreatedAt && !first.hasProtoTimestamp)
+        let properties = try JSON(parsing: Array(first.properties.utf8))
+        #expect(properties["processed_by"] == "kafka-plugin")
+        #expect(properties["$ip"] == "127.0.0.1")
+        #expect(properties["$current_url"] == "https://example.com/a/b")
+        #expect(properties["$elements"] == nil)
+        #expect(first.properties.contains("https://example.com/a/b"))  // `/` not escaped
+        #expect(try #require(decoded.first { $0.uuid == second }).elementsChain == "")
+        let captured = try #require(decoded.first { $0.event == "captured by plugin" && $0.properties.contains(marker) })
+        #expect(captured.distinctID == "plugin-user")
+        let capturedProperties = try JSON(parsing: Array(captured.properties.utf8))
+        #expect(capturedProperties["$lib"] == "posthog-plugin-server")
+        #expect(capturedProperties["processed_by"] == "kafka-plugin")  // it went through processEvent too
+        #expect(!decoded.contains { $0.uuid == snapshot })
+
+        // The snapshot skips processEvent and goes to its own topic.
+        let sessions = try await KafkaTopicReader(topic: ClickHouseMessages.Topic.sessionRecordingEvents)
+        defer { Task { await sessions.close() } }
+        try await sessions.read { $0.contains { KafkaTopicReader.json($0)?["uuid"] == .string(snapshot) } }
+        let recording = try #require(sessions.messages.first { KafkaTopicReader.json($0)?["uuid"] == .string(snapshot) })
+        #expect(recording.key == Array(snapshot.utf8))
+        #expect(
+            String(decoding: recording.value, as: UTF8.self)
+                == #"{"uuid":"\#(snapshot)","team_id":2,"distinct_id":"\#(user)","session_id":"abcf-efg","snapshot_data":"\"yes way\"","timestamp":"2021-05-11 10:00:05.000","created_at":"2021-05-11 10:00:05.000"}"#
+        )
+
+        // The plugin's console line.
+        let logs = try await KafkaTopicReader(topic: ClickHouseMessages.Topic.pluginLogEntries)
+        defer { Task { await logs.close() } }
+        try await logs.read { $0.contains { KafkaTopicReader.json($0)?["message"] == .string("trigger seen \(marker)") } }
+        let entry = try #require(logs.messages.compactMap(KafkaTopicReader.json).first { $0["message"] == .string("trigger seen \(marker)") })
+        #expect(entry["team_id"] == 2)
+        #expect(entry["plugin_config_id"]?.intValue == configId)
+        #expect(entry["source"] == "CONSOLE" && entry["type"] == "INFO")
+        #expect(entry.objectValue?.keys == ["id", "team_id", "plugin_id", "plugin_config_id", "timestamp", "source", "type", "message", "instance_id"])
+        #expect(entry["timestamp"]?.stringValue?.wholeMatch(of: /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}/) != nil)
+
+        // Dead letters, with their reasons.
+        let deadLetters = try await KafkaTopicReader(topic: harness.deadLetterTopic)
+        defer { Task { await deadLetters.close() } }
+        try await deadLetters.read { $0.count >= 2 }
+        let reasons = deadLetters.messages.map { String(decoding: $0.header("dead_letter_reason") ?? [], as: UTF8.self) }
+        #expect(reasons.contains { $0.contains("not valid JSON") })
+        #expect(reasons.contains { $0.contains(#"Not a valid UUID: "not-a-uuid""#) })
+        #expect(deadLetters.messages.contains { $0.value == Array("not json".utf8) && $0.key == Array("bad".utf8) })
+        #expect(deadLetters.messages.allSatisfy { $0.header("source_topic") == Array(topic.utf8) })
+
+        // 2. Identify merges the anonymous person into the user's; an alias adds a distinct id.
+        try await TestBroker.produce([
+            TestBroker.rawEvent(topic: topic, distinctId: user, data: ["event": "$identify", "properties": ["$anon_distinct_id": .string(anonymous)]])
+        ])
+        let sharedPerson = """
+            SELECT count(DISTINCT person_id) FROM posthog_persondistinctid WHERE distinct_id IN ('\(anonymous)', '\(user)')
+            """
+        let identifyDone = await eventually(timeout: .seconds(60)) { (try? harness.database.scalar(sharedPerson))??.intValue == 1 }
+        #expect(identifyDone, "the merge did not happen: \(harness.logs)")
+        try await TestBroker.produce([
+            TestBroker.rawEvent(topic: topic, distinctId: user, data: ["event": "$create_alias", "properties": ["alias": .string(alias)]])
+        ])
+        let persons = try harness.database.rows(
+            """
+            SELECT p.uuid::text AS uuid FROM posthog_person p JOIN posthog_persondistinctid d ON d.person_id = p.id
+            WHERE d.distinct_id = '\(user)'
+            """)
+        let userUUID = try #require(persons.first?["uuid"]?.stringValue)
+
+        let uniqueIds = try await KafkaTopicReader(topic: ClickHouseMessages.Topic.personUniqueId)
+        defer { Task { await uniqueIds.close() } }
+        try await uniqueIds.read { messages in
+            messages.compactMap(KafkaTopicReader.json).contains { $0["distinct_id"] == .string(alias) }
+        }
+        let ours = uniqueIds.messages.compactMap(KafkaTopicReader.json).filter {
+            [anonymous, user, alias].contains($0["distinct_id"]?.stringValue ?? "")
+        }
+        #expect(ours.allSatisfy { $0.objectValue?.keys == ["id", "distinct_id", "person_id", "team_id"] && $0["team_id"] == 2 })
+        let anonymousRows = ours.filter { $0["distinct_id"] == .string(anonymous) }
+        #expect(anonymousRows.count == 2)  // created with its own person, then moved
+        let anonymousUUID = try #require(anonymousRows.first?["person_id"]?.stringValue)
+        #expect(anonymousUUID != userUUID)
+        #expect(anonymousRows.last?["person_id"] == .string(userUUID))
+        #expect(anonymousRows.first?["id"] == anonymousRows.last?["id"])  // the row id is kept
+        #expect(ours.first { $0["distinct_id"] == .string(user) }?["person_id"] == .string(userUUID))
+        #expect(ours.first { $0["distinct_id"] == .string(alias) }?["person_id"] == .string(userUUID))
+
+        let personTopic = try await KafkaTopicReader(topic: ClickHouseMessages.Topic.person)
+        defer { Task { await personTopic.close() } }
+        try await personTopic.read { messages in
+            messages.compactMap(KafkaTopicReader.json).contains { $0["id"] == .string(userUUID) && $0["is_identified"] == true }
+        }
+        let personMessages = personTopic.messages.compactMap(KafkaTopicReader.json)
+        let created = try #require(personMessages.first { $0["id"] == .string(anonymousUUID) })
+        #expect(created.objectValue?.keys == ["created_at", "properties", "team_id", "is_identified", "id"])
+        #expect(created["created_at"]?.stringValue?.wholeMatch(of: /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}/) != nil)
+        #expect(created["is_identified"] == false && created["properties"] == "{}")
+        let updated = try #require(personMessages.last { $0["id"] == .string(userUUID) && $0["is_identified"] == true })
+        #expect(updated["created_at"]?.stringValue?.wholeMatch(of: /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/) != nil)
+
+        // The merged-away person is deleted in ClickHouse too.
+        let deletions = await eventually(timeout: .seconds(30)) { harness.clickHouse.received.count >= 2 }
+        #expect(deletions)
+        let bodies = harness.clickHouse.received.map { String(decoding: $0.body, as: UTF8.self) }
+        #expect(bodies.contains("ALTER TABLE person DELETE WHERE id = '\(anonymousUUID)'"))
+        #expect(bodies.contains("ALTER TABLE person_distinct_id DELETE WHERE person_id = '\(anonymousUUID)'"))
+        #expect(harness.clickHouse.received.allSatisfy { $0.method == "POST" && $0.headers["x-clickhouse-user"] == "default" })
+        #expect(harness.clickHouse.received.first?.path == "/")
+    }
+
+    @Test("kill -9 mid-stream and a restart lose no event (duplicates allowed, counted)")
+    func crashAndRestart() async throws {
+        let harness = try await KafkaServerHarness.start(environment: ["WORKER_CONCURRENCY": "1", "TASKS_PER_WORKER": "10"]) { database in
+            try PluginPipelineTests.installSourcePlugin(database, name: "kafka-plugin", source: Self.plugin)
+        }
+        defer { Task { await harness.stop() } }
+        let count = 400
+        let uuids = (0..<count).map { _ in UUIDT().uuidString }
+        try await TestBroker.produce(
+            uuids.enumerated().map { index, uuid in
+                TestBroker.rawEvent(topic: harness.topic, uuid: uuid, distinctId: "crash-\(index % 20)", data: ["event": "crash test", "properties": [:]])
+            })
+        let wanted = Set(uuids)
+        let reader = try await KafkaTopicReader(topic: ClickHouseMessages.Topic.events)
+        defer { Task { await reader.close() } }
+        try await reader.read(timeout: .seconds(120)) { messages in Self.events(messages).filter { wanted.contains($0.uuid) }.count >= 40 }
+        let beforeCrash = Set(Self.events(reader.messages).map(\.uuid)).intersection(wanted).count
+        await harness.servers[0].kill9()
+        #expect(beforeCrash < count, "the first server finished before it could be killed")
+
+        try harness.startServer()
+        try await reader.read(timeout: .seconds(180)) { messages in
+            Set(Self.events(messages).map(\.uuid)).intersection(wanted).count == count
+        }
+        let ours = Self.events(reader.messages).filter { wanted.contains($0.uuid) }
+        let duplicates = ours.count - Set(ours.map(\.uuid)).count
+        print("kill -9 after \(beforeCrash) of \(count) events: all \(count) delivered, \(duplicates) duplicates")
+        #expect(Set(ours.map(\.uuid)) == wanted)
+        #expect(ours.allSatisfy { $0.properties.contains("kafka-plugin") })
+    }
+
+    @Test("two instances in one group share the partitions of a two-partition topic")
+    func twoInstances() async throws {
+        let harness = try await KafkaServerHarness.start(partitions: 2, environment: ["LOG_LEVEL": "info"], startServer: false)
+        defer { Task { await harness.stop() } }
+        // One after the other: two servers preparing one fresh database at once race on its tables.
+        let first = try harness.startServer()
+        let firstConsuming = await eventually(timeout: .seconds(60)) { first.log.contains("Consuming Kafka topic") }
+        #expect(firstConsuming, "\(first.log)")
+        let second = try harness.startServer()
+        func lastAssignment(_ server: ServerProcess) -> String? {
+            server.log.split(separator: "\n").last { $0.contains("Kafka partitions assigned") }.map(String.init)
+        }
+        /// How many partitions of the topic an assignment line lists.
+        func partitions(_ line: String?) -> Int { (line?.components(separatedBy: harness.topic + "[").count ?? 1) - 1 }
+        let shared = await eventually(timeout: .seconds(120), every: .milliseconds(250)) {
+            partitions(lastAssignment(first)) == 1 && partitions(lastAssignment(second)) == 1
+        }
+        #expect(shared, "assignments: \(lastAssignment(first) ?? "none") / \(lastAssignment(second) ?? "none")")
+
+        let uuids = (0..<100).map { _ in UUIDT().uuidString }
+        try await TestBroker.produce(
+            uuids.map { uuid in
+                var message = TestBroker.rawEvent(topic: harness.topic, uuid: uuid, distinctId: uuid, data: ["event": "shared", "properties": [:]])
+                message.key = Array(uuid.utf8)
+                return message
+            })
+        let wanted = Set(uuids)
+        let reader = try await KafkaTopicReader(topic: ClickHouseMessages.Topic.events)
+        defer { Task { await reader.close() } }
+        try await reader.read(timeout: .seconds(120)) { Set(Self.events($0).map(\.uuid)).intersection(wanted).count == wanted.count }
+        let firstPartition = lastAssignment(first) ?? ""
+        let secondPartition = lastAssignment(second) ?? ""
+        #expect(firstPartition != secondPartition)
+    }
+}
