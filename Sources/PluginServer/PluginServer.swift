@@ -53,7 +53,7 @@ public struct PluginServer: Sendable {
         let host = ServerPluginHost(
             store: postgres, redis: redis, publisher: webhooks, pluginsQueue: settings.queues.pluginsQueue, jobs: jobQueue,
             fetchTimeout: settings.plugins.fetchTimeoutSeconds, echoConsole: settings.observability.developmentMode, metrics: metrics,
-            errors: observability.errors, logger: logger, geoip: geoip)
+            errors: observability.errors, logger: logger, geoip: geoip, siteURL: settings.plugins.siteURL)
         let runtime = PluginRuntime(
             workerCount: settings.plugins.workerConcurrency, tasksPerWorker: settings.plugins.tasksPerWorker, host: host,
             settings: PluginRuntimeSettings(
@@ -66,7 +66,8 @@ public struct PluginServer: Sendable {
             redis: redis,
             keys: CeleryQueueKeys(queue: settings.queues.pluginsQueue, instanceId: instanceId, deadLetter: settings.queues.deadLetterQueue),
             pipeline: pipeline, maxInFlight: settings.plugins.workerConcurrency * settings.plugins.tasksPerWorker,
-            leaseSeconds: settings.queues.leaseSeconds, status: status, metrics: metrics, errors: observability.errors, logger: logger)
+            leaseSeconds: settings.queues.leaseSeconds, status: status, metrics: metrics, errors: observability.errors, jobs: jobQueue,
+            logger: logger)
 
         let intake = StartupGate(
             postgres: postgres, jobQueue: jobQueue, loader: loader, runtime: runtime, status: status, logger: logger, then: consumer,
@@ -81,7 +82,9 @@ public struct PluginServer: Sendable {
                         service: GeoIPService(
                             locator: geoip, store: postgres, redis: redis, endpoint: settings.observability.mmdbEndpoint,
                             internalPort: settings.observability.internalMMDBServerPort, logger: logger)),
-                    .init(service: ExportFlushService(runtime: runtime)),
+                    .init(
+                        service: ExportFlushService(
+                            runtime: runtime, metricsInterval: .milliseconds(Int(settings.plugins.metricsIntervalSeconds * 1000)))),
                     .init(
                         service: PluginReloadService(
                             redis: redis, channel: settings.queues.reloadChannel, loader: loader, runtime: runtime, logger: logger)),
@@ -150,6 +153,7 @@ struct StartupGate: Service {
         status.pluginsLoaded(true)
         logger.info("Plugins loaded", metadata: ["plugin_configs": "\(descriptors.count)"])
         try await then.run()
+        await runtime.flushPluginMetrics()
         await runtime.teardownAll()
     }
 }
