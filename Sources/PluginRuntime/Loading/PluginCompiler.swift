@@ -9,8 +9,8 @@ final class PluginCompiler: @unchecked Sendable {
     private let lock = NSLock()
     private var cache: [String: String] = [:]
 
-    /// Libraries `require` provides (reference §6.3; cloud SDKs, `pg` and friends are not provided and
-    /// fail with the original "not provided" text).
+    /// Libraries `require` provides (reference §6.3): the prelude's table. Cloud SDKs are refused with a
+    /// message naming them, anything else with the original "not provided" text.
     static let providedLibraries: Set<String> = [
         "node-fetch", "crypto", "url", "zlib", "stream", "generic-pool", "pg", "@posthog/plugin-contrib",
         "@posthog/plugin-scaffold",
