@@ -98,6 +98,37 @@ import Testing
         #expect(try harness.events().first?["properties"]?["apiStatus"] == 200)
     }
 
+    @Test("meta.metrics: declarations land in posthog_plugin.metrics, values come back as a $$plugin_metrics event")
+    func metrics() async throws {
+        var ids = (plugin: 0, config: 0)
+        let harness = try await IngestionHarness.start(environment: ["PLUGIN_METRICS_INTERVAL": "1"]) { database in
+            // PostHog's migration 0157 adds the column; the 0.20 schema the tests start from has none.
+            try database.execute("ALTER TABLE posthog_plugin ADD COLUMN metrics jsonb")
+            ids = try PluginPipelineTests.installSourcePlugin(
+                database, name: "counter",
+                source: """
+                    export const metrics = { counted: 'sum', largest: 'max' }
+                    export function processEvent(event, { metrics }) {
+                        if (event.event === 'count me') { metrics.counted.increment(1); metrics.largest.max(event.properties.size) }
+                        return event
+                    }
+                    """)
+        }
+        defer { Task { await harness.stop() } }
+        let declared = { try harness.database.scalar("SELECT metrics FROM posthog_plugin WHERE id = \(ids.plugin)") }
+        #expect(await eventually { (try? declared()) == ["counted": "sum", "largest": "max"] }, "\(harness.server.log)")
+        try await harness.send(PluginPipelineTests.event("count me", properties: ["size": 3]))
+        try await harness.send(PluginPipelineTests.event("count me", properties: ["size": 7]))
+        let sent = { try harness.events().filter { $0["event"] == "$$plugin_metrics" } }
+        // The two events may fall into one interval or two: sums add up, maxima take the larger.
+        let counted = { ((try? sent()) ?? []).compactMap { $0["properties"]?["counted"]?.intValue }.reduce(0, +) }
+        #expect(await eventually { counted() == 2 }, "\(harness.server.log)")
+        #expect(try sent().compactMap { $0["properties"]?["largest"]?.intValue }.max() == 7)
+        let properties = try #require(try sent().first?["properties"])
+        #expect(properties["plugin_name"] == "counter")
+        #expect(properties["plugin_id"] == .number(Double(ids.plugin)))
+    }
+
     @Test("pg connects where the plugin's config says and returns rows; other hosts are refused")
     func pgClient() async throws {
         var target: JSON = [:]
