@@ -40,6 +40,8 @@ import Testing
         defer { receiver.stop() }
         var configId = 0
         let harness = try await IngestionHarness.start { database in
+            // PostHog's migration 0166 adds the column; the 0.20 schema the tests start from has none.
+            try database.execute("ALTER TABLE posthog_plugin ADD COLUMN public_jobs jsonb")
             for (n, minutes) in [(1, 0), (2, 3), (3, 14), (4, 31)] {
                 try database.execute(
                     """
@@ -57,6 +59,8 @@ import Testing
             ).1
         }
         defer { Task { await harness.stop() } }
+        let publicJobs = { try harness.database.scalar("SELECT public_jobs FROM posthog_plugin") }
+        #expect(await eventually { (try? publicJobs()) == ["Export historical events": ["payload": [:]]] }, "\(harness.server.log)")
         try await harness.push([Self.pluginJob(configId: configId, type: "Export historical events", payload: [:])])
         func exported() -> [JSON] {
             receiver.received.filter { $0.path == "/history" }.flatMap { (try? JSON(parsing: $0.body))?.arrayValue ?? [] }

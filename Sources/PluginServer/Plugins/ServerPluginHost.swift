@@ -26,7 +26,7 @@ final class ServerPluginHost: PluginHost {
     let postgresClients: PluginPostgresConnections
     /// `SITE_URL`: where `posthog.api` calls without keys go.
     let siteURL: String?
-    private let metricsColumnExists = Mutex<Bool?>(nil)
+    private let knownColumns = Mutex<[String: Bool]>([:])
     /// Capabilities last written per plugin, and whether the column exists: every config of a plugin
     /// reports the same capabilities, and 10,000 configs loading must not write one row 10,000 times.
     private let recordedCapabilities = Mutex<(columnExists: Bool?, byPlugin: [Int: String])>((nil, [:]))
@@ -125,6 +125,7 @@ final class ServerPluginHost: PluginHost {
     /// `posthog_plugin.capabilities` exists from PostHog's migration 0153 on; older databases (the
     /// 0.20 schema) have no such column, and then there is nothing to write.
     func recordCapabilities(_ capabilities: PluginCapabilities, config: PluginConfigRef) async {
+        if capabilities.methods.contains("exportEvents") { await recordHistoricalExportJob(config: config) }
         let json = capabilities.json.jsonString
         let (columnExists, recorded) = recordedCapabilities.withLock { ($0.columnExists, $0.byPlugin[config.pluginId]) }
         guard columnExists != false, recorded != json else { return }
@@ -260,23 +261,43 @@ final class ServerPluginHost: PluginHost {
 
     // MARK: meta.metrics, posthog.api, pg, historical export
 
+    /// Whether a column PostHog's later migrations add exists in this database; asked once per column.
+    private func columnExists(_ table: String, _ column: String) async throws -> Bool {
+        let key = "\(table).\(column)"
+        if let known = knownColumns.withLock({ $0[key] }) { return known }
+        let rows = try await store.query(
+            """
+            SELECT count(*) FROM information_schema.columns
+            WHERE table_schema = current_schema() AND table_name = \(table) AND column_name = \(column)
+            """)
+        var exists = false
+        for try await count in rows.decode(Int.self) { exists = count > 0 }
+        knownColumns.withLock { $0[key] = exists }
+        return exists
+    }
+
+    /// 1.7.0: an exportEvents plugin offers the public job `Export historical events` (reference §13.2),
+    /// merged into `posthog_plugin.public_jobs` where PostHog's schema has it (migration 0166).
+    private func recordHistoricalExportJob(config: PluginConfigRef) async {
+        do {
+            guard try await columnExists("posthog_plugin", "public_jobs") else { return }
+            try await store.execute(
+                """
+                UPDATE posthog_plugin SET public_jobs = coalesce(public_jobs, '{}'::jsonb) || '{"Export historical events": {"payload": {}}}'::jsonb
+                WHERE id = \(config.pluginId) AND NOT coalesce(public_jobs, '{}'::jsonb) ? 'Export historical events'
+                """)
+        } catch {
+            logger.warning("Could not record the historical export job", metadata: ["plugin_id": "\(config.pluginId)", "error": "\(error)"])
+        }
+    }
+
     /// `posthog_plugin.metrics` exists from PostHog's migration 0157 on; the 0.20 schema has none.
     func recordMetricTypes(_ types: [String: String], config: PluginConfigRef) async {
         var object = JSONObject()
         for (name, type) in types.sorted(by: { $0.key < $1.key }) { object[name] = .string(type) }
         let json = JSON.object(object).jsonString
         do {
-            if metricsColumnExists.withLock({ $0 }) == nil {
-                let rows = try await store.query(
-                    """
-                    SELECT count(*) FROM information_schema.columns
-                    WHERE table_schema = current_schema() AND table_name = 'posthog_plugin' AND column_name = 'metrics'
-                    """)
-                var exists = false
-                for try await count in rows.decode(Int.self) { exists = count > 0 }
-                metricsColumnExists.withLock { $0 = exists }
-            }
-            guard metricsColumnExists.withLock({ $0 }) == true else { return }
+            guard try await columnExists("posthog_plugin", "metrics") else { return }
             try await store.execute(
                 "UPDATE posthog_plugin SET metrics = \(json)::jsonb WHERE id = \(config.pluginId) AND metrics IS DISTINCT FROM \(json)::jsonb")
         } catch {
