@@ -313,9 +313,11 @@ public actor PluginRuntime {
             }
             for batch in batches where !batch.events.isEmpty {
                 await reporter.systemLog(
-                    plugin.descriptor, .info, "Exporting \(batch.events.count) events buffered by an instance that stopped (batch \(batch.batchKey)).")
+                    plugin.descriptor, .info,
+                    "Exporting \(batch.events.count) events buffered by an instance that stopped (batch \(batch.batchKey)).")
                 do {
-                    try await runUnbounded(plugin, kind: .method, name: "__exportRecovered", arguments: [.array(batch.events), .string(batch.batchKey)])
+                    try await runUnbounded(
+                        plugin, kind: .method, name: "__exportRecovered", arguments: [.array(batch.events), .string(batch.batchKey)])
                 } catch {
                     // Recorded on the config by runUnbounded; the batch stays pending for the next attempt.
                 }

@@ -96,7 +96,9 @@ import Testing
     func metrics() async throws {
         let (runtime, host) = makeRuntime(workers: 2)
         await runtime.load([
-            plugin(1, """
+            plugin(
+                1,
+                """
                 export const metrics = { seen: 'sum', biggest: 'MAX', smallest: 'min' }
                 export async function processEvent(event, { metrics }) {
                     metrics.seen.increment(1)
@@ -129,7 +131,9 @@ import Testing
     @Test("a metric type other than sum, max or min fails the load with the original message")
     func invalidMetricType() async throws {
         let (runtime, host) = makeRuntime()
-        await runtime.load([plugin(1, "export const metrics = { a: 'sum', b: 'avg', c: 'median' }\nexport function processEvent(e) { return e }")])
+        await runtime.load([
+            plugin(1, "export const metrics = { a: 'sum', b: 'avg', c: 'median' }\nexport function processEvent(e) { return e }")
+        ])
         #expect(await runtime.capabilities(configId: 1) == nil)
         #expect(
             await host.errors[1]?.message
@@ -141,7 +145,9 @@ import Testing
         let (runtime, host) = makeRuntime()
         await host.setFetchHandler { _ in FetchResponse(status: 200, body: Array(#"{"results": []}"#.utf8)) }
         await runtime.load([
-            plugin(1, """
+            plugin(
+                1,
+                """
                 export async function processEvent(event) {
                     const keys = { host: 'http://posthog.test:8000', projectApiKey: 'phc_project', personalApiKey: 'phx_personal' }
                     const got = await posthog.api.get('/api/projects/@current/event_definitions', { ...keys, data: { limit: 5 } })
@@ -163,12 +169,13 @@ import Testing
         #expect(p["noKeys"]?.stringValue?.contains("pass projectApiKey and personalApiKey") == true)
         let requests = await host.fetches
         #expect(requests.map(\.method) == ["GET", "POST", "PUT", "DELETE"])
-        #expect(requests.map(\.url) == [
-            "http://posthog.test:8000/api/projects/@current/event_definitions?token=phc_project&limit=5",
-            "http://posthog.test:8000/api/projects/@current/annotations?token=phc_project",
-            "http://posthog.test:8000/api/x/1?token=phc_project",
-            "http://posthog.test:8000/api/x/1?token=phc_project",
-        ])
+        #expect(
+            requests.map(\.url) == [
+                "http://posthog.test:8000/api/projects/@current/event_definitions?token=phc_project&limit=5",
+                "http://posthog.test:8000/api/projects/@current/annotations?token=phc_project",
+                "http://posthog.test:8000/api/x/1?token=phc_project",
+                "http://posthog.test:8000/api/x/1?token=phc_project",
+            ])
         #expect(requests.allSatisfy { $0.headers.contains { $0.name == "authorization" && $0.value == "Bearer phx_personal" } })
         #expect(requests[1].body == Array(#"{"content":"hi"}"#.utf8))
         #expect(requests[3].body == nil, "delete ignores data (reference §13.3)")
@@ -178,7 +185,9 @@ import Testing
     func genericPool() async throws {
         let (runtime, _) = makeRuntime()
         await runtime.load([
-            plugin(1, """
+            plugin(
+                1,
+                """
                 import { createPool } from 'generic-pool'
                 export async function processEvent(event) {
                     let created = 0, destroyed = 0
@@ -215,7 +224,8 @@ import Testing
         await runtime.load([
             plugin(1, "import { S3 } from 'aws-sdk'\nexport function processEvent(e) { new S3(); return e }"),
             plugin(2, "const { BigQuery } = require('@google-cloud/bigquery')\nexport function processEvent(e) { return e }"),
-            plugin(3, "import snowflake from 'snowflake-sdk'\nexport function processEvent(e) { snowflake.createConnection({}); return e }"),
+            plugin(
+                3, "import snowflake from 'snowflake-sdk'\nexport function processEvent(e) { snowflake.createConnection({}); return e }"),
         ])
         for (id, library) in [(1, "aws-sdk"), (2, "@google-cloud/bigquery"), (3, "snowflake-sdk")] {
             #expect(await runtime.capabilities(configId: id) == nil)

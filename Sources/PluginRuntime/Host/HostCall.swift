@@ -125,9 +125,11 @@ struct HostCall: Sendable {
             ])
         case "pg.connect":
             let parameters = arguments.first?.objectValue ?? [:]
-            return .value(.number(Double(try await host.pgConnect(config: config, pluginConfig: descriptor.config, parameters: parameters))))
+            let id = try await host.pgConnect(config: config, pluginConfig: descriptor.config, parameters: parameters)
+            return .value(.number(Double(id)))
         case "pg.query":
-            let parameters = (arguments.count > 2 ? arguments[2].arrayValue ?? [] : []).map { $0 == .null ? nil : $0.stringValue ?? $0.javaScriptString }
+            let values = arguments.count > 2 ? arguments[2].arrayValue ?? [] : []
+            let parameters = values.map { $0 == .null ? nil : $0.stringValue ?? $0.javaScriptString }
             return .value(try await host.pgQuery(connection: int(0), config: config, text: string(1), parameters: parameters))
         case "pg.end":
             await host.pgEnd(connection: int(0), config: config)

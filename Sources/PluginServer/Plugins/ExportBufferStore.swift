@@ -103,7 +103,9 @@ final class ExportBufferStore: Sendable {
             guard !alive else { continue }
             let reply = try await redis.eval(
                 Self.claimScript,
-                keys: [key(config, "buffer", owner), key(config, "pending", owner), key(config, "pending", instance), key(config, "owners")],
+                keys: [
+                    key(config, "buffer", owner), key(config, "pending", owner), key(config, "pending", instance), key(config, "owners"),
+                ],
                 arguments: [RedisArgument(UUID().uuidString.lowercased()), RedisArgument(owner)])
             let items = (reply.array ?? []).compactMap(\.string)
             if !items.isEmpty, registered.withLock({ $0.insert(config.id).inserted }) {

@@ -65,7 +65,8 @@ actor PluginPostgresConnections {
     func connect(config: PluginConfigRef, pluginConfig: JSONObject, parameters: JSONObject) async throws -> Int {
         let target = try Self.target(parameters)
         guard Self.configNames(target.host, in: pluginConfig) else {
-            throw PluginHostError("pg: host \(target.host) is not named in the plugin's config; plugins may only connect to databases their config names")
+            throw PluginHostError(
+                "pg: host \(target.host) is not named in the plugin's config; plugins may only connect to databases their config names")
         }
         let tls: PostgresConnection.Configuration.TLS
         if target.ssl {
@@ -133,7 +134,9 @@ actor PluginPostgresConnections {
         case .float4, .float8: return (try? cell.decode(Double.self)).map(JSON.number) ?? .null
         case .numeric: return (try? cell.decode(Decimal.self)).map { .string("\($0)") } ?? .null
         case .timestamp, .timestamptz, .date:
-            return (try? cell.decode(Date.self)).map { .string(EventTimestamp(millisecondsSince1970: Int64($0.timeIntervalSince1970 * 1000)).isoString) } ?? .null
+            return (try? cell.decode(Date.self)).map {
+                .string(EventTimestamp(millisecondsSince1970: Int64($0.timeIntervalSince1970 * 1000)).isoString)
+            } ?? .null
         case .uuid: return (try? cell.decode(UUID.self)).map { .string($0.uuidString.lowercased()) } ?? .null
         case .json, .jsonb:
             guard var bytes = cell.bytes else { return .null }

@@ -183,7 +183,8 @@ public final class CeleryQueueConsumer: Service, Sendable {
             PluginJob(
                 type: type, payload: payload, timestamp: Double(Int64(Date().timeIntervalSince1970 * 1000)), pluginConfigId: configId,
                 pluginConfigTeam: teamId))
-        logger.info("Plugin job enqueued from PostHog", metadata: ["plugin_config_id": "\(configId)", "team_id": "\(teamId)", "job": "\(type)"])
+        logger.info(
+            "Plugin job enqueued from PostHog", metadata: ["plugin_config_id": "\(configId)", "team_id": "\(teamId)", "job": "\(type)"])
     }
 
     private func acknowledge(_ raw: [UInt8]) async {
