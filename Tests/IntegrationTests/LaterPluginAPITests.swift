@@ -135,6 +135,32 @@ import Testing
         #expect(try harness.events().first?["properties"]?["apiStatus"] == 200)
     }
 
+    @Test("a plugin importing a cloud SDK fails to load: the error names the library on the config and in its log")
+    func cloudSDKRefused() async throws {
+        var configId = 0
+        let harness = try await IngestionHarness.start { database in
+            configId = try PluginPipelineTests.installSourcePlugin(
+                database, name: "s3-export",
+                source: """
+                    import { S3 } from 'aws-sdk'
+                    export async function exportEvents(events) { await new S3().putObject({ Body: JSON.stringify(events) }).promise() }
+                    """
+            ).1
+        }
+        defer { Task { await harness.stop() } }
+        let error = { try harness.database.scalar("SELECT error FROM posthog_pluginconfig WHERE id = \(configId)") }
+        #expect(await eventually { (try? error())?["message"] != nil }, "\(harness.server.log)")
+        let message = try error()?["message"]?.stringValue ?? ""
+        #expect(message.hasPrefix("Cannot import 'aws-sdk'! aws-sdk is not available in this plugin server: "), "\(message)")
+        #expect(
+            await eventually {
+                (try? harness.database.count(
+                    "posthog_pluginlogentry",
+                    where: "plugin_config_id = \(configId) AND source = 'SYSTEM' AND message LIKE 'Plugin failed to load%'"))
+                    ?? 0 >= 1
+            })
+    }
+
     @Test("meta.metrics: declarations land in posthog_plugin.metrics, values come back as a $$plugin_metrics event")
     func metrics() async throws {
         var ids = (plugin: 0, config: 0)
