@@ -567,7 +567,9 @@ class PgClient {
       connectionString: config.connectionString === undefined ? null : $String(config.connectionString),
       host: config.host === undefined ? null : $String(config.host), port: config.port === undefined ? null : Number(config.port),
       user: config.user === undefined ? null : $String(config.user), password: config.password === undefined ? null : $String(config.password),
-      database: config.database === undefined ? null : $String(config.database), ssl: !!config.ssl,
+      database: config.database === undefined ? null : $String(config.database),
+      // node-postgres: `ssl: true`, or `{rejectUnauthorized: false}` to skip certificate checks.
+      ssl: isObject(config.ssl) ? { rejectUnauthorized: config.ssl.rejectUnauthorized !== false } : !!config.ssl,
     } });
     $define(this, '_id', { value: null, writable: true });
   }

@@ -24,6 +24,8 @@ actor PluginPostgresConnections {
         var password: String?
         var database: String?
         var ssl: Bool
+        /// False for node-postgres' `ssl: {rejectUnauthorized: false}`.
+        var verifyCertificate = true
     }
 
     /// node-postgres' parameters: a `connectionString` (postgres://user:password@host:port/database) or
@@ -50,6 +52,10 @@ actor PluginPostgresConnections {
         if let password = parameters["password"]?.stringValue { target.password = password }
         if let database = parameters["database"]?.stringValue { target.database = database }
         if parameters["ssl"] == .bool(true) { target.ssl = true }
+        if let ssl = parameters["ssl"]?.objectValue {
+            target.ssl = true
+            target.verifyCertificate = ssl["rejectUnauthorized"] != .bool(false)
+        }
         return target
     }
 
@@ -70,7 +76,9 @@ actor PluginPostgresConnections {
         }
         let tls: PostgresConnection.Configuration.TLS
         if target.ssl {
-            tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            if !target.verifyCertificate { configuration.certificateVerification = .none }
+            tls = .require(try NIOSSLContext(configuration: configuration))
         } else {
             tls = .disable
         }
