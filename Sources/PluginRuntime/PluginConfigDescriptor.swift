@@ -7,6 +7,8 @@ public struct PluginConfigDescriptor: Sendable {
     public var teamId: Int?
     public var pluginId: Int
     public var pluginName: String
+    /// `posthog_plugin.tag` (git commit or npm version), sent with `$$plugin_metrics`.
+    public var pluginTag: String?
     public var organizationId: String?
     public var isGlobal: Bool
     /// Chain position (reference §9.1); ties are broken by config id.
@@ -19,7 +21,8 @@ public struct PluginConfigDescriptor: Sendable {
     public var updatedMarker: String
 
     public init(
-        id: Int, teamId: Int?, pluginId: Int, pluginName: String, organizationId: String? = nil, isGlobal: Bool = false,
+        id: Int, teamId: Int?, pluginId: Int, pluginName: String, pluginTag: String? = nil, organizationId: String? = nil,
+        isGlobal: Bool = false,
         order: Int = 0, config: JSONObject = [:], attachments: [PluginAttachment] = [], code: PluginCode,
         updatedMarker: String = ""
     ) {
@@ -27,6 +30,7 @@ public struct PluginConfigDescriptor: Sendable {
         self.teamId = teamId
         self.pluginId = pluginId
         self.pluginName = pluginName
+        self.pluginTag = pluginTag
         self.organizationId = organizationId
         self.isGlobal = isGlobal
         self.order = order

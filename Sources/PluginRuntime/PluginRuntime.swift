@@ -156,6 +156,7 @@ public actor PluginRuntime {
         guard case .success(let capabilities) = outcomes.first else { return failed }
         await reporter.host.clearError(config: descriptor.ref)
         await reporter.host.recordCapabilities(capabilities, config: descriptor.ref)
+        if !capabilities.metrics.isEmpty { await reporter.host.recordMetricTypes(capabilities.metrics, config: descriptor.ref) }
         await reporter.systemLog(descriptor, .info, "Plugin loaded (instance ID \(settings.instanceId)).")
         return ConfigState(descriptor: descriptor, plugin: LoadedPlugin(descriptor: descriptor, capabilities: capabilities, key: key))
     }
@@ -298,6 +299,71 @@ public actor PluginRuntime {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Keeps this instance's exportEvents buffers recoverable: marks the instance alive and, with
+    /// `recover`, exports what instances no longer alive left buffered or pending (an addition to
+    /// reference §13.2: nothing buffered is lost across a crash).
+    public nonisolated func maintainExports(recover: Bool) async {
+        let exporters = table.withLock { $0.configs.values.compactMap(\.plugin) }.filter {
+            $0.capabilities.methods.contains("exportEvents")
+        }
+        guard !exporters.isEmpty else { return }
+        let host = reporter.host
+        await host.exportHeartbeat(instance: settings.instanceId)
+        guard recover else { return }
+        for plugin in exporters {
+            let batches: [(batchKey: String, events: [JSON])]
+            do {
+                batches = try await host.exportRecover(config: plugin.descriptor.ref, instance: settings.instanceId)
+            } catch {
+                await reporter.systemLog(plugin.descriptor, .error, "Could not recover buffered events: \(error)")
+                continue
+            }
+            for batch in batches where !batch.events.isEmpty {
+                await reporter.systemLog(
+                    plugin.descriptor, .info,
+                    "Exporting \(batch.events.count) events buffered by an instance that stopped (batch \(batch.batchKey)).")
+                do {
+                    try await runUnbounded(
+                        plugin, kind: .method, name: "__exportRecovered", arguments: [.array(batch.events), .string(batch.batchKey)])
+                } catch {
+                    // Recorded on the config by runUnbounded; the batch stays pending for the next attempt.
+                }
+            }
+        }
+    }
+
+    /// Takes the `meta.metrics` values of every worker, merges them by type and sends one
+    /// `$$plugin_metrics` capture per config that has values (reference §13.3; the server calls it
+    /// every 30 minutes and at shutdown).
+    public nonisolated func flushPluginMetrics() async {
+        let plugins = table.withLock { $0.configs.values.compactMap(\.plugin) }.filter { !$0.capabilities.metrics.isEmpty }
+        for plugin in plugins {
+            var merged: JSONObject = [:]
+            for worker in workers {
+                for (name, value) in await worker.takeMetrics(plugin.key) {
+                    guard let number = value.numberValue else { continue }
+                    let old = merged[name]?.numberValue
+                    let type = plugin.capabilities.metrics[name] ?? "sum"
+                    let next = old.map { type == "max" ? max($0, number) : type == "min" ? min($0, number) : $0 + number } ?? number
+                    merged[name] = .number(next)
+                }
+            }
+            guard !merged.isEmpty else { continue }
+            let descriptor = plugin.descriptor
+            merged["plugin_name"] = .string(descriptor.pluginName)
+            merged["plugin_id"] = .number(Double(descriptor.pluginId))
+            merged["plugin_tag"] = descriptor.pluginTag.map(JSON.string) ?? .null
+            do {
+                try await reporter.host.capture(
+                    PluginCapture(
+                        event: "$$plugin_metrics", properties: merged, distinctId: descriptor.pluginName, teamId: descriptor.teamId,
+                        pluginConfigId: descriptor.id, pluginName: descriptor.pluginName))
+            } catch {
+                await reporter.systemLog(descriptor, .error, "Could not send plugin metrics: \(error)")
             }
         }
     }

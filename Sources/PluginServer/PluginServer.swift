@@ -58,7 +58,8 @@ public struct PluginServer: Sendable {
             store: postgres, redis: redis, publisher: webhooks, pluginsQueue: settings.queues.pluginsQueue, jobs: jobQueue,
             fetchTimeout: settings.plugins.fetchTimeoutSeconds, echoConsole: settings.observability.developmentMode, metrics: metrics,
             errors: observability.errors, logger: logger, geoip: geoip,
-            kafka: kafka.map { KafkaPluginOutput(producer: $0.producer, consumptionTopic: settings.kafka.consumptionTopic) })
+            kafka: kafka.map { KafkaPluginOutput(producer: $0.producer, consumptionTopic: settings.kafka.consumptionTopic) },
+            siteURL: settings.plugins.siteURL)
         let runtime = PluginRuntime(
             workerCount: settings.plugins.workerConcurrency, tasksPerWorker: settings.plugins.tasksPerWorker, host: host,
             settings: PluginRuntimeSettings(
@@ -82,7 +83,7 @@ public struct PluginServer: Sendable {
                 redis: redis,
                 keys: CeleryQueueKeys(queue: settings.queues.pluginsQueue, instanceId: instanceId, deadLetter: settings.queues.deadLetterQueue),
                 pipeline: pipeline, maxInFlight: maxInFlight, leaseSeconds: settings.queues.leaseSeconds, status: status, metrics: metrics,
-                errors: observability.errors, logger: logger)
+                errors: observability.errors, jobs: jobQueue, logger: logger)
             consumer = celeryConsumer
             inFlight = { celeryConsumer.limiter.inFlight }
         }
@@ -102,7 +103,9 @@ public struct PluginServer: Sendable {
                         service: GeoIPService(
                             locator: geoip, store: postgres, redis: redis, endpoint: settings.observability.mmdbEndpoint,
                             internalPort: settings.observability.internalMMDBServerPort, logger: logger)),
-                    .init(service: ExportFlushService(runtime: runtime)),
+                    .init(
+                        service: ExportFlushService(
+                            runtime: runtime, metricsInterval: .milliseconds(Int(settings.plugins.metricsIntervalSeconds * 1000)))),
                     .init(
                         service: PluginReloadService(
                             redis: redis, channel: settings.queues.reloadChannel, loader: loader, runtime: runtime, logger: logger)),
@@ -217,6 +220,7 @@ struct StartupGate: Service {
         status.pluginsLoaded(true)
         logger.info("Plugins loaded", metadata: ["plugin_configs": "\(descriptors.count)"])
         try await then.run()
+        await runtime.flushPluginMetrics()
         await runtime.teardownAll()
     }
 }

@@ -173,4 +173,15 @@ import Testing
         #expect(missing.status == 2)
         #expect(missing.errors.contains("run-plugin: No plugin at"))
     }
+
+    @Test("an exporter throwing RetryError under run-plugin: the retry job is shown, not run, and the run succeeds")
+    func retryingExporter() throws {
+        let events = #"{"event":"a","distinct_id":"u"}"# + "\n" + #"{"event":"b","distinct_id":"u"}"#
+        let run = try runPlugin(["\(Self.fixtures)/retrying-exporter.js"], input: events)
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.lines.filter { $0.hasPrefix("export: 2 events (a, b)") }.count == 1, "\(run.output)")
+        #expect(run.lines.contains("log: [LOG] receiver not ready for 2 events"), "\(run.output)")
+        let job = try #require(run.lines.first { $0.hasPrefix("job: exportEventsWithRetry ") }, "\(run.output)")
+        #expect(job.contains(#""retriesPerformedSoFar":1"#) && job.hasSuffix("(not run)"))
+    }
 }

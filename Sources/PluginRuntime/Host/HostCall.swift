@@ -6,6 +6,7 @@ struct HostCall: Sendable {
     var arguments: [JSON]
     var body: [UInt8]?
     var descriptor: PluginConfigDescriptor
+    var instanceId: String
 
     func perform(on host: any PluginHost) async -> HostResult {
         do {
@@ -89,6 +90,49 @@ struct HostCall: Sendable {
             return .undefined
         case "exportEvents":
             await host.exportingEvents(arguments.first?.arrayValue ?? [], config: config)
+            return .undefined
+        case "export.buffer":
+            try await host.exportBufferAdd(config: config, instance: instanceId, entry: string(0), eventJSON: string(1))
+            return .undefined
+        case "export.seal":
+            let entries = (arguments.first?.arrayValue ?? []).compactMap(\.stringValue)
+            let sealed = try await host.exportSeal(config: config, instance: instanceId, entries: entries, batchKey: string(1))
+            return .value(.array(sealed.map(JSON.string)))
+        case "export.isDone":
+            return .value(.bool(try await host.exportIsDone(config: config, batchKey: string(0))))
+        case "export.complete":
+            let succeeded = arguments.count > 1 && arguments[1] == .bool(true)
+            try await host.exportComplete(config: config, instance: instanceId, batchKey: string(0), succeeded: succeeded)
+            return .undefined
+        case "events.bounds":
+            guard let teamId = descriptor.teamId, let bounds = try await host.eventBounds(teamId: teamId) else {
+                return .value(["min": .null, "max": .null])
+            }
+            return .value(["min": .number(bounds.min), "max": .number(bounds.max)])
+        case "events.page":
+            guard let teamId = descriptor.teamId else { return .value([]) }
+            let number = { (index: Int) in index < self.arguments.count ? self.arguments[index].numberValue ?? 0 : 0 }
+            let events = try await host.eventPage(teamId: teamId, from: number(0), to: number(1), offset: int(2), limit: int(3))
+            return .value(.array(events))
+        case "api.target":
+            let options = arguments.first?.objectValue ?? [:]
+            let target = try await host.apiTarget(
+                config: config, host: options["host"]?.stringValue, projectApiKey: options["projectApiKey"]?.stringValue,
+                personalApiKey: options["personalApiKey"]?.stringValue)
+            return .value([
+                "host": .string(target.host), "projectApiKey": .string(target.projectApiKey),
+                "personalApiKey": .string(target.personalApiKey),
+            ])
+        case "pg.connect":
+            let parameters = arguments.first?.objectValue ?? [:]
+            let id = try await host.pgConnect(config: config, pluginConfig: descriptor.config, parameters: parameters)
+            return .value(.number(Double(id)))
+        case "pg.query":
+            let values = arguments.count > 2 ? arguments[2].arrayValue ?? [] : []
+            let parameters = values.map { $0 == .null ? nil : $0.stringValue ?? $0.javaScriptString }
+            return .value(try await host.pgQuery(connection: int(0), config: config, text: string(1), parameters: parameters))
+        case "pg.end":
+            await host.pgEnd(connection: int(0), config: config)
             return .undefined
         case "geoip.locate":
             return .value(try await host.geoipLocate(string(0)) ?? .null)

@@ -88,4 +88,43 @@ public actor InMemoryPluginHost: PluginHost {
     }
     public func enqueueJob(_ job: PluginJob) async throws { jobs.append(job) }
     public func geoipLocate(_ ip: String) async throws -> JSON? { geoip[ip] }
+
+    // exportEvents persistence, in memory: enough to test recovery between two runtimes sharing a host.
+    public private(set) var bufferedExports: [String: (config: Int, instance: String, event: String)] = [:]
+    public private(set) var pendingExports: [String: (config: Int, instance: String, events: [String])] = [:]
+    public private(set) var doneExports: Set<String> = []
+    public private(set) var metricTypes: [Int: [String: String]] = [:]
+
+    public func exportBufferAdd(config: PluginConfigRef, instance: String, entry: String, eventJSON: String) async throws {
+        bufferedExports[entry] = (config.id, instance, eventJSON)
+    }
+    public func exportSeal(config: PluginConfigRef, instance: String, entries: [String], batchKey: String) async throws -> [String] {
+        let sealed = entries.filter { bufferedExports[$0]?.instance == instance }
+        if !sealed.isEmpty { pendingExports[batchKey] = (config.id, instance, sealed.compactMap { bufferedExports[$0]?.event }) }
+        for entry in sealed { bufferedExports[entry] = nil }
+        return sealed
+    }
+    public func exportIsDone(config: PluginConfigRef, batchKey: String) async throws -> Bool { doneExports.contains(batchKey) }
+    public func exportComplete(config: PluginConfigRef, instance: String, batchKey: String, succeeded: Bool) async throws {
+        if succeeded { doneExports.insert(batchKey) }
+        pendingExports[batchKey] = nil
+    }
+    /// Every other instance counts as stopped.
+    public func exportRecover(config: PluginConfigRef, instance: String) async throws -> [(batchKey: String, events: [JSON])] {
+        var batches: [(batchKey: String, events: [JSON])] = []
+        let orphans = bufferedExports.filter { $0.value.config == config.id && $0.value.instance != instance }
+        if !orphans.isEmpty {
+            let key = "recovered-\(batches.count)-\(orphans.keys.sorted().first!)"
+            let events = orphans.sorted { $0.key < $1.key }.map(\.value.event)
+            for entry in orphans.keys { bufferedExports[entry] = nil }
+            pendingExports[key] = (config.id, instance, events)
+            batches.append((key, events.compactMap { try? JSON(parsing: $0) }))
+        }
+        for (key, pending) in pendingExports where pending.config == config.id && pending.instance != instance {
+            pendingExports[key] = (config.id, instance, pending.events)
+            batches.append((key, pending.events.compactMap { try? JSON(parsing: $0) }))
+        }
+        return batches
+    }
+    public func recordMetricTypes(_ types: [String: String], config: PluginConfigRef) async { metricTypes[config.id] = types }
 }

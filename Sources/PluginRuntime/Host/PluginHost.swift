@@ -50,6 +50,52 @@ public protocol PluginHost: Sendable {
     /// Called with each batch right before the plugin's `exportEvents` runs (reference §13): lets a local
     /// runner show export calls. The server does nothing here.
     func exportingEvents(_ batch: [JSON], config: PluginConfigRef) async
+
+    // MARK: exportEvents crash safety (an addition to reference §13.2)
+
+    /// Persists one buffered event under `entry` for the instance's buffer of the config.
+    func exportBufferAdd(config: PluginConfigRef, instance: String, entry: String, eventJSON: String) async throws
+    /// Moves the entries still persisted into a pending batch `batchKey`; returns the entries moved.
+    func exportSeal(config: PluginConfigRef, instance: String, entries: [String], batchKey: String) async throws -> [String]
+    /// Whether the batch was exported successfully before.
+    func exportIsDone(config: PluginConfigRef, batchKey: String) async throws -> Bool
+    /// The batch left the buffer: exported (`succeeded`, recorded as done), handed to a retry job, or dropped.
+    func exportComplete(config: PluginConfigRef, instance: String, batchKey: String, succeeded: Bool) async throws
+    /// Takes over the buffered and pending events of instances no longer alive, as batches to export now.
+    func exportRecover(config: PluginConfigRef, instance: String) async throws -> [(batchKey: String, events: [JSON])]
+    /// Marks the instance alive; called every second while it has exporters.
+    func exportHeartbeat(instance: String) async
+
+    // MARK: 1.x API
+
+    /// The declared `meta.metrics` of a plugin (`posthog_plugin.metrics`, reference §13.3).
+    func recordMetricTypes(_ types: [String: String], config: PluginConfigRef) async
+    /// Host and keys of a `posthog.api` call: the given ones, or the team's (reference §13.3).
+    func apiTarget(config: PluginConfigRef, host: String?, projectApiKey: String?, personalApiKey: String?) async throws -> PostHogAPITarget
+    /// `pg`: opens a connection where the plugin's config says; returns its id.
+    func pgConnect(config: PluginConfigRef, pluginConfig: JSONObject, parameters: JSONObject) async throws -> Int
+    /// Runs a query; `{rows, rowCount, command, fields}` as node-postgres returns.
+    func pgQuery(connection: Int, config: PluginConfigRef, text: String, parameters: [String?]) async throws -> JSON
+    func pgEnd(connection: Int, config: PluginConfigRef) async
+    /// Epoch milliseconds of the team's first and last stored event (historical export, reference §13.2).
+    func eventBounds(teamId: Int) async throws -> (min: Double, max: Double)?
+    /// Stored events of the team with `from <= timestamp < to`, by timestamp, paged.
+    func eventPage(teamId: Int, from: Double, to: Double, offset: Int, limit: Int) async throws -> [JSON]
+}
+
+/// Where `posthog.api` sends a request.
+public struct PostHogAPITarget: Sendable, Equatable {
+    public var host: String
+    public var projectApiKey: String
+    public var personalApiKey: String
+
+    public init(host: String, projectApiKey: String, personalApiKey: String) {
+        self.host = host
+        self.projectApiKey = projectApiKey
+        self.personalApiKey = personalApiKey
+    }
+
+    public static let defaultHost = "https://app.posthog.com"
 }
 
 extension PluginHost {
@@ -70,6 +116,35 @@ extension PluginHost {
     public func disable(config: PluginConfigRef) async {}
     public func recordCapabilities(_ capabilities: PluginCapabilities, config: PluginConfigRef) async {}
     public func exportingEvents(_ batch: [JSON], config: PluginConfigRef) async {}
+
+    // Hosts without persistence (the local runner) keep the buffer in memory only.
+    public func exportBufferAdd(config: PluginConfigRef, instance: String, entry: String, eventJSON: String) async throws {}
+    public func exportSeal(config: PluginConfigRef, instance: String, entries: [String], batchKey: String) async throws -> [String] {
+        entries
+    }
+    public func exportIsDone(config: PluginConfigRef, batchKey: String) async throws -> Bool { false }
+    public func exportComplete(config: PluginConfigRef, instance: String, batchKey: String, succeeded: Bool) async throws {}
+    public func exportRecover(config: PluginConfigRef, instance: String) async throws -> [(batchKey: String, events: [JSON])] { [] }
+    public func exportHeartbeat(instance: String) async {}
+
+    public func recordMetricTypes(_ types: [String: String], config: PluginConfigRef) async {}
+    public func apiTarget(config: PluginConfigRef, host: String?, projectApiKey: String?, personalApiKey: String?) async throws
+        -> PostHogAPITarget
+    {
+        guard let projectApiKey, let personalApiKey else {
+            throw PluginHostError("posthog.api without keys needs the PostHog database: pass projectApiKey and personalApiKey")
+        }
+        return PostHogAPITarget(host: host ?? PostHogAPITarget.defaultHost, projectApiKey: projectApiKey, personalApiKey: personalApiKey)
+    }
+    public func pgConnect(config: PluginConfigRef, pluginConfig: JSONObject, parameters: JSONObject) async throws -> Int {
+        throw PluginHostError("pg is not available in this host")
+    }
+    public func pgQuery(connection: Int, config: PluginConfigRef, text: String, parameters: [String?]) async throws -> JSON {
+        throw PluginHostError("pg is not available in this host")
+    }
+    public func pgEnd(connection: Int, config: PluginConfigRef) async {}
+    public func eventBounds(teamId: Int) async throws -> (min: Double, max: Double)? { nil }
+    public func eventPage(teamId: Int, from: Double, to: Double, offset: Int, limit: Int) async throws -> [JSON] { [] }
 }
 
 /// One call into plugin code, for the per plugin config metrics (invocations, errors, duration).
@@ -191,6 +266,14 @@ public struct PluginJob: Sendable, Equatable {
     public var timestamp: Double
     public var pluginConfigId: Int
     public var pluginConfigTeam: Int?
+
+    public init(type: String, payload: JSON, timestamp: Double, pluginConfigId: Int, pluginConfigTeam: Int?) {
+        self.type = type
+        self.payload = payload
+        self.timestamp = timestamp
+        self.pluginConfigId = pluginConfigId
+        self.pluginConfigTeam = pluginConfigTeam
+    }
 
     public var json: JSON {
         [

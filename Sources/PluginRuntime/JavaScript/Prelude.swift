@@ -509,8 +509,107 @@ class PassThrough {
   pipe(destination) { this.on('data', (c) => destination.write(c)); this.on('end', () => destination.end && destination.end()); return destination; }
   read() { const all = Buffer.concat(this._chunks); this._chunks = []; return all.length ? all : null; }
 }
+// generic-pool 3 (reference §6.3, used with snowflake-sdk): acquire/release/destroy/use/drain/clear.
+// The sandbox has no timers, so idle eviction and acquire timeouts are not supported.
+function createPool(factory, opts) {
+  opts = opts || {};
+  const max = Math.max(1, parseInt(opts.max, 10) || 1), min = Math.min(parseInt(opts.min, 10) || 0, max);
+  const idle = [], borrowed = new Set(), waiting = [], drained = [];
+  let creating = 0, draining = false;
+  const settleDrain = () => { if (draining && borrowed.size === 0) for (const resolve of drained.splice(0)) resolve(); };
+  const pool = {
+    get size() { return idle.length + borrowed.size + creating; },
+    get available() { return idle.length; },
+    get borrowed() { return borrowed.size; },
+    get pending() { return waiting.length; },
+    get spareResourceCapacity() { return max - (idle.length + borrowed.size + creating); },
+    get max() { return max; },
+    get min() { return min; },
+    start() {},
+    ready() { return $Promise.resolve(); },
+    isBorrowedResource(resource) { return borrowed.has(resource); },
+    async acquire() {
+      if (draining) throw new Error('pool is draining and cannot accept work');
+      if (idle.length > 0) { const resource = idle.pop(); borrowed.add(resource); return resource; }
+      if (idle.length + borrowed.size + creating < max) {
+        creating++;
+        try { const resource = await factory.create(); borrowed.add(resource); return resource; } finally { creating--; }
+      }
+      return new $Promise((resolve, reject) => waiting.push({ resolve, reject }));
+    },
+    async release(resource) {
+      if (!borrowed.has(resource)) throw new Error('Resource not currently part of this pool');
+      const next = waiting.shift();
+      if (next) { next.resolve(resource); return; } // stays borrowed, by the next caller
+      borrowed.delete(resource); idle.push(resource); settleDrain();
+    },
+    async destroy(resource) {
+      if (!borrowed.has(resource)) throw new Error('Resource not currently part of this pool');
+      borrowed.delete(resource);
+      try { if (factory.destroy) await factory.destroy(resource); } finally {
+        const next = waiting.shift();
+        if (next) pool.acquire().then(next.resolve, next.reject);
+        settleDrain();
+      }
+    },
+    async use(fn) { const resource = await pool.acquire(); try { return await fn(resource); } finally { await pool.release(resource); } },
+    drain() { draining = true; return new $Promise((resolve) => { drained.push(resolve); settleDrain(); }); },
+    async clear() { await $Promise.all(idle.splice(0).map((r) => (factory.destroy ? factory.destroy(r) : undefined))); },
+  };
+  return pool;
+}
+// `pg` (0.21.5): Client and Pool speaking to the database the plugin's own config names, through the
+// host's Postgres client. Values are bound as text with types left to the server, as node-postgres does.
+class PgClient {
+  constructor(config) {
+    config = typeof config === 'string' ? { connectionString: config } : (config || {});
+    $define(this, '_config', { value: {
+      connectionString: config.connectionString === undefined ? null : $String(config.connectionString),
+      host: config.host === undefined ? null : $String(config.host), port: config.port === undefined ? null : Number(config.port),
+      user: config.user === undefined ? null : $String(config.user), password: config.password === undefined ? null : $String(config.password),
+      database: config.database === undefined ? null : $String(config.database),
+      // node-postgres: `ssl: true`, or `{rejectUnauthorized: false}` to skip certificate checks.
+      ssl: isObject(config.ssl) ? { rejectUnauthorized: config.ssl.rejectUnauthorized !== false } : !!config.ssl,
+    } });
+    $define(this, '_id', { value: null, writable: true });
+  }
+  async connect(callback) {
+    try {
+      if (this._id === null) this._id = await host('pg.connect', [this._config]);
+      if (typeof callback === 'function') callback(null, this);
+    } catch (error) { if (typeof callback === 'function') callback(error); else throw error; }
+  }
+  async query(text, values, callback) {
+    if (typeof values === 'function') { callback = values; values = undefined; }
+    if (isObject(text)) { values = text.values; text = text.text; }
+    try {
+      if (this._id === null) await this.connect();
+      const params = $isArray(values) ? values.map((v) => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : isObject(v) ? $stringify(v) : $String(v))) : [];
+      const result = await host('pg.query', [this._id, $String(text), params]);
+      if (typeof callback === 'function') callback(null, result);
+      return result;
+    } catch (error) { if (typeof callback === 'function') { callback(error); return undefined; } throw error; }
+  }
+  async end() { if (this._id !== null) { const id = this._id; this._id = null; await host('pg.end', [id]); } }
+  release() { return this._pool ? this._pool._release(this) : this.end(); }
+}
+class PgPool {
+  constructor(config) { $define(this, '_config', { value: config }); $define(this, '_idle', { value: [] }); $define(this, '_all', { value: [] }); }
+  async connect() {
+    const client = this._idle.pop() || new PgClient(this._config);
+    $define(client, '_pool', { value: this, configurable: true });
+    if (!this._all.includes(client)) this._all.push(client);
+    await client.connect();
+    return client;
+  }
+  _release(client) { this._idle.push(client); }
+  async query(text, values) { const client = await this.connect(); try { return await client.query(text, values); } finally { client.release(); } }
+  async end() { const all = this._all.splice(0); this._idle.splice(0); await $Promise.all(all.map((c) => c.end())); }
+}
 const libraries = {
   'node-fetch': fetch,
+  'generic-pool': $freeze({ createPool }),
+  'pg': $freeze({ Client: PgClient, Pool: PgPool, default: { Client: PgClient, Pool: PgPool } }),
   'crypto': $freeze(crypto),
   'url': $freeze({ URL, URLSearchParams }),
   'zlib': $freeze(zlib),
@@ -520,12 +619,38 @@ const libraries = {
 };
 writable('require', function require(name) {
   if (typeof name === 'string' && Object.prototype.hasOwnProperty.call(libraries, name)) return libraries[name];
+  if (typeof name === 'string' && (name === 'aws-sdk' || name === 'snowflake-sdk' || name.startsWith('@google-cloud/'))) {
+    throw new Error("Cannot import '" + name + "'! " + name + ' is not available in this plugin server: cloud SDKs (aws-sdk, @google-cloud/*, snowflake-sdk) need Node.js, which this server does not embed. Use fetch against the service\'s HTTP API instead.');
+  }
   throw new Error("Cannot import '" + name + "'! This package is not provided by PostHog in plugins.");
 });
 
 // ---- posthog
+// `posthog.api` (1.2.0, reference §13.3): the host adds the team's keys and PostHog's address when the
+// plugin gives no keys of its own.
+function apiRequest(method) {
+  return async function (path, options) {
+    options = isObject(options) ? options : {};
+    const given = (v) => v !== undefined && v !== null && v !== '';
+    if (given(options.projectApiKey) !== given(options.personalApiKey)) {
+      throw new Error('You must specify a personalApiKey if you specify a projectApiKey and vice-versa!');
+    }
+    let query = '';
+    // Reference §13.3 bug kept: delete ignores `data`.
+    if (method === 'GET' && isObject(options.data)) query = new URLSearchParams(options.data).toString();
+    const body = (method === 'POST' || method === 'PUT') && options.data !== undefined ? $stringify(options.data) : null;
+    const target = await host('api.target', [{ host: given(options.host) ? $String(options.host) : null,
+      projectApiKey: given(options.projectApiKey) ? $String(options.projectApiKey) : null,
+      personalApiKey: given(options.personalApiKey) ? $String(options.personalApiKey) : null }]);
+    const url = target.host.replace(/\/+$/, '') + '/' + $String(path).replace(/^\//, '') + '?token=' + encodeURIComponent(target.projectApiKey) + (query ? '&' + query : '');
+    const headers = { Authorization: 'Bearer ' + target.personalApiKey };
+    if (body !== null) headers['Content-Type'] = 'application/json';
+    return fetch(url, { method, headers, body: body === null ? undefined : body });
+  };
+}
 readOnly('posthog', $freeze({
   capture(event, properties = {}) { return host('capture', [$String(event), isObject(properties) ? properties : {}]); },
+  api: $freeze({ get: apiRequest('GET'), post: apiRequest('POST'), put: apiRequest('PUT'), delete: apiRequest('DELETE') }),
 }));
 writable('global', G); writable('GLOBAL', G); writable('root', G); writable('isVM', true);
 
@@ -609,6 +734,39 @@ const jobsProxy = new Proxy({}, {
   get: (target, name) => (typeof name === 'string' ? jobBuilder(name) : undefined),
   set: () => false, defineProperty: () => false, deleteProperty: () => false,
 });
+// `meta.metrics` (1.1.0, reference §13.3): declared by the plugin's `metrics` export, aggregated per
+// sandbox; the runtime takes and merges the values of every worker and sends them as `$$plugin_metrics`.
+const METRIC_TYPES = ['sum', 'max', 'min'];
+let metricTypes = {}, metricValues = {};
+function updateMetric(name, type, value) {
+  if (typeof value !== 'number' || Number.isNaN(value)) throw new Error('Only numbers are allowed for operations on metrics');
+  const old = metricValues[name];
+  metricValues[name] = old === undefined ? value : type === 'sum' ? old + value : type === 'max' ? Math.max(old, value) : Math.min(old, value);
+}
+const metricsProxy = new Proxy({}, {
+  get(target, name) {
+    if (typeof name !== 'string') return undefined;
+    const type = Object.prototype.hasOwnProperty.call(metricTypes, name) ? metricTypes[name] : undefined;
+    if (type === undefined) throw new Error('Invalid metric name');
+    if (type === 'sum') return { increment: (value) => updateMetric(name, type, value) };
+    if (type === 'max') return { max: (value) => updateMetric(name, type, value) };
+    return { min: (value) => updateMetric(name, type, value) };
+  },
+  set: () => false, defineProperty: () => false, deleteProperty: () => false,
+});
+function declareMetrics(declared) {
+  if (!isObject(declared)) return;
+  const invalid = [];
+  for (const name of $keys(declared)) {
+    const type = $String(declared[name]).toLowerCase();
+    if (!METRIC_TYPES.includes(type)) invalid.push(declared[name]);
+    else metricTypes[name] = type;
+  }
+  if (invalid.length > 0) {
+    throw new Error("Only 'sum', 'max', and 'min' are supported as metric types. Invalid types received: " + invalid.join(', '));
+  }
+}
+function takeMetrics() { const values = metricValues; metricValues = {}; return { types: metricTypes, values }; }
 const attachments = {};
 for (const key of $keys(info.attachments)) {
   const a = info.attachments[key];
@@ -621,6 +779,7 @@ const meta = {
   geoip: $freeze({ async locate(ip) { return host('geoip.locate', [$String(ip)]); } }),
   global: {},
   jobs: jobsProxy,
+  metrics: metricsProxy,
   storage: $freeze(storage),
   utils: $freeze({ cursor: $freeze(cursor) }),
 };
@@ -651,6 +810,7 @@ function discover() {
     const j = h.jobs;
     if (isObject(j)) for (const key of $keys(j)) { if (typeof j[key] === 'function') jobs[key] = j[key]; }
   }
+  for (const h of holders) { if (isObject(h.metrics)) { declareMetrics(h.metrics); break; } }
   const present = METHODS.filter((m) => m in found);
   // Reference §9.3 adapters.
   if (found.processEventBatch && !found.processEvent) {
@@ -661,37 +821,127 @@ function discover() {
     found.processEventBatch = async (events, meta) => (await $Promise.all(events.map((e) => single(e, meta)))).filter(Boolean);
   }
   if (found.exportEvents) installExportEvents(found);
-  return { methods: present, tasks: $keys(tasks), jobs: $keys(jobs) };
+  return { methods: present, tasks: $keys(tasks), jobs: $keys(jobs), metrics: metricTypes };
 }
 function clamp(value, min, max, fallback) {
   const n = parseInt(value, 10);
   return Number.isNaN(n) ? fallback : Math.min(max, Math.max(min, n));
 }
+// Reference §13.2, plus crash safety (an addition): each buffered event is persisted by the host
+// under an entry id; a flush seals the entries still persisted into a batch with a key, and only the
+// sealed events are exported. A batch whose key completed is never exported again (retry jobs and
+// batches recovered from a crashed instance carry the key).
 function installExportEvents(found) {
   const config = info.config;
   const exportEvents = found.exportEvents, onEvent = found.onEvent, teardown = found.teardownPlugin;
   const ignore = new Set($String(config.exportEventsToIgnore || '').split(',').map((s) => s.trim()).filter(Boolean));
-  const retry = async (batch, n) => {
-    try { await host('exportEvents', [batch]); await exportEvents(batch, meta); }
-    catch (error) {
-      if (!(error instanceof RetryError)) throw error;
-      if (n >= 15) { consoleObject.error('Dropped batch after retrying 15 times'); return; }
-      await meta.jobs.exportEventsWithRetry({ batch, batchId: Math.floor(Math.random() * 1000000), retriesPerformedSoFar: n + 1 }).runIn(Math.pow(2, n + 1) * 3, 'seconds');
+  for (const name of ['events_seen', 'events_delivered_successfully', 'undelivered_events', 'retry_errors', 'other_errors']) {
+    if (!(name in metricTypes)) metricTypes[name] = 'sum';
+  }
+  const attempt = async (batch, n, batchKey) => {
+    if (batchKey && (await host('export.isDone', [batchKey]))) {
+      consoleObject.log('Skipped exporting batch ' + batchKey + ': it was exported already');
+      return;
     }
+    try {
+      await host('exportEvents', [batch]);
+      await exportEvents(batch, meta);
+    } catch (error) {
+      if (!(error instanceof RetryError)) {
+        updateMetric('other_errors', 'sum', 1); updateMetric('undelivered_events', 'sum', batch.length);
+        if (batchKey) await host('export.complete', [batchKey, false]);
+        throw error;
+      }
+      updateMetric('retry_errors', 'sum', 1);
+      if (n >= 15) {
+        updateMetric('undelivered_events', 'sum', batch.length);
+        consoleObject.error('Dropped batch after retrying 15 times');
+      } else {
+        await meta.jobs.exportEventsWithRetry({ batch, batchId: Math.floor(Math.random() * 1000000), retriesPerformedSoFar: n + 1, batchKey })
+          .runIn(Math.pow(2, n + 1) * 3, 'seconds');
+      }
+      // Handed to the persistent job queue (or given up): no longer the buffer's to recover.
+      if (batchKey) await host('export.complete', [batchKey, false]);
+      return;
+    }
+    updateMetric('events_delivered_successfully', 'sum', batch.length);
+    if (batchKey) await host('export.complete', [batchKey, true]);
   };
   const buffer = createBuffer({
     limit: clamp(config.exportEventsBufferBytes, 1, 100 * 1024 * 1024, 1024 * 1024),
     timeoutSeconds: clamp(config.exportEventsBufferSeconds, 1, 600, 10),
-    onFlush: (batch) => retry(batch, 0),
+    onFlush: async (items) => {
+      const batchKey = native('randomUUID');
+      const sealed = new Set(await host('export.seal', [items.map((item) => item.id), batchKey]));
+      // An entry another instance recovered meanwhile is that instance's to export.
+      const batch = items.filter((item) => sealed.has(item.id)).map((item) => item.event);
+      if (batch.length === 0) return;
+      updateMetric('events_seen', 'sum', batch.length);
+      await attempt(batch, 0, batchKey);
+    },
   });
   exportBuffer = buffer;
   found.onEvent = async (event, meta) => {
-    if (!ignore.has(event.event)) await buffer.add(event, $stringify(event).length);
+    if (!ignore.has(event.event)) {
+      const text = $stringify(event), id = native('randomUUID');
+      await host('export.buffer', [id, text]);
+      await buffer.add({ id, event }, text.length);
+    }
     if (onEvent) await onEvent(event, meta);
   };
   found.teardownPlugin = async (meta) => { await buffer.flush(); if (teardown) await teardown(meta); };
   found.__flushExportIfDue = () => (buffer.due() ? buffer.flush() : undefined);
-  jobs.exportEventsWithRetry = (payload) => retry(payload.batch, payload.retriesPerformedSoFar);
+  found.__exportRecovered = (batch, batchKey) => { updateMetric('events_seen', 'sum', batch.length); return attempt(batch, 0, batchKey); };
+  jobs.exportEventsWithRetry = (payload) => attempt(payload.batch, payload.retriesPerformedSoFar, payload.batchKey);
+  installHistoricalExport(found, exportEvents);
+}
+// 1.7.0 historical export (reference §13.2): `Export historical events` starts it; the internal job
+// `exportEventsFromTheBeginning` pages through the team's stored events, 100 per run, in 10-minute
+// windows, calling exportEvents, with its progress in storage.
+function installHistoricalExport(found, exportEvents) {
+  const setup = found.setupPlugin;
+  const WINDOW = 10 * 60 * 1000;
+  found.setupPlugin = async (meta) => {
+    const bounds = await host('events.bounds', []);
+    if (bounds.min !== null) {
+      await storage.set('min_timestamp', bounds.min);
+      await storage.set('max_timestamp', bounds.max);
+    }
+    if (setup) await setup(meta);
+  };
+  const start = async () => {
+    if (await storage.get('is_export_running', false)) { consoleObject.log('Historical export is already running'); return; }
+    const min = await storage.get('min_timestamp', null);
+    if (min === null) { consoleObject.log('No events to export'); return; }
+    await storage.set('timestamp_cursor', min);
+    await storage.set('is_export_running', true);
+    consoleObject.log('Starting historical export from ' + new Date(min).toISOString());
+    await meta.jobs.exportEventsFromTheBeginning({ offset: 0 }).runNow();
+  };
+  jobs['Export historical events'] = start;
+  jobs.exportEventsFromTheBeginning = async (payload) => {
+    const cursor = await storage.get('timestamp_cursor', null), max = await storage.get('max_timestamp', null);
+    if (cursor === null || max === null || !(await storage.get('is_export_running', false))) return;
+    if (cursor > max) {
+      await storage.set('is_export_running', false);
+      consoleObject.log('Historical export finished');
+      return;
+    }
+    const offset = (payload && payload.offset) || 0;
+    const events = await host('events.page', [cursor, cursor + WINDOW, offset, 100]);
+    if (events.length > 0) {
+      try { await exportEvents(events, meta); updateMetric('events_delivered_successfully', 'sum', events.length); }
+      catch (error) {
+        // Retried by running this page again later; the cursor stays.
+        consoleObject.error('Historical export failed for ' + new Date(cursor).toISOString() + ': ' + error.message + '. Retrying in 30 s');
+        await meta.jobs.exportEventsFromTheBeginning({ offset }).runIn(30, 'seconds');
+        return;
+      }
+    }
+    if (events.length === 100) { await meta.jobs.exportEventsFromTheBeginning({ offset: offset + 100 }).runNow(); return; }
+    await storage.set('timestamp_cursor', cursor + WINDOW);
+    await meta.jobs.exportEventsFromTheBeginning({ offset: 0 }).runNow();
+  };
 }
 let exportBuffer = null;
 function call(kind, name, args) {
@@ -713,7 +963,7 @@ function track(value, id, argument) {
 function wrapBytes(u8) { return toBuffer(u8); }
 function makeResponse(r) { return { status: r.status, statusText: r.statusText, headers: r.headers, url: r.url, body: toBuffer(r.body) }; }
 function flushExport() { return exportBuffer ? exportBuffer.flush() : undefined; }
-return $freeze({ discover, call, track, wrapBytes, makeResponse, flushExport, meta });
+return $freeze({ discover, call, track, wrapBytes, makeResponse, flushExport, takeMetrics, meta });
 })
 """#
 }

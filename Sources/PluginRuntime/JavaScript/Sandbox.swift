@@ -122,7 +122,11 @@ final class Sandbox {
             guard let object, let value = try? JSC.json(ctx, JSC.get(ctx, object, name)) else { return [] }
             return value.arrayValue?.compactMap(\.stringValue) ?? []
         }
-        capabilities = PluginCapabilities(methods: list("methods"), scheduledTasks: list("tasks"), jobs: list("jobs"))
+        var metrics: [String: String] = [:]
+        if let object, let value = try? JSC.json(ctx, JSC.get(ctx, object, "metrics")), let declared = value.objectValue {
+            for (name, type) in declared { metrics[name] = type.stringValue }
+        }
+        capabilities = PluginCapabilities(methods: list("methods"), scheduledTasks: list("tasks"), jobs: list("jobs"), metrics: metrics)
     }
 
     /// Calls an export with `meta` appended; returns the converted result, awaiting a returned promise.
@@ -199,6 +203,12 @@ final class Sandbox {
         } catch {
             throw JSThrown(name: "Error", message: "\(error)", stack: nil)
         }
+    }
+
+    /// The `meta.metrics` values aggregated since the last call (reference §13.3), reset.
+    func takeMetrics() -> JSONObject {
+        guard let result = try? callHelper("takeMetrics", []), let json = try? JSC.json(context, result) else { return [:] }
+        return json["values"]?.objectValue ?? [:]
     }
 
     func expireAwait(id: Int, after seconds: Double) {
@@ -349,7 +359,7 @@ final class Sandbox {
         nextId += 1
         let id = nextId
         pendingHostCalls[id] = (resolve, reject)
-        let call = HostCall(op: op, arguments: args, body: body, descriptor: descriptor)
+        let call = HostCall(op: op, arguments: args, body: body, descriptor: descriptor, instanceId: instanceId)
         let host = self.host
         let worker = self.worker
         let key = self.key
@@ -376,6 +386,8 @@ public struct PluginCapabilities: Sendable, Equatable {
     public var methods: [String] = []
     public var scheduledTasks: [String] = []
     public var jobs: [String] = []
+    /// `meta.metrics` declared by the plugin (and added for `exportEvents`): name → `sum`, `max` or `min`.
+    public var metrics: [String: String] = [:]
 
     public var json: JSON {
         [

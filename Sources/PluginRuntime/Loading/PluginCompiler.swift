@@ -9,11 +9,23 @@ final class PluginCompiler: @unchecked Sendable {
     private let lock = NSLock()
     private var cache: [String: String] = [:]
 
-    /// Libraries `require` provides (reference §6.3; cloud SDKs, `pg` and friends are not provided and
-    /// fail with the original "not provided" text).
+    /// Libraries `require` provides (reference §6.3): the prelude's table. Cloud SDKs are refused with a
+    /// message naming them, anything else with the original "not provided" text.
     static let providedLibraries: Set<String> = [
-        "node-fetch", "crypto", "url", "zlib", "stream", "@posthog/plugin-contrib", "@posthog/plugin-scaffold",
+        "node-fetch", "crypto", "url", "zlib", "stream", "generic-pool", "pg", "@posthog/plugin-contrib",
+        "@posthog/plugin-scaffold",
     ]
+
+    /// Libraries the original provided (reference §6.3) that need Node.js and a vendor's native client:
+    /// refused with a message naming them rather than the generic "not provided" one.
+    static func isUnavailableCloudSDK(_ name: String) -> Bool {
+        name == "aws-sdk" || name == "snowflake-sdk" || name.hasPrefix("@google-cloud/")
+    }
+
+    static func unavailableMessage(_ name: String) -> String {
+        "Cannot import '\(name)'! \(name) is not available in this plugin server: cloud SDKs (aws-sdk, @google-cloud/*, "
+            + "snowflake-sdk) need Node.js, which this server does not embed. Use fetch against the service's HTTP API instead."
+    }
 
     init(esbuildPath: String) {
         self.esbuildPath = esbuildPath
@@ -104,6 +116,7 @@ final class PluginCompiler: @unchecked Sendable {
     /// Every `require("X")` call of the compiled output (dead code included) must name a provided library.
     static func checkImports(_ code: String) throws(PluginLoadError) {
         for name in requiredModules(code) where !providedLibraries.contains(name) {
+            if isUnavailableCloudSDK(name) { throw PluginLoadError(message: unavailableMessage(name), isSyntaxError: false) }
             throw PluginLoadError(
                 message: "Cannot import '\(name)'! This package is not provided by PostHog in plugins.", isSyntaxError: false)
         }

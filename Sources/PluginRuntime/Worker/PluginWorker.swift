@@ -56,7 +56,8 @@ actor PluginWorker {
             throw error
         }
         sandboxes[key] = sandbox
-        if sandbox.capabilities.methods.contains("setupPlugin") {
+        // exportEvents plugins get a setupPlugin reading the bounds of the historical export (§13.2).
+        if sandbox.capabilities.methods.contains("setupPlugin") || sandbox.capabilities.methods.contains("exportEvents") {
             do {
                 _ = try await call(key, kind: .method, name: "setupPlugin", arguments: [], wantsResult: false, bounded: true)
             } catch {
@@ -128,6 +129,9 @@ actor PluginWorker {
     }
 
     var sandboxCount: Int { sandboxes.count }
+
+    /// The sandbox's `meta.metrics` values since the last call, reset.
+    func takeMetrics(_ key: SandboxKey) -> JSONObject { sandboxes[key]?.takeMetrics() ?? [:] }
 
     func hasSandbox(_ key: SandboxKey) -> Bool { sandboxes[key] != nil && !retired.contains(key) }
 

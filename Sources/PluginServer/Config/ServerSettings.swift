@@ -73,6 +73,10 @@ public struct ServerSettings: Sendable {
         public var disableOnFailure: Bool
         public var shutdownTimeoutSeconds: Double
         public var distinctIdCacheSize: Int
+        /// `SITE_URL`: PostHog's address for `posthog.api` calls made without keys; nil = app.posthog.com.
+        public var siteURL: String?
+        /// `PLUGIN_METRICS_INTERVAL`: seconds between `$$plugin_metrics` captures (the original: 30 min).
+        public var metricsIntervalSeconds: Double
     }
 
     public struct Jobs: Sendable, Equatable {
@@ -213,7 +217,9 @@ public struct ServerSettings: Sendable {
             loadRetries: reader.integer("PLUGIN_LOAD_RETRIES", minimum: 1),
             disableOnFailure: reader.bool("PLUGIN_DISABLE_ON_FAILURE"),
             shutdownTimeoutSeconds: reader.number("SHUTDOWN_TIMEOUT", integer: false),
-            distinctIdCacheSize: reader.integer("DISTINCT_ID_LRU_SIZE"))
+            distinctIdCacheSize: reader.integer("DISTINCT_ID_LRU_SIZE"),
+            siteURL: reader.optionalString("SITE_URL").flatMap { $0.isEmpty ? nil : $0 },
+            metricsIntervalSeconds: reader.number("PLUGIN_METRICS_INTERVAL", integer: false, minimum: 0.1))
 
         let jobQueues = reader.string("JOB_QUEUES").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }

@@ -62,6 +62,8 @@ package enum SettingsCatalog {
         .init(name: "DISTINCT_ID_LRU_SIZE", kind: .number, defaultValue: "10000", meaning: "size of the seen-distinct-id cache"),
         .init(name: "PLUGIN_EXECUTION_TIME_LIMIT", kind: .number, defaultValue: nil, meaning: "seconds of synchronous plugin code before it is stopped (default TASK_TIMEOUT)"),
         .init(name: "PLUGIN_FETCH_TIMEOUT", kind: .number, defaultValue: nil, meaning: "seconds per plugin fetch request (default TASK_TIMEOUT)"),
+        .init(name: "SITE_URL", kind: .string, defaultValue: nil, meaning: "PostHog's address for posthog.api calls made without keys (default https://app.posthog.com)"),
+        .init(name: "PLUGIN_METRICS_INTERVAL", kind: .number, defaultValue: "1800", meaning: "seconds between $$plugin_metrics captures of meta.metrics values"),
         .init(name: "PLUGIN_LOAD_RETRIES", kind: .number, defaultValue: "10", meaning: "plugin load attempts with back-off before giving up"),
         .init(name: "PLUGIN_DISABLE_ON_FAILURE", kind: .boolean, defaultValue: "false", meaning: "disable a plugin config after its last failed load attempt"),
         .init(name: "SCHEDULE_MINUTE_SECONDS", kind: .number, defaultValue: "60", meaning: "for tests only: the length of a scheduler minute (runEveryMinute period)"),

@@ -16,7 +16,7 @@ struct PluginConfigLoader: Sendable {
             """
             SELECT c.id, c.team_id, c.plugin_id, coalesce(p.name, ''), p.organization_id::text, p.is_global, c."order",
                    c.config::text, p.plugin_type, p.url, p.archive, p.source,
-                   c.updated_at::text || '|' || p.updated_at::text
+                   c.updated_at::text || '|' || p.updated_at::text, p.tag
             FROM posthog_pluginconfig c
             JOIN posthog_plugin p ON p.id = c.plugin_id
             JOIN posthog_team t ON t.id = c.team_id
@@ -25,13 +25,13 @@ struct PluginConfigLoader: Sendable {
             """)
         var descriptors: [PluginConfigDescriptor] = []
         for try await row in rows.decode(
-            (Int, Int?, Int, String, String, Bool, Int, String, String?, String?, ByteBuffer?, String?, String).self)
+            (Int, Int?, Int, String, String, Bool, Int, String, String?, String?, ByteBuffer?, String?, String, String?).self)
         {
-            let (id, teamId, pluginId, name, organizationId, isGlobal, order, configText, pluginType, url, archive, source, marker) =
+            let (id, teamId, pluginId, name, organizationId, isGlobal, order, configText, pluginType, url, archive, source, marker, tag) =
                 row
             descriptors.append(
                 PluginConfigDescriptor(
-                    id: id, teamId: teamId, pluginId: pluginId, pluginName: name, organizationId: organizationId,
+                    id: id, teamId: teamId, pluginId: pluginId, pluginName: name, pluginTag: tag, organizationId: organizationId,
                     isGlobal: isGlobal, order: order, config: (try? JSON(parsing: configText).objectValue) ?? JSONObject(),
                     code: code(url: url, archive: archive, pluginType: pluginType, source: source), updatedMarker: marker))
         }

@@ -31,6 +31,11 @@ final class ServerPluginHost: PluginHost {
     let errors: SentryReporter
     /// ClickHouse mode: log entries go to `plugin_log_entries`, captures to KAFKA_CONSUMPTION_TOPIC.
     let kafka: KafkaPluginOutput?
+    let exportBuffers: ExportBufferStore
+    let postgresClients: PluginPostgresConnections
+    /// `SITE_URL`: where `posthog.api` calls without keys go.
+    let siteURL: String?
+    private let knownColumns = Mutex<[String: Bool]>([:])
     /// Capabilities last written per plugin, and whether the column exists: every config of a plugin
     /// reports the same capabilities, and 10,000 configs loading must not write one row 10,000 times.
     private let recordedCapabilities = Mutex<(columnExists: Bool?, byPlugin: [Int: String])>((nil, [:]))
@@ -38,9 +43,12 @@ final class ServerPluginHost: PluginHost {
     init(
         store: PostgresStore, redis: RedisClient, publisher: CeleryTaskPublisher, pluginsQueue: String, jobs: JobQueue,
         fetchTimeout: Double, echoConsole: Bool, metrics: ServerMetrics, errors: SentryReporter, logger: Logger,
-        geoip: GeoIPLocator = GeoIPLocator(enabled: false), kafka: KafkaPluginOutput? = nil
+        geoip: GeoIPLocator = GeoIPLocator(enabled: false), kafka: KafkaPluginOutput? = nil, siteURL: String? = nil
     ) {
         self.kafka = kafka
+        self.exportBuffers = ExportBufferStore(redis: redis)
+        self.postgresClients = PluginPostgresConnections(logger: logger)
+        self.siteURL = siteURL
         self.store = store
         self.redis = redis
         self.publisher = publisher
@@ -56,7 +64,10 @@ final class ServerPluginHost: PluginHost {
     }
 
     /// Closes the HTTP clients; call once plugins are torn down.
-    func shutdown() async { await fetcher.shutdown() }
+    func shutdown() async {
+        await fetcher.shutdown()
+        await postgresClients.closeAll()
+    }
 
     // MARK: Logs and errors
 
@@ -136,6 +147,7 @@ final class ServerPluginHost: PluginHost {
     /// `posthog_plugin.capabilities` exists from PostHog's migration 0153 on; older databases (the
     /// 0.20 schema) have no such column, and then there is nothing to write.
     func recordCapabilities(_ capabilities: PluginCapabilities, config: PluginConfigRef) async {
+        if capabilities.methods.contains("exportEvents") { await recordHistoricalExportJob(config: config) }
         let json = capabilities.json.jsonString
         let (columnExists, recorded) = recordedCapabilities.withLock { ($0.columnExists, $0.byPlugin[config.pluginId]) }
         guard columnExists != false, recorded != json else { return }
@@ -252,6 +264,160 @@ final class ServerPluginHost: PluginHost {
     // MARK: Jobs and GeoIP
 
     func enqueueJob(_ job: PluginJob) async throws { try await jobs.enqueue(job) }
+
+    // MARK: exportEvents buffers (ExportBufferStore)
+
+    func exportBufferAdd(config: PluginConfigRef, instance: String, entry: String, eventJSON: String) async throws {
+        try await exportBuffers.add(config: config, instance: instance, entry: entry, eventJSON: eventJSON)
+    }
+    func exportSeal(config: PluginConfigRef, instance: String, entries: [String], batchKey: String) async throws -> [String] {
+        try await exportBuffers.seal(config: config, instance: instance, entries: entries, batchKey: batchKey)
+    }
+    func exportIsDone(config: PluginConfigRef, batchKey: String) async throws -> Bool {
+        try await exportBuffers.isDone(config: config, batchKey: batchKey)
+    }
+    func exportComplete(config: PluginConfigRef, instance: String, batchKey: String, succeeded: Bool) async throws {
+        try await exportBuffers.complete(config: config, instance: instance, batchKey: batchKey, succeeded: succeeded)
+    }
+    func exportRecover(config: PluginConfigRef, instance: String) async throws -> [(batchKey: String, events: [JSON])] {
+        try await exportBuffers.recover(config: config, instance: instance)
+    }
+    func exportHeartbeat(instance: String) async {
+        do {
+            try await exportBuffers.heartbeat(instance: instance)
+        } catch {
+            logger.warning("Could not mark the instance alive for export buffers", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: meta.metrics, posthog.api, pg, historical export
+
+    /// Whether a column PostHog's later migrations add exists in this database; asked once per column.
+    private func columnExists(_ table: String, _ column: String) async throws -> Bool {
+        let key = "\(table).\(column)"
+        if let known = knownColumns.withLock({ $0[key] }) { return known }
+        let rows = try await store.query(
+            """
+            SELECT count(*) FROM information_schema.columns
+            WHERE table_schema = current_schema() AND table_name = \(table) AND column_name = \(column)
+            """)
+        var exists = false
+        for try await count in rows.decode(Int.self) { exists = count > 0 }
+        knownColumns.withLock { $0[key] = exists }
+        return exists
+    }
+
+    /// 1.7.0: an exportEvents plugin offers the public job `Export historical events` (reference §13.2),
+    /// merged into `posthog_plugin.public_jobs` where PostHog's schema has it (migration 0166).
+    private func recordHistoricalExportJob(config: PluginConfigRef) async {
+        do {
+            guard try await columnExists("posthog_plugin", "public_jobs") else { return }
+            try await store.execute(
+                """
+                UPDATE posthog_plugin SET public_jobs = coalesce(public_jobs, '{}'::jsonb) || '{"Export historical events": {"payload": {}}}'::jsonb
+                WHERE id = \(config.pluginId) AND NOT coalesce(public_jobs, '{}'::jsonb) ? 'Export historical events'
+                """)
+        } catch {
+            logger.warning(
+                "Could not record the historical export job", metadata: ["plugin_id": "\(config.pluginId)", "error": "\(error)"])
+        }
+    }
+
+    /// `posthog_plugin.metrics` exists from PostHog's migration 0157 on; the 0.20 schema has none.
+    func recordMetricTypes(_ types: [String: String], config: PluginConfigRef) async {
+        var object = JSONObject()
+        for (name, type) in types.sorted(by: { $0.key < $1.key }) { object[name] = .string(type) }
+        let json = JSON.object(object).jsonString
+        do {
+            guard try await columnExists("posthog_plugin", "metrics") else { return }
+            try await store.execute(
+                "UPDATE posthog_plugin SET metrics = \(json)::jsonb WHERE id = \(config.pluginId) AND metrics IS DISTINCT FROM \(json)::jsonb"
+            )
+        } catch {
+            logger.warning("Could not record plugin metrics", metadata: ["plugin_id": "\(config.pluginId)", "error": "\(error)"])
+        }
+    }
+
+    /// Without keys: the team's `api_token` and the organization's personal API key made for plugins
+    /// (`posthog_personalapikey`, label `autogenerated-for-plugins`), at SITE_URL (reference §13.3).
+    func apiTarget(config: PluginConfigRef, host: String?, projectApiKey: String?, personalApiKey: String?) async throws
+        -> PostHogAPITarget
+    {
+        if let projectApiKey, let personalApiKey {
+            return PostHogAPITarget(
+                host: host ?? siteURL ?? PostHogAPITarget.defaultHost, projectApiKey: projectApiKey, personalApiKey: personalApiKey)
+        }
+        guard let teamId = config.teamId else { throw PluginHostError("posthog.api needs a plugin config with a team") }
+        var token: String?
+        var organization: String?
+        for try await (apiToken, organizationId) in try await store.query(
+            "SELECT api_token, organization_id::text FROM posthog_team WHERE id = \(teamId)"
+        ).decode((String, String).self) {
+            token = apiToken
+            organization = organizationId
+        }
+        guard let token, let organization else { throw PluginHostError("posthog.api: team \(teamId) not found") }
+        var personal: String?
+        var tableExists = false
+        for try await exists in try await store.query("SELECT to_regclass('posthog_personalapikey') IS NOT NULL").decode(Bool.self) {
+            tableExists = exists
+        }
+        if tableExists {
+            for try await value in try await store.query(
+                """
+                SELECT k.value FROM posthog_personalapikey k JOIN posthog_organizationmembership m ON m.user_id = k.user_id
+                WHERE m.organization_id::text = \(organization) AND k.label = 'autogenerated-for-plugins'
+                ORDER BY k.created_at LIMIT 1
+                """
+            ).decode(String.self) {
+                personal = value
+            }
+        }
+        guard let personal else {
+            throw PluginHostError(
+                "posthog.api: no personal API key labelled autogenerated-for-plugins for this organization; "
+                    + "pass projectApiKey and personalApiKey")
+        }
+        return PostHogAPITarget(host: host ?? siteURL ?? PostHogAPITarget.defaultHost, projectApiKey: token, personalApiKey: personal)
+    }
+
+    func pgConnect(config: PluginConfigRef, pluginConfig: JSONObject, parameters: JSONObject) async throws -> Int {
+        try await postgresClients.connect(config: config, pluginConfig: pluginConfig, parameters: parameters)
+    }
+    func pgQuery(connection: Int, config: PluginConfigRef, text: String, parameters: [String?]) async throws -> JSON {
+        try await postgresClients.query(connection, config: config, text: text, parameters: parameters)
+    }
+    func pgEnd(connection: Int, config: PluginConfigRef) async { await postgresClients.end(connection, config: config) }
+
+    func eventBounds(teamId: Int) async throws -> (min: Double, max: Double)? {
+        var bounds: (min: Double, max: Double)?
+        for try await (low, high) in try await store.query(
+            """
+            SELECT (extract(epoch FROM min("timestamp")) * 1000)::float8, (extract(epoch FROM max("timestamp")) * 1000)::float8
+            FROM posthog_event WHERE team_id = \(teamId)
+            """
+        ).decode((Double?, Double?).self) {
+            if let low, let high { bounds = (low, high) }
+        }
+        return bounds
+    }
+
+    /// Events as the original's historical export handed them to `exportEvents`.
+    func eventPage(teamId: Int, from: Double, to: Double, offset: Int, limit: Int) async throws -> [JSON] {
+        let rows = try await store.query(
+            """
+            SELECT json_build_object('event', event, 'distinct_id', distinct_id, 'team_id', team_id, 'properties', properties,
+                'timestamp', to_char("timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                'now', to_char(coalesce(created_at, "timestamp") AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                'site_url', site_url, 'ip', properties->>'$ip', 'elements', elements)::text
+            FROM posthog_event
+            WHERE team_id = \(teamId) AND "timestamp" >= to_timestamp(\(from / 1000)) AND "timestamp" < to_timestamp(\(to / 1000))
+            ORDER BY "timestamp", id OFFSET \(offset) LIMIT \(limit)
+            """)
+        var events: [JSON] = []
+        for try await text in rows.decode(String.self) { events.append(try JSON(parsing: text)) }
+        return events
+    }
 
     /// In-process: no loopback round trip, so the original's 10 s "connection timed out" cannot occur.
     func geoipLocate(_ ip: String) async throws -> JSON? { try geoip.locate(ip) }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+import PluginRuntime
 import PostHogEvents
 import RedisClient
 import ServiceLifecycle
@@ -21,6 +22,8 @@ public final class CeleryQueueConsumer: Service, Sendable {
     let status: ServerStatus
     let metrics: ServerMetrics?
     let errors: SentryReporter?
+    /// Where `plugin_job` tasks go; without one they are dead-lettered.
+    let jobs: JobQueue?
 
     let messagesReceived = Counter(label: "celery_messages_received_total")
     let messagesStored = Counter(label: "celery_messages_stored_total")
@@ -30,8 +33,9 @@ public final class CeleryQueueConsumer: Service, Sendable {
 
     init(
         redis: RedisClient, keys: CeleryQueueKeys, pipeline: EventPipeline, maxInFlight: Int, leaseSeconds: Int,
-        status: ServerStatus, metrics: ServerMetrics? = nil, errors: SentryReporter? = nil, logger: Logger
+        status: ServerStatus, metrics: ServerMetrics? = nil, errors: SentryReporter? = nil, jobs: JobQueue? = nil, logger: Logger
     ) {
+        self.jobs = jobs
         self.redis = redis
         self.keys = keys
         self.pipeline = pipeline
@@ -130,6 +134,11 @@ public final class CeleryQueueConsumer: Service, Sendable {
         while true {
             do {
                 let task = try CeleryEnvelope.decode(raw)
+                if task.name == CeleryEnvelope.pluginJobTask {
+                    try await enqueuePluginJob(task)
+                    await acknowledge(raw)
+                    return
+                }
                 let event = try CeleryEventDecoder.event(from: task) { UUIDT().uuidString }
                 let outcome = try await pipeline.process(event, messageKey: messageKey)
                 if case .alreadyStored = outcome { messagesDuplicate.increment() } else { messagesStored.increment() }
@@ -158,6 +167,24 @@ public final class CeleryQueueConsumer: Service, Sendable {
                 try? await Task.sleep(for: Self.backoff(attempt: attempt))
             }
         }
+    }
+
+    /// A job started from PostHog's UI (`publicJobs` of plugin.json): enqueued to run now, as the
+    /// original's `enqueueJob` did. Only the op `start` exists.
+    private func enqueuePluginJob(_ task: CeleryTask) async throws {
+        guard let jobs, jobs.enabled else { throw CeleryDecodingError("plugin_job: No JobQueue available") }
+        guard task.args.count >= 3, let teamId = task.args[0].intValue, let configId = task.args[1].intValue,
+            let type = task.args[2].stringValue
+        else {
+            throw CeleryDecodingError("plugin_job: expected [team id, plugin config id, job type, op, payload]")
+        }
+        let payload = task.args.count > 4 ? task.args[4] : (task.kwargs["payload"] ?? .object([:]))
+        try await jobs.enqueue(
+            PluginJob(
+                type: type, payload: payload, timestamp: Double(Int64(Date().timeIntervalSince1970 * 1000)), pluginConfigId: configId,
+                pluginConfigTeam: teamId))
+        logger.info(
+            "Plugin job enqueued from PostHog", metadata: ["plugin_config_id": "\(configId)", "team_id": "\(teamId)", "job": "\(type)"])
     }
 
     private func acknowledge(_ raw: [UInt8]) async {

@@ -17,6 +17,8 @@ public struct CeleryDecodingError: Error, CustomStringConvertible, Sendable, Equ
 
 public enum CeleryEnvelope {
     public static let processEventTask = "posthog.tasks.process_event.process_event_with_plugins"
+    /// 1.4.0 UI-triggered jobs (plugin-runtime.md §13.1): args `[team id, config id, job type, op, payload]`.
+    public static let pluginJobTask = "posthog.tasks.plugins.plugin_job"
 
     /// Decodes one list entry. Accepts protocol 2, protocol 1 and the "hybrid" form (task in the
     /// headers, protocol-1 body), which the original crashed on (§1.4 Bug).

@@ -92,8 +92,13 @@ final class LoopbackHTTPServer: Sendable {
         var path: String
         var headers: [String: String]
         var body: [UInt8]
+        /// What the server answered.
+        var status: Int = 200
+        /// `?query` of the request, without the `?`.
+        var query: String = ""
     }
 
+    private let failures = Mutex<[String: Int]>([:])
     private let requests = Mutex<[Received]>([])
     private let released = Mutex(false)
     private let task = Mutex<Task<Void, any Error>?>(nil)
@@ -108,6 +113,8 @@ final class LoopbackHTTPServer: Sendable {
         router.on("/", method: .post) { request, _ in try await server.record(request) }
         router.on("**", method: .post) { request, _ in try await server.record(request) }
         router.on("**", method: .get) { request, _ in try await server.record(request) }
+        router.on("**", method: .put) { request, _ in try await server.record(request) }
+        router.on("**", method: .delete) { request, _ in try await server.record(request) }
         // Quiet: stopping the test server by cancellation is logged as an error otherwise.
         var logger = Logger(label: "loopback-http")
         logger.logLevel = .critical
@@ -126,14 +133,26 @@ final class LoopbackHTTPServer: Sendable {
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName] = field.value }  // lowercase names
         let path = request.uri.path
-        requests.withLock {
-            $0.append(Received(method: request.method.rawValue, path: path, headers: headers, body: Array(buffer: body)))
+        let fail = failures.withLock { failures -> Bool in
+            guard let left = failures[path], left > 0 else { return false }
+            failures[path] = left - 1
+            return true
         }
+        requests.withLock {
+            $0.append(
+                Received(
+                    method: request.method.rawValue, path: path, headers: headers, body: Array(buffer: body), status: fail ? 500 : 200,
+                    query: request.uri.query ?? ""))
+        }
+        if fail { return Response(status: .internalServerError) }
         if path == "/hold" {
             _ = await eventually(timeout: .seconds(120), every: .milliseconds(20)) { self.released.withLock { $0 } }
         }
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))
     }
+
+    /// The next `count` requests to `path` are answered with 500.
+    func failNext(_ count: Int, path: String) { failures.withLock { $0[path] = count } }
 
     /// Lets held `/hold` requests answer.
     func release() { released.withLock { $0 = true } }

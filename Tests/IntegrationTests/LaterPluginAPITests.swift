@@ -1,0 +1,246 @@
+import Foundation
+import PostHogEvents
+import RedisClient
+import Testing
+
+/// The 1.x API of plugin-runtime.md §13 that needs the real services: the UI-triggered `plugin_job`
+/// Celery task, the historical export, `posthog.api` against SITE_URL, and `pg`.
+@Suite(.serialized) struct LaterPluginAPIServerTests {
+    static func pluginJob(teamId: Int = 2, configId: Int, type: String, payload: JSON) -> [UInt8] {
+        CeleryMessages.envelope(
+            task: CeleryEnvelope.pluginJobTask,
+            args: [.number(Double(teamId)), .number(Double(configId)), .string(type), "start", payload])
+    }
+
+    @Test("a plugin_job Celery task enqueues the named job, which runs with its payload")
+    func pluginJobTask() async throws {
+        var configId = 0
+        let harness = try await IngestionHarness.start { database in
+            configId = try PluginPipelineTests.installSourcePlugin(
+                database, name: "public-jobs",
+                source: """
+                    export const jobs = {
+                        'Say hello': async (payload, { storage }) => { await storage.set('hello', payload) },
+                    }
+                    """
+            ).1
+        }
+        defer { Task { await harness.stop() } }
+        try await harness.push([Self.pluginJob(configId: configId, type: "Say hello", payload: ["name": "Ada"])])
+        let stored = {
+            try harness.database.scalar("SELECT value FROM posthog_pluginstorage WHERE plugin_config_id = \(configId) AND key = 'hello'")
+        }
+        #expect(await eventually { (try? stored()) == "{\"name\":\"Ada\"}" }, "\(harness.server.log)")
+        #expect(try await harness.deadLetterReasons().isEmpty)
+    }
+
+    @Test("Export historical events pages through the team's stored events into exportEvents")
+    func historicalExport() async throws {
+        let receiver = try await LoopbackHTTPServer.start()
+        defer { receiver.stop() }
+        var configId = 0
+        let harness = try await IngestionHarness.start { database in
+            // PostHog's migration 0166 adds the column; the 0.20 schema the tests start from has none.
+            try database.execute("ALTER TABLE posthog_plugin ADD COLUMN public_jobs jsonb")
+            for (n, minutes) in [(1, 0), (2, 3), (3, 14), (4, 31)] {
+                try database.execute(
+                    """
+                    INSERT INTO posthog_event (event, properties, elements, "timestamp", team_id, distinct_id, elements_hash, created_at)
+                    VALUES ('old', '{"n": \(n)}', '[]', '2021-09-01T10:00:00Z'::timestamptz + interval '\(minutes) minutes', 2, 'u', '', now())
+                    """)
+            }
+            configId = try PluginPipelineTests.installSourcePlugin(
+                database, name: "historical", config: ["url": .string("http://127.0.0.1:\(receiver.port)/history")],
+                source: """
+                    export async function exportEvents(events, { config }) {
+                        await fetch(config.url, { method: 'POST', body: JSON.stringify(events.map((e) => [e.properties.n, e.event, e.timestamp])) })
+                    }
+                    """
+            ).1
+        }
+        defer { Task { await harness.stop() } }
+        let publicJobs = { try harness.database.scalar("SELECT public_jobs FROM posthog_plugin") }
+        #expect(await eventually { (try? publicJobs()) == ["Export historical events": ["payload": [:]]] }, "\(harness.server.log)")
+        try await harness.push([Self.pluginJob(configId: configId, type: "Export historical events", payload: [:])])
+        func exported() -> [JSON] {
+            receiver.received.filter { $0.path == "/history" }.flatMap { (try? JSON(parsing: $0.body))?.arrayValue ?? [] }
+        }
+        #expect(await eventually(timeout: .seconds(30)) { exported().count >= 4 }, "\(harness.server.log)")
+        #expect(exported().compactMap { $0.arrayValue?.first?.intValue } == [1, 2, 3, 4])
+        #expect(exported().first == [1, "old", "2021-09-01T10:00:00.000Z"])
+        let running = {
+            try harness.database.scalar(
+                "SELECT value FROM posthog_pluginstorage WHERE plugin_config_id = \(configId) AND key = 'is_export_running'")
+        }
+        #expect(await eventually { (try? running()) == "false" })
+    }
+
+    @Test("posthog.api reaches SITE_URL with the project token and the personal key as a bearer token")
+    func posthogAPI() async throws {
+        let receiver = try await LoopbackHTTPServer.start()
+        defer { receiver.stop() }
+        let harness = try await IngestionHarness.start(environment: ["SITE_URL": "http://127.0.0.1:\(receiver.port)"]) { database in
+            try PluginPipelineTests.installSourcePlugin(
+                database, name: "api-user",
+                source: """
+                    export async function processEvent(event) {
+                        const keys = { projectApiKey: 'phc_test', personalApiKey: 'phx_secret' }
+                        const response = await posthog.api.post('/api/projects/@current/annotations', { ...keys, data: { content: event.event } })
+                        event.properties.apiStatus = response.status
+                        return event
+                    }
+                    """)
+        }
+        defer { Task { await harness.stop() } }
+        try await harness.send(PluginPipelineTests.event("annotate me"))
+        let request = try #require(receiver.received.first)
+        #expect(request.method == "POST")
+        #expect(request.path == "/api/projects/@current/annotations")
+        #expect(request.query == "token=phc_test")
+        #expect(request.headers["authorization"] == "Bearer phx_secret")
+        #expect(try JSON(parsing: request.body) == ["content": "annotate me"])
+        #expect(try harness.events().first?["properties"]?["apiStatus"] == 200)
+    }
+
+    @Test("posthog.api without keys uses the team's token and the organization's personal key made for plugins")
+    func posthogAPIWithoutKeys() async throws {
+        let receiver = try await LoopbackHTTPServer.start()
+        defer { receiver.stop() }
+        let harness = try await IngestionHarness.start(environment: ["SITE_URL": "http://127.0.0.1:\(receiver.port)"]) { database in
+            // posthog_personalapikey as PostHog creates it (left out of the 0.20 schema the tests start from).
+            try database.execute(
+                """
+                CREATE TABLE posthog_personalapikey (id varchar(50) PRIMARY KEY, label varchar(40) NOT NULL, value varchar(50) UNIQUE,
+                    created_at timestamptz NOT NULL, last_used_at timestamptz, team_id integer, user_id integer NOT NULL)
+                """)
+            try database.execute(
+                "INSERT INTO posthog_personalapikey VALUES ('k1', 'autogenerated-for-plugins', 'phx_made_for_plugins', now(), NULL, NULL, 1001)"
+            )
+            try PluginPipelineTests.installSourcePlugin(
+                database, name: "api-without-keys",
+                source: """
+                    export async function processEvent(event) {
+                        event.properties.apiStatus = (await posthog.api.get('/api/projects/@current/event_definitions')).status
+                        return event
+                    }
+                    """)
+        }
+        defer { Task { await harness.stop() } }
+        try await harness.send(PluginPipelineTests.event("look up"))
+        let request = try #require(receiver.received.first, "\(harness.server.log)")
+        #expect(request.method == "GET")
+        #expect(request.path == "/api/projects/@current/event_definitions")
+        #expect(request.query == "token=THIS%20IS%20NOT%20A%20TOKEN%20FOR%20TEAM%202")
+        #expect(request.headers["authorization"] == "Bearer phx_made_for_plugins")
+        #expect(try harness.events().first?["properties"]?["apiStatus"] == 200)
+    }
+
+    @Test("a plugin importing a cloud SDK fails to load: the error names the library on the config and in its log")
+    func cloudSDKRefused() async throws {
+        var configId = 0
+        let harness = try await IngestionHarness.start { database in
+            configId = try PluginPipelineTests.installSourcePlugin(
+                database, name: "s3-export",
+                source: """
+                    import { S3 } from 'aws-sdk'
+                    export async function exportEvents(events) { await new S3().putObject({ Body: JSON.stringify(events) }).promise() }
+                    """
+            ).1
+        }
+        defer { Task { await harness.stop() } }
+        let error = { try harness.database.scalar("SELECT error FROM posthog_pluginconfig WHERE id = \(configId)") }
+        #expect(await eventually { (try? error())?["message"] != nil }, "\(harness.server.log)")
+        let message = try error()?["message"]?.stringValue ?? ""
+        #expect(message.hasPrefix("Cannot import 'aws-sdk'! aws-sdk is not available in this plugin server: "), "\(message)")
+        #expect(
+            await eventually {
+                (try? harness.database.count(
+                    "posthog_pluginlogentry",
+                    where: "plugin_config_id = \(configId) AND source = 'SYSTEM' AND message LIKE 'Plugin failed to load%'"))
+                    ?? 0 >= 1
+            })
+    }
+
+    @Test("meta.metrics: declarations land in posthog_plugin.metrics, values come back as a $$plugin_metrics event")
+    func metrics() async throws {
+        var ids = (plugin: 0, config: 0)
+        let harness = try await IngestionHarness.start(environment: ["PLUGIN_METRICS_INTERVAL": "1"]) { database in
+            // PostHog's migration 0157 adds the column; the 0.20 schema the tests start from has none.
+            try database.execute("ALTER TABLE posthog_plugin ADD COLUMN metrics jsonb")
+            ids = try PluginPipelineTests.installSourcePlugin(
+                database, name: "counter",
+                source: """
+                    export const metrics = { counted: 'sum', largest: 'max' }
+                    export function processEvent(event, { metrics }) {
+                        if (event.event === 'count me') { metrics.counted.increment(1); metrics.largest.max(event.properties.size) }
+                        return event
+                    }
+                    """)
+        }
+        defer { Task { await harness.stop() } }
+        let declared = { try harness.database.scalar("SELECT metrics FROM posthog_plugin WHERE id = \(ids.plugin)") }
+        #expect(await eventually { (try? declared()) == ["counted": "sum", "largest": "max"] }, "\(harness.server.log)")
+        try await harness.send(PluginPipelineTests.event("count me", properties: ["size": 3]))
+        try await harness.send(PluginPipelineTests.event("count me", properties: ["size": 7]))
+        let sent = { try harness.events().filter { $0["event"] == "$$plugin_metrics" } }
+        // The two events may fall into one interval or two: sums add up, maxima take the larger.
+        let counted = { ((try? sent()) ?? []).compactMap { $0["properties"]?["counted"]?.intValue }.reduce(0, +) }
+        #expect(await eventually { counted() == 2 }, "\(harness.server.log)")
+        #expect(try sent().compactMap { $0["properties"]?["largest"]?.intValue }.max() == 7)
+        let properties = try #require(try sent().first?["properties"])
+        #expect(properties["plugin_name"] == "counter")
+        #expect(properties["plugin_id"] == .number(Double(ids.plugin)))
+    }
+
+    @Test("pg connects where the plugin's config says and returns rows; other hosts are refused")
+    func pgClient() async throws {
+        var target: JSON = [:]
+        let harness = try await IngestionHarness.start { database in
+            let url = try #require(URLComponents(string: database.url))
+            target = [
+                "host": .string(url.host ?? "127.0.0.1"), "port": .string(String(url.port ?? 5432)),
+                "user": .string(url.user ?? "postgres"),
+                "password": .string(url.password ?? ""), "database": .string(String(url.path.dropFirst())),
+            ]
+            try PluginPipelineTests.installSourcePlugin(
+                database, name: "pg-user", config: target,
+                source: """
+                    import { Client, Pool } from 'pg'
+                    export async function processEvent(event, { config }) {
+                        const client = new Client({ host: config.host, port: parseInt(config.port), user: config.user,
+                            password: config.password || undefined, database: config.database })
+                        await client.connect()
+                        await client.query('CREATE TABLE IF NOT EXISTS exported (n int, label text, at timestamptz)')
+                        const inserted = await client.query('INSERT INTO exported VALUES ($1, $2, $3), ($4, $5, $6)',
+                            [1, 'one', new Date('2021-10-01T00:00:00Z'), 2, null, null])
+                        const selected = await client.query({ text: 'SELECT n, label, at, n::bigint + 1 AS big FROM exported WHERE n >= $1 ORDER BY n', values: [1] })
+                        await client.end()
+                        event.properties.inserted = inserted.rowCount
+                        event.properties.rows = selected.rows
+                        const pool = new Pool({ host: config.host, port: parseInt(config.port), user: config.user,
+                            password: config.password || undefined, database: config.database })
+                        event.properties.viaPool = (await pool.query('SELECT count(*)::int AS c FROM exported')).rows[0].c
+                        await pool.end()
+                        try { await new Client({ host: 'internal.example', database: 'x' }).connect() } catch (e) { event.properties.refused = e.message }
+                        try { await new Client({ host: config.host, port: parseInt(config.port), user: config.user,
+                            password: config.password || undefined, database: config.database }).query('SELEC 1') } catch (e) { event.properties.syntax = e.message }
+                        return event
+                    }
+                    """)
+        }
+        defer { Task { await harness.stop() } }
+        try await harness.send(PluginPipelineTests.event("pg"))
+        let p = try #require(try harness.events().first?["properties"], "\(harness.server.log)")
+        let error = try harness.database.scalar("SELECT error FROM posthog_pluginconfig")
+        #expect(error == .null, "\(String(describing: error))")
+        #expect(p["inserted"] == 2)
+        #expect(
+            p["rows"] == [
+                ["n": 1, "label": "one", "at": "2021-10-01T00:00:00.000Z", "big": "2"],
+                ["n": 2, "label": .null, "at": .null, "big": "3"],
+            ])
+        #expect(p["viaPool"] == 2)
+        #expect(p["refused"]?.stringValue?.hasPrefix("pg: host internal.example is not named in the plugin's config") == true)
+        #expect(p["syntax"]?.stringValue?.contains("syntax error") == true)
+    }
+}

@@ -1,0 +1,238 @@
+import Foundation
+import PostHogEvents
+import Testing
+
+@testable import PluginRuntime
+
+/// The 1.x plugin API of reference §13 through the real runtime and an in-memory host: exportEvents
+/// retries and crash safety, meta.metrics, posthog.api, generic-pool and the refused cloud SDKs.
+@Suite struct LaterPluginAPITests {
+    static func event(_ n: Int) -> JSON {
+        ["event": "$pageview", "distinct_id": "u", "team_id": 2, "properties": ["n": .number(Double(n))]]
+    }
+
+    static let retryingExporter = """
+        import { RetryError } from '@posthog/plugin-scaffold'
+        export async function exportEvents(events, { cache }) {
+            if ((await cache.incr('attempts')) <= 2) throw new RetryError('receiver not ready')
+            await cache.lpush('exported', events.map((e) => String(e.properties.n)))
+        }
+        """
+
+    @Test("a RetryError re-enqueues the batch with back-off and its key; a retry of a batch already exported is skipped")
+    func retriesExactlyOnce() async throws {
+        let (runtime, host) = makeRuntime()
+        await runtime.load([plugin(1, config: ["exportEventsBufferSeconds": "1"], Self.retryingExporter)])
+        for n in 1...2 { await runtime.onEvent(teamId: 2, event: Self.event(n)) }
+        #expect(await host.bufferedExports.count == 2, "buffered events are persisted as they arrive")
+        try await Task.sleep(nanoseconds: 1_100_000_000)
+        let before = Date().timeIntervalSince1970 * 1000
+        await runtime.flushDueExports()
+        #expect(await host.bufferedExports.isEmpty)
+        let first = try #require(await host.jobs.first)
+        #expect(first.type == "exportEventsWithRetry")
+        #expect(first.payload["retriesPerformedSoFar"] == 1)
+        #expect(first.payload["batch"]?.arrayValue?.count == 2)
+        let batchKey = try #require(first.payload["batchKey"]?.stringValue)
+        #expect(abs(first.timestamp - before - 6000) < 1000, "first retry after 2^1 × 3 s")
+        #expect(await host.pendingExports.isEmpty, "handed to the job queue, no longer pending in the buffer")
+
+        try await runtime.runJob(configId: 1, type: first.type, payload: first.payload)
+        let second = try #require(await host.jobs.last)
+        #expect(second.payload["retriesPerformedSoFar"] == 2)
+        #expect(second.payload["batchKey"]?.stringValue == batchKey)
+        #expect(abs(second.timestamp - Date().timeIntervalSince1970 * 1000 - 12_000) < 1000, "second retry after 2^2 × 3 s")
+
+        try await runtime.runJob(configId: 1, type: second.type, payload: second.payload)
+        #expect(await host.lists["@plugin/101/2/exported"] == ["2", "1"])
+        #expect(await host.doneExports == [batchKey])
+        // The same job again (a redelivery): skipped, nothing exported twice.
+        try await runtime.runJob(configId: 1, type: second.type, payload: second.payload)
+        #expect(await host.lists["@plugin/101/2/exported"] == ["2", "1"])
+        #expect(await host.cache["@plugin/101/2/attempts"] == "3")
+        try await settleHost()
+        #expect(await host.logs.contains { $0.message == "Skipped exporting batch \(batchKey): it was exported already" })
+
+        await runtime.flushPluginMetrics()
+        let metrics = try #require(await host.captures.first { $0.event == "$$plugin_metrics" })
+        #expect(metrics.properties["events_seen"] == 2)
+        #expect(metrics.properties["retry_errors"] == 2)
+        #expect(metrics.properties["events_delivered_successfully"] == 2)
+        #expect(metrics.properties["plugin_name"] == "plugin1")
+        #expect(metrics.properties["plugin_id"] == 101)
+        #expect(await host.metricTypes[1]?["events_seen"] == "sum")
+        await runtime.teardownAll()
+    }
+
+    @Test("events buffered by an instance that stopped are exported once by another; the stopped one's buffer exports nothing")
+    func recoversAbandonedBuffer() async throws {
+        let host = InMemoryPluginHost()
+        let exporter = """
+            export async function exportEvents(events, { cache }) {
+                await cache.lpush('exported', events.map((e) => String(e.properties.n)))
+            }
+            """
+        let config: JSONObject = ["exportEventsBufferSeconds": "600"]
+        let crashed = PluginRuntime(host: host, settings: PluginRuntimeSettings(instanceId: "crashed"))
+        await crashed.load([plugin(1, config: config, exporter)])
+        for n in 1...3 { await crashed.onEvent(teamId: 2, event: Self.event(n)) }
+        #expect(await host.bufferedExports.count == 3)
+        #expect(await host.lists["@plugin/101/2/exported"] == nil)
+
+        let restarted = PluginRuntime(host: host, settings: PluginRuntimeSettings(instanceId: "restarted"))
+        await restarted.load([plugin(1, config: config, exporter)])
+        await restarted.maintainExports(recover: true)
+        #expect(await host.lists["@plugin/101/2/exported"]?.sorted() == ["1", "2", "3"])
+        #expect(await host.bufferedExports.isEmpty)
+        #expect(await host.pendingExports.isEmpty)
+        await restarted.maintainExports(recover: true)
+        // The old sandboxes still hold the events in memory: their flush finds the entries taken.
+        await crashed.teardownAll()
+        await restarted.teardownAll()
+        #expect(await host.lists["@plugin/101/2/exported"]?.count == 3)
+    }
+
+    @Test("meta.metrics: sum, max and min per declared name, merged across workers and sent as $$plugin_metrics")
+    func metrics() async throws {
+        let (runtime, host) = makeRuntime(workers: 2)
+        await runtime.load([
+            plugin(
+                1,
+                """
+                export const metrics = { seen: 'sum', biggest: 'MAX', smallest: 'min' }
+                export async function processEvent(event, { metrics }) {
+                    metrics.seen.increment(1)
+                    metrics.biggest.max(event.properties.n)
+                    metrics.smallest.min(event.properties.n)
+                    try { metrics.nope.increment(1) } catch (e) { event.properties.unknown = e.message }
+                    try { metrics.seen.increment('1') } catch (e) { event.properties.notNumber = e.message }
+                    event.properties.noMax = typeof metrics.seen.max
+                    return event
+                }
+                """)
+        ])
+        var last: JSON?
+        for n in [5, 2, 9, 4] { last = await runtime.processEventChain(teamId: 2, event: Self.event(n)).event }
+        #expect(last?["properties"]?["unknown"] == "Invalid metric name")
+        #expect(last?["properties"]?["notNumber"] == "Only numbers are allowed for operations on metrics")
+        #expect(last?["properties"]?["noMax"] == "undefined")
+        #expect(await host.metricTypes[1] == ["seen": "sum", "biggest": "max", "smallest": "min"])
+        await runtime.flushPluginMetrics()
+        let captures = await host.captures.filter { $0.event == "$$plugin_metrics" }
+        #expect(captures.count == 1)
+        #expect(captures.first?.properties["seen"] == 4)
+        #expect(captures.first?.properties["biggest"] == 9)
+        #expect(captures.first?.properties["smallest"] == 2)
+        // Values reset once sent.
+        await runtime.flushPluginMetrics()
+        #expect(await host.captures.filter { $0.event == "$$plugin_metrics" }.count == 1)
+    }
+
+    @Test("a metric type other than sum, max or min fails the load with the original message")
+    func invalidMetricType() async throws {
+        let (runtime, host) = makeRuntime()
+        await runtime.load([
+            plugin(1, "export const metrics = { a: 'sum', b: 'avg', c: 'median' }\nexport function processEvent(e) { return e }")
+        ])
+        #expect(await runtime.capabilities(configId: 1) == nil)
+        #expect(
+            await host.errors[1]?.message
+                == "Only 'sum', 'max', and 'min' are supported as metric types. Invalid types received: avg, median")
+    }
+
+    @Test("posthog.api sends the path with the project token and the personal key to the given host")
+    func posthogAPI() async throws {
+        let (runtime, host) = makeRuntime()
+        await host.setFetchHandler { _ in FetchResponse(status: 200, body: Array(#"{"results": []}"#.utf8)) }
+        await runtime.load([
+            plugin(
+                1,
+                """
+                export async function processEvent(event) {
+                    const keys = { host: 'http://posthog.test:8000', projectApiKey: 'phc_project', personalApiKey: 'phx_personal' }
+                    const got = await posthog.api.get('/api/projects/@current/event_definitions', { ...keys, data: { limit: 5 } })
+                    event.properties.status = got.status
+                    event.properties.body = await got.json()
+                    await posthog.api.post('api/projects/@current/annotations', { ...keys, data: { content: 'hi' } })
+                    await posthog.api.put('/api/x/1', { ...keys, data: { a: 1 } })
+                    await posthog.api.delete('/api/x/1', { ...keys, data: { ignored: true } })
+                    try { await posthog.api.get('/api/x', { projectApiKey: 'only-one' }) } catch (e) { event.properties.error = e.message }
+                    try { await posthog.api.get('/api/x') } catch (e) { event.properties.noKeys = e.message }
+                    return event
+                }
+                """)
+        ])
+        let p = try #require(await runtime.processEventChain(teamId: 2, event: sampleEvent).event?["properties"])
+        #expect(p["status"] == 200)
+        #expect(p["body"] == ["results": []])
+        #expect(p["error"] == "You must specify a personalApiKey if you specify a projectApiKey and vice-versa!")
+        #expect(p["noKeys"]?.stringValue?.contains("pass projectApiKey and personalApiKey") == true)
+        let requests = await host.fetches
+        #expect(requests.map(\.method) == ["GET", "POST", "PUT", "DELETE"])
+        #expect(
+            requests.map(\.url) == [
+                "http://posthog.test:8000/api/projects/@current/event_definitions?token=phc_project&limit=5",
+                "http://posthog.test:8000/api/projects/@current/annotations?token=phc_project",
+                "http://posthog.test:8000/api/x/1?token=phc_project",
+                "http://posthog.test:8000/api/x/1?token=phc_project",
+            ])
+        #expect(requests.allSatisfy { $0.headers.contains { $0.name == "authorization" && $0.value == "Bearer phx_personal" } })
+        #expect(requests[1].body == Array(#"{"content":"hi"}"#.utf8))
+        #expect(requests[3].body == nil, "delete ignores data (reference §13.3)")
+    }
+
+    @Test("generic-pool lends at most max resources, queues the rest and hands released ones on")
+    func genericPool() async throws {
+        let (runtime, _) = makeRuntime()
+        await runtime.load([
+            plugin(
+                1,
+                """
+                import { createPool } from 'generic-pool'
+                export async function processEvent(event) {
+                    let created = 0, destroyed = 0
+                    const pool = createPool({ create: async () => ({ id: ++created }), destroy: async () => { destroyed++ } }, { max: 2 })
+                    const a = await pool.acquire(), b = await pool.acquire()
+                    let third = null
+                    const waiting = pool.acquire().then((r) => { third = r })
+                    event.properties.pendingBefore = pool.pending
+                    await pool.release(a)
+                    await waiting
+                    event.properties.third = third.id
+                    await pool.release(b)
+                    await pool.release(third)
+                    event.properties.used = await pool.use(async (r) => 'used ' + r.id)
+                    await pool.drain()
+                    await pool.clear()
+                    event.properties.created = created
+                    event.properties.destroyed = destroyed
+                    return event
+                }
+                """)
+        ])
+        let p = try #require(await runtime.processEventChain(teamId: 2, event: sampleEvent).event?["properties"])
+        #expect(p["pendingBefore"] == 1)
+        #expect(p["third"] == 1)
+        #expect(p["created"] == 2)
+        #expect(p["destroyed"] == 2)
+        #expect(p["used"]?.stringValue?.hasPrefix("used ") == true)
+    }
+
+    @Test("cloud SDKs are refused at load with an error naming the library, recorded on the config")
+    func cloudSDKsRefused() async throws {
+        let (runtime, host) = makeRuntime()
+        await runtime.load([
+            plugin(1, "import { S3 } from 'aws-sdk'\nexport function processEvent(e) { new S3(); return e }"),
+            plugin(2, "const { BigQuery } = require('@google-cloud/bigquery')\nexport function processEvent(e) { return e }"),
+            plugin(
+                3, "import snowflake from 'snowflake-sdk'\nexport function processEvent(e) { snowflake.createConnection({}); return e }"),
+        ])
+        for (id, library) in [(1, "aws-sdk"), (2, "@google-cloud/bigquery"), (3, "snowflake-sdk")] {
+            #expect(await runtime.capabilities(configId: id) == nil)
+            let message = await host.errors[id]?.message ?? ""
+            #expect(message.hasPrefix("Cannot import '\(library)'! \(library) is not available in this plugin server: "), "\(message)")
+        }
+        try await settleHost()
+        #expect(await host.logs.filter { $0.source == .system && $0.message.hasPrefix("Plugin failed to load") }.count == 3)
+    }
+}
