@@ -132,7 +132,8 @@ struct KafkaEndToEndBench {
         process.executableURL = postgres.serverBinary
         process.environment = ProcessInfo.processInfo.environment.merging([
             "DATABASE_URL": postgres.url(of: database), "REDIS_URL": postgres.redisURL, "KAFKA_ENABLED": "true", "KAFKA_HOSTS": hosts,
-            "KAFKA_CONSUMPTION_TOPIC": topic, "KAFKA_DEAD_LETTER_TOPIC": topic + "_dead_letter", "KAFKA_CONSUMER_GROUP_ID": topic + "_group",
+            "KAFKA_CONSUMPTION_TOPIC": topic, "KAFKA_DEAD_LETTER_TOPIC": topic + "_dead_letter",
+            "KAFKA_CONSUMER_GROUP_ID": topic + "_group",
             "KAFKA_CONSUMER_OFFSET_RESET": "earliest", "CLICKHOUSE_HOST": "127.0.0.1:9", "POSTGRES_MAX_CONNECTIONS": "8",
             "WORKER_CONCURRENCY": "2", "TASKS_PER_WORKER": "100", "LOG_LEVEL": "warn", "DISABLE_WEB": "true", "DISABLE_MMDB": "true",
         ]) { $1 }

@@ -45,13 +45,20 @@ struct KafkaPipelineTests {
                 topic: topic, uuid: pageview, distinctId: anonymous,
                 data: [
                     "event": "$pageview", "timestamp": "2021-05-11T10:00:00.000Z",
-                    "properties": ["$current_url": "https://example.com/a/b", "$elements": [["tag_name": "a", "nth_child": 1, "nth_of_type": 2, "attr__class": "btn"]]],
+                    "properties": [
+                        "$current_url": "https://example.com/a/b",
+                        "$elements": [["tag_name": "a", "nth_child": 1, "nth_of_type": 2, "attr__class": "btn"]],
+                    ],
                 ]),
             TestBroker.rawEvent(topic: topic, uuid: second, distinctId: user, data: ["event": "$pageview", "properties": [:]]),
-            TestBroker.rawEvent(topic: topic, uuid: trigger, distinctId: user, data: ["event": "trigger", "properties": ["marker": .string(marker)]]),
+            TestBroker.rawEvent(
+                topic: topic, uuid: trigger, distinctId: user, data: ["event": "trigger", "properties": ["marker": .string(marker)]]),
             TestBroker.rawEvent(
                 topic: topic, uuid: snapshot, distinctId: user,
-                data: ["event": "$snapshot", "timestamp": "2021-05-11T10:00:05.000Z", "properties": ["$session_id": "abcf-efg", "$snapshot_data": "yes way"]]),
+                data: [
+                    "event": "$snapshot", "timestamp": "2021-05-11T10:00:05.000Z",
+                    "properties": ["$session_id": "abcf-efg", "$snapshot_data": "yes way"],
+                ]),
             KafkaOutgoingMessage(topic: topic, key: Array("bad".utf8), value: Array("not json".utf8)),
             TestBroker.rawEvent(topic: topic, uuid: "not-a-uuid", distinctId: user, data: ["event": "e", "uuid": "not-a-uuid"]),
         ])
@@ -101,11 +108,15 @@ struct KafkaPipelineTests {
         let logs = try await KafkaTopicReader(topic: ClickHouseMessages.Topic.pluginLogEntries)
         defer { Task { await logs.close() } }
         try await logs.read { $0.contains { KafkaTopicReader.json($0)?["message"] == .string("trigger seen \(marker)") } }
-        let entry = try #require(logs.messages.compactMap(KafkaTopicReader.json).first { $0["message"] == .string("trigger seen \(marker)") })
+        let entry = try #require(
+            logs.messages.compactMap(KafkaTopicReader.json).first { $0["message"] == .string("trigger seen \(marker)") })
         #expect(entry["team_id"] == 2)
         #expect(entry["plugin_config_id"]?.intValue == configId)
         #expect(entry["source"] == "CONSOLE" && entry["type"] == "INFO")
-        #expect(entry.objectValue?.keys == ["id", "team_id", "plugin_id", "plugin_config_id", "timestamp", "source", "type", "message", "instance_id"])
+        #expect(
+            entry.objectValue?.keys == [
+                "id", "team_id", "plugin_id", "plugin_config_id", "timestamp", "source", "type", "message", "instance_id",
+            ])
         #expect(entry["timestamp"]?.stringValue?.wholeMatch(of: /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}/) != nil)
 
         // Dead letters, with their reasons.
@@ -120,7 +131,8 @@ struct KafkaPipelineTests {
 
         // 2. Identify merges the anonymous person into the user's; an alias adds a distinct id.
         try await TestBroker.produce([
-            TestBroker.rawEvent(topic: topic, distinctId: user, data: ["event": "$identify", "properties": ["$anon_distinct_id": .string(anonymous)]])
+            TestBroker.rawEvent(
+                topic: topic, distinctId: user, data: ["event": "$identify", "properties": ["$anon_distinct_id": .string(anonymous)]])
         ])
         let sharedPerson = """
             SELECT count(DISTINCT person_id) FROM posthog_persondistinctid WHERE distinct_id IN ('\(anonymous)', '\(user)')
@@ -188,7 +200,8 @@ struct KafkaPipelineTests {
         let uuids = (0..<count).map { _ in UUIDT().uuidString }
         try await TestBroker.produce(
             uuids.enumerated().map { index, uuid in
-                TestBroker.rawEvent(topic: harness.topic, uuid: uuid, distinctId: "crash-\(index % 20)", data: ["event": "crash test", "properties": [:]])
+                TestBroker.rawEvent(
+                    topic: harness.topic, uuid: uuid, distinctId: "crash-\(index % 20)", data: ["event": "crash test", "properties": [:]])
             })
         let wanted = Set(uuids)
         let reader = try await KafkaTopicReader(topic: ClickHouseMessages.Topic.events)
@@ -231,7 +244,8 @@ struct KafkaPipelineTests {
         let uuids = (0..<100).map { _ in UUIDT().uuidString }
         try await TestBroker.produce(
             uuids.map { uuid in
-                var message = TestBroker.rawEvent(topic: harness.topic, uuid: uuid, distinctId: uuid, data: ["event": "shared", "properties": [:]])
+                var message = TestBroker.rawEvent(
+                    topic: harness.topic, uuid: uuid, distinctId: uuid, data: ["event": "shared", "properties": [:]])
                 message.key = Array(uuid.utf8)
                 return message
             })

@@ -162,7 +162,10 @@ public final class KafkaQueueConsumer: Service, Sendable {
                 if attempt == 1 || attempt % 20 == 0 {
                     logger.warning(
                         "Event could not be stored yet, retrying",
-                        metadata: ["error": "\(error)", "attempt": "\(attempt)", "partition": "\(message.partition)", "offset": "\(message.offset)"])
+                        metadata: [
+                            "error": "\(error)", "attempt": "\(attempt)", "partition": "\(message.partition)",
+                            "offset": "\(message.offset)",
+                        ])
                     if attempt == 1 { errors?.capture(error, tags: ["topic": topic]) }
                 }
                 try? await Task.sleep(for: CeleryQueueConsumer.backoff(attempt: attempt))

@@ -50,11 +50,13 @@ struct KafkaPersonMirror: PersonMirror {
     let logger: Logger
 
     func personCreated(_ person: Person) async throws {
-        producer.enqueue(KafkaOutgoingMessage(topic: ClickHouseMessages.Topic.person, value: ClickHouseMessages.personValue(person, isCreation: true)))
+        producer.enqueue(
+            KafkaOutgoingMessage(topic: ClickHouseMessages.Topic.person, value: ClickHouseMessages.personValue(person, isCreation: true)))
     }
 
     func personUpdated(_ person: Person) async throws {
-        producer.enqueue(KafkaOutgoingMessage(topic: ClickHouseMessages.Topic.person, value: ClickHouseMessages.personValue(person, isCreation: false)))
+        producer.enqueue(
+            KafkaOutgoingMessage(topic: ClickHouseMessages.Topic.person, value: ClickHouseMessages.personValue(person, isCreation: false)))
     }
 
     func distinctIdStored(rowId: Int, distinctId: String, person: Person) async throws {
@@ -73,7 +75,8 @@ struct KafkaPersonMirror: PersonMirror {
                 try await clickHouse.query(query)
             } catch {
                 logger.error(
-                    "ClickHouse person deletion failed", metadata: ["person_uuid": "\(person.uuid)", "team_id": "\(person.teamId)", "error": "\(error)"])
+                    "ClickHouse person deletion failed",
+                    metadata: ["person_uuid": "\(person.uuid)", "team_id": "\(person.teamId)", "error": "\(error)"])
                 return
             }
         }
