@@ -50,7 +50,7 @@ public struct PluginServer: Sendable {
         let kafka = try settings.kafka.enabled ? KafkaOutputs(settings: settings, instanceId: instanceId, metrics: metrics, logger: logger) : nil
         let ingester = EventIngester(
             store: postgres, teams: teams, webhooks: webhooks, distinctIdCacheSize: settings.plugins.distinctIdCacheSize,
-            logger: logger, sink: kafka.map { KafkaEventSink(producer: $0.producer, teams: teams, webhooks: webhooks) },
+            logger: logger, sink: kafka.map { KafkaEventSink(producer: $0.producer, teams: teams, webhooks: webhooks, metrics: metrics) },
             personMirror: kafka.map { KafkaPersonMirror(producer: $0.producer, clickHouse: $0.clickHouse, logger: logger) })
         let jobQueue = JobQueue(store: postgres, schema: settings.jobs.schema, enabled: settings.jobs.queues.contains("graphile"))
         let geoip = GeoIPLocator(enabled: !settings.observability.disableMMDB)
@@ -131,6 +131,7 @@ public struct PluginServer: Sendable {
                 "redis": "\(settings.redis.host):\(settings.redis.port)", "queue": "\(settings.queues.pluginsQueue)",
                 "workers": "\(settings.plugins.workerConcurrency)", "tasks_per_worker": "\(settings.plugins.tasksPerWorker)",
             ].merging(observability.startupMetadata) { $1 })
+        await kafka?.clickHouse?.checkReachable(logger: logger)
         do {
             try await group.run()
         } catch {

@@ -90,6 +90,7 @@ final class LoopbackHTTPServer: Sendable {
     struct Received: Sendable {
         var method: String
         var path: String
+        var query: String
         var headers: [String: String]
         var body: [UInt8]
     }
@@ -126,9 +127,9 @@ final class LoopbackHTTPServer: Sendable {
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName] = field.value }  // lowercase names
         let path = request.uri.path
-        requests.withLock {
-            $0.append(Received(method: request.method.rawValue, path: path, headers: headers, body: Array(buffer: body)))
-        }
+        let received = Received(
+            method: request.method.rawValue, path: path, query: request.uri.query ?? "", headers: headers, body: Array(buffer: body))
+        requests.withLock { $0.append(received) }
         if path == "/hold" {
             _ = await eventually(timeout: .seconds(120), every: .milliseconds(20)) { self.released.withLock { $0 } }
         }
