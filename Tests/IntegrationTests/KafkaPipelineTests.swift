@@ -208,8 +208,18 @@ struct KafkaPipelineTests {
 
     @Test("kill -9 mid-stream and a restart lose no event (duplicates allowed, counted)")
     func crashAndRestart() async throws {
+        // About 10 ms of plugin work per event on one worker: the 400 events take seconds, so the
+        // kill lands mid-stream however fast the machine is.
+        let slowPlugin = """
+            export function processEvent(event) {
+                const until = Date.now() + 10
+                while (Date.now() < until) {}
+                event.properties.processed_by = 'kafka-plugin'
+                return event
+            }
+            """
         let harness = try await KafkaServerHarness.start(environment: ["WORKER_CONCURRENCY": "1", "TASKS_PER_WORKER": "10"]) { database in
-            try PluginPipelineTests.installSourcePlugin(database, name: "kafka-plugin", source: Self.plugin)
+            try PluginPipelineTests.installSourcePlugin(database, name: "kafka-plugin", source: slowPlugin)
         }
         defer { Task { await harness.stop() } }
         let count = 400
