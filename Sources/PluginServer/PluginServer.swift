@@ -47,7 +47,8 @@ public struct PluginServer: Sendable {
         let teams = TeamManager(store: postgres, logger: logger)
         let webhooks = CeleryTaskPublisher(redis: redis, defaultQueue: settings.queues.defaultQueue, logger: logger, metrics: metrics)
         // ClickHouse mode: one producer for every topic, flushed before offsets are committed.
-        let kafka = try settings.kafka.enabled ? KafkaOutputs(settings: settings, instanceId: instanceId, metrics: metrics, logger: logger) : nil
+        let kafka =
+            try settings.kafka.enabled ? KafkaOutputs(settings: settings, instanceId: instanceId, metrics: metrics, logger: logger) : nil
         let ingester = EventIngester(
             store: postgres, teams: teams, webhooks: webhooks, distinctIdCacheSize: settings.plugins.distinctIdCacheSize,
             logger: logger, sink: kafka.map { KafkaEventSink(producer: $0.producer, teams: teams, webhooks: webhooks, metrics: metrics) },
