@@ -181,7 +181,9 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     // MARK: Rebalance
 
-    private func rebalance(handle: OpaquePointer, error: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
+    private func rebalance(
+        handle: OpaquePointer, error: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+    ) {
         let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
         var changed: [TopicPartition] = []
         if let partitions {

@@ -23,12 +23,8 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let metadata = Code(.metadata)
         /// The client was closed.
         public static let closed = Code(.closed)
-        /// A NUL-terminated error buffer filled by librdkafka.
-    static func text(_ buffer: [CChar]) -> String {
-        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
 
-    public var description: String { base.rawValue }
+        public var description: String { base.rawValue }
     }
 
     public var code: Code

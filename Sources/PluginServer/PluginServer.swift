@@ -47,10 +47,11 @@ public struct PluginServer: Sendable {
         let teams = TeamManager(store: postgres, logger: logger)
         let webhooks = CeleryTaskPublisher(redis: redis, defaultQueue: settings.queues.defaultQueue, logger: logger, metrics: metrics)
         // ClickHouse mode: one producer for every topic, flushed before offsets are committed.
-        let kafka = try settings.kafka.enabled ? KafkaOutputs(settings: settings, instanceId: instanceId, metrics: metrics, logger: logger) : nil
+        let kafka =
+            try settings.kafka.enabled ? KafkaOutputs(settings: settings, instanceId: instanceId, metrics: metrics, logger: logger) : nil
         let ingester = EventIngester(
             store: postgres, teams: teams, webhooks: webhooks, distinctIdCacheSize: settings.plugins.distinctIdCacheSize,
-            logger: logger, sink: kafka.map { KafkaEventSink(producer: $0.producer, teams: teams, webhooks: webhooks) },
+            logger: logger, sink: kafka.map { KafkaEventSink(producer: $0.producer, teams: teams, webhooks: webhooks, metrics: metrics) },
             personMirror: kafka.map { KafkaPersonMirror(producer: $0.producer, clickHouse: $0.clickHouse, logger: logger) })
         let jobQueue = JobQueue(store: postgres, schema: settings.jobs.schema, enabled: settings.jobs.queues.contains("graphile"))
         let geoip = GeoIPLocator(enabled: !settings.observability.disableMMDB)
@@ -134,6 +135,7 @@ public struct PluginServer: Sendable {
                 "redis": "\(settings.redis.host):\(settings.redis.port)", "queue": "\(settings.queues.pluginsQueue)",
                 "workers": "\(settings.plugins.workerConcurrency)", "tasks_per_worker": "\(settings.plugins.tasksPerWorker)",
             ].merging(observability.startupMetadata) { $1 })
+        await kafka?.clickHouse?.checkReachable(logger: logger)
         do {
             try await group.run()
         } catch {

@@ -40,7 +40,7 @@ struct KafkaEndToEndBench {
         defer { postgres.dropDatabase(database) }
         try postgres.installSourcePlugin(database, name: "bench-trivial", code: EndToEndBench.trivialPlugin, teams: "SELECT 2")
         let topic = "bench_kafka_in_\(UInt32.random(in: 0...UInt32.max))"
-        try await produceRawEvents(topic: topic, count: events, distinctIds: max(1, events / 10))
+        let uuids = Set(try await produceRawEvents(topic: topic, count: events, distinctIds: max(1, events / 10)).map { Array($0.utf8) })
 
         let output = try KafkaConsumer(configuration: configuration, groupId: "bench-reader-\(topic)")
         let partitions = try output.partitionCount(of: "clickhouse_events_proto")
@@ -56,7 +56,8 @@ struct KafkaEndToEndBench {
         while received < events {
             guard ContinuousClock.now < deadline else { throw BenchmarkError(description: "only \(received) of \(events) events out") }
             guard server.isRunning else { throw BenchmarkError(description: "the server exited (status \(server.terminationStatus))") }
-            let batch = try await output.poll(maxMessages: 10_000, timeout: .milliseconds(200))
+            // Only this cell's events count: tansu may hand an `.end` reader older messages first.
+            let batch = try await output.poll(maxMessages: 10_000, timeout: .milliseconds(200)).filter { uuids.contains($0.key ?? []) }
             if first == nil && !batch.isEmpty { first = .now }
             received += batch.count
         }
@@ -70,7 +71,7 @@ struct KafkaEndToEndBench {
     private func passthroughCell(events: Int) async throws -> Double {
         let input = "bench_kafka_pass_in_\(UInt32.random(in: 0...UInt32.max))"
         let outputTopic = input.replacingOccurrences(of: "_in_", with: "_out_")
-        try await produceRawEvents(topic: input, count: events, distinctIds: max(1, events / 10))
+        _ = try await produceRawEvents(topic: input, count: events, distinctIds: max(1, events / 10))
         let consumer = try KafkaConsumer(
             configuration: configuration, groupId: "bench-passthrough-\(input)",
             properties: ["auto.offset.reset": "earliest", "session.timeout.ms": "10000"])
@@ -102,12 +103,15 @@ struct KafkaEndToEndBench {
     // MARK: helpers
 
     /// Django's `RawEventMessage` (wire-formats.md §3.2), as the anchor's Celery cells send it.
-    private func produceRawEvents(topic: String, count: Int, distinctIds: Int) async throws {
+    /// Returns the events' uuids (the keys of their messages out).
+    private func produceRawEvents(topic: String, count: Int, distinctIds: Int) async throws -> [String] {
         let producer = try KafkaProducer(configuration: configuration)
         defer { producer.close() }
         var batch: [KafkaOutgoingMessage] = []
+        var uuids: [String] = []
         for index in 0..<count {
             let uuid = UUIDT().uuidString
+            uuids.append(uuid)
             let distinctId = "user-\(index % distinctIds)"
             let data: JSON = [
                 "event": "$pageview", "uuid": .string(uuid),
@@ -125,6 +129,7 @@ struct KafkaEndToEndBench {
             }
         }
         try await producer.send(batch)
+        return uuids
     }
 
     private func startServer(database: String, topic: String) throws -> Process {
@@ -132,7 +137,8 @@ struct KafkaEndToEndBench {
         process.executableURL = postgres.serverBinary
         process.environment = ProcessInfo.processInfo.environment.merging([
             "DATABASE_URL": postgres.url(of: database), "REDIS_URL": postgres.redisURL, "KAFKA_ENABLED": "true", "KAFKA_HOSTS": hosts,
-            "KAFKA_CONSUMPTION_TOPIC": topic, "KAFKA_DEAD_LETTER_TOPIC": topic + "_dead_letter", "KAFKA_CONSUMER_GROUP_ID": topic + "_group",
+            "KAFKA_CONSUMPTION_TOPIC": topic, "KAFKA_DEAD_LETTER_TOPIC": topic + "_dead_letter",
+            "KAFKA_CONSUMER_GROUP_ID": topic + "_group",
             "KAFKA_CONSUMER_OFFSET_RESET": "earliest", "CLICKHOUSE_HOST": "127.0.0.1:9", "POSTGRES_MAX_CONNECTIONS": "8",
             "WORKER_CONCURRENCY": "2", "TASKS_PER_WORKER": "100", "LOG_LEVEL": "warn", "DISABLE_WEB": "true", "DISABLE_MMDB": "true",
         ]) { $1 }

@@ -89,5 +89,7 @@ struct KafkaClientTests {
 }
 
 enum TestBroker {
-    static var hosts: [String]? { ProcessInfo.processInfo.environment["TEST_KAFKA_HOSTS"].map { $0.split(separator: ",").map(String.init) } }
+    static var hosts: [String]? {
+        ProcessInfo.processInfo.environment["TEST_KAFKA_HOSTS"].map { $0.split(separator: ",").map(String.init) }
+    }
 }

@@ -166,6 +166,13 @@ final class ServerMetrics: Sendable {
         if timing != .eachBatch { statsd?.increment(timing.rawValue + ".total") }
     }
 
+    /// `kafka_queue.single_save.standard` / `.snapshot`: queueing one event or snapshot for Kafka.
+    func singleSave(snapshot: Bool, teamId: Int, seconds: Double) {
+        statsd?.timing(
+            snapshot ? "kafka_queue.single_save.snapshot" : "kafka_queue.single_save.standard", seconds: seconds,
+            tags: ["team_id": String(teamId)])
+    }
+
     func webhookTaskSent() {
         webhookTasks.increment()
         statsd?.increment("hooks.send_task")

@@ -73,9 +73,17 @@ public final class KafkaQueueConsumer: Service, Sendable {
         var failures = 0
         var generation = -1
         while !stop.isSet && !Task.isCancelled {
-            let messages: [KafkaMessage]
+            var messages: [KafkaMessage]
             do {
+                let before = consumer.assignmentGeneration
                 messages = try await consumer.poll(maxMessages: batchSize, timeout: .milliseconds(500))
+                if consumer.assignmentGeneration != before {
+                    // A rebalance inside this poll: messages of partitions given away go to their
+                    // new owner, which reads them from the last commit; processing them here too
+                    // would only write them twice.
+                    let assigned = consumer.assignment
+                    messages.removeAll { !assigned.contains(TopicPartition(topic: $0.topic, partition: $0.partition)) }
+                }
                 failures = 0
             } catch {
                 failures += 1
@@ -162,7 +170,10 @@ public final class KafkaQueueConsumer: Service, Sendable {
                 if attempt == 1 || attempt % 20 == 0 {
                     logger.warning(
                         "Event could not be stored yet, retrying",
-                        metadata: ["error": "\(error)", "attempt": "\(attempt)", "partition": "\(message.partition)", "offset": "\(message.offset)"])
+                        metadata: [
+                            "error": "\(error)", "attempt": "\(attempt)", "partition": "\(message.partition)",
+                            "offset": "\(message.offset)",
+                        ])
                     if attempt == 1 { errors?.capture(error, tags: ["topic": topic]) }
                 }
                 try? await Task.sleep(for: CeleryQueueConsumer.backoff(attempt: attempt))

@@ -24,7 +24,8 @@ import Testing
     @Test("the event message decodes back field by field, timestamps unset")
     func protoDecodes() throws {
         let value = ClickHouseMessages.eventValue(
-            uuid: "u", event: "e", properties: ["a": 1, "b": ["c": "/"]], timestamp: EventTimestamp(millisecondsSince1970: 1_620_727_205_050),
+            uuid: "u", event: "e", properties: ["a": 1, "b": ["c": "/"]],
+            timestamp: EventTimestamp(millisecondsSince1970: 1_620_727_205_050),
             teamId: 7, distinctId: "d", elementsChain: "a:nth-child=\"1\"")
         let event = try ClickHouseMessages.decodeEvent(value)
         #expect(event.uuid == "u")
@@ -68,7 +69,8 @@ import Testing
             uuid: "u", teamId: 2, distinctId: "d", sessionId: nil, snapshotData: nil, timestamp: Self.time)
         #expect(
             String(decoding: bare, as: UTF8.self)
-                == #"{"uuid":"u","team_id":2,"distinct_id":"d","timestamp":"2021-05-11 10:00:00.000","created_at":"2021-05-11 10:00:00.000"}"#)
+                == #"{"uuid":"u","team_id":2,"distinct_id":"d","timestamp":"2021-05-11 10:00:00.000","created_at":"2021-05-11 10:00:00.000"}"#
+        )
     }
 
     @Test("persons: milliseconds on creation, seconds on update, properties as JSON text, lowercase uuid")

@@ -40,7 +40,8 @@ import Testing
         arguments: [
             ("not json", "not valid JSON"), ("[1]", "not a JSON object"), (#"{"data": "{}"}"#, "team_id"),
             (#"{"team_id": 2, "data": {"event": "e"}}"#, "data is missing or not a string"),
-            (#"{"team_id": 2, "data": "{nope"}"#, "data is not valid JSON"), (#"{"team_id": 2, "data": "[]"}"#, "does not hold a JSON object"),
+            (#"{"team_id": 2, "data": "{nope"}"#, "data is not valid JSON"),
+            (#"{"team_id": 2, "data": "[]"}"#, "does not hold a JSON object"),
         ])
     func malformed(_ input: String, _ reason: String) {
         #expect {

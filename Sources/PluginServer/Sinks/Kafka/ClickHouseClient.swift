@@ -41,7 +41,7 @@ final class ClickHouseClient: Sendable {
         ]
     }
 
-    func query(_ sql: String) async throws {
+    func query(_ sql: String, timeout: TimeAmount = .seconds(30)) async throws {
         let start = ContinuousClock.now
         defer { metrics?.timing(.clickHouse, seconds: (ContinuousClock.now - start).inSeconds) }
         let database = settings.database.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? settings.database
@@ -50,10 +50,22 @@ final class ClickHouseClient: Sendable {
         request.headers.add(name: "X-ClickHouse-User", value: settings.user)
         if let password = settings.password, !password.isEmpty { request.headers.add(name: "X-ClickHouse-Key", value: password) }
         request.body = .bytes(ByteBuffer(string: sql))
-        let response = try await client.execute(request, timeout: .seconds(30))
+        let response = try await client.execute(request, timeout: timeout)
         let body = try await response.body.collect(upTo: 1 << 20)
         guard (200..<300).contains(response.status.code) else {
             throw ClickHouseError(status: Int(response.status.code), message: String(buffer: body))
+        }
+    }
+
+    /// The original's start-up `SELECT 1` (wire-formats.md §3.5). Its failure stopped the original
+    /// from starting; here it is logged, as ClickHouse is needed only when a merge deletes a person.
+    func checkReachable(logger: Logger) async {
+        do {
+            try await query("SELECT 1", timeout: .seconds(5))
+        } catch {
+            logger.warning(
+                "ClickHouse is not reachable: person deletions after merges will fail until it is",
+                metadata: ["clickhouse": "\(baseURL)", "error": "\(error)"])
         }
     }
 

@@ -10,8 +10,10 @@ struct KafkaEventSink: EventSink {
     let producer: KafkaBatchProducer
     let teams: TeamManager
     let webhooks: any WebhookSink
+    let metrics: ServerMetrics?
 
     func storeEvent(_ event: IngestedEvent, messageKey: UUID?) async throws -> IngestionOutcome {
+        let start = ContinuousClock.now
         let chain = event.elements.isEmpty ? "" : Elements.chain(event.elements)
         producer.enqueue(
             KafkaOutgoingMessage(
@@ -19,6 +21,7 @@ struct KafkaEventSink: EventSink {
                 value: ClickHouseMessages.eventValue(
                     uuid: event.uuid, event: event.eventName, properties: event.properties, timestamp: event.timestamp,
                     teamId: event.team.id, distinctId: event.distinctId, elementsChain: chain)))
+        metrics?.singleSave(snapshot: false, teamId: event.team.id, seconds: (ContinuousClock.now - start).inSeconds)
         if try await teams.shouldSendWebhooks(teamId: event.team.id) {
             let payload: JSON = [
                 "event": .string(event.eventName), "properties": .object(event.properties), "distinct_id": .string(event.distinctId),
@@ -31,6 +34,7 @@ struct KafkaEventSink: EventSink {
 
     /// No team check and no `$session_id` requirement: ClickHouse mode produced these anyway (§12).
     func storeSessionRecording(_ recording: IngestedSessionRecording, messageKey: UUID?) async throws -> IngestionOutcome {
+        let start = ContinuousClock.now
         producer.enqueue(
             KafkaOutgoingMessage(
                 topic: ClickHouseMessages.Topic.sessionRecordingEvents, key: Array(recording.uuid.utf8),
@@ -38,6 +42,7 @@ struct KafkaEventSink: EventSink {
                     uuid: recording.uuid, teamId: recording.teamId, distinctId: recording.distinctId,
                     sessionId: recording.properties["$session_id"], snapshotData: recording.properties["$snapshot_data"],
                     timestamp: recording.timestamp)))
+        metrics?.singleSave(snapshot: true, teamId: recording.teamId, seconds: (ContinuousClock.now - start).inSeconds)
         return .stored(eventId: nil)
     }
 }
@@ -50,11 +55,13 @@ struct KafkaPersonMirror: PersonMirror {
     let logger: Logger
 
     func personCreated(_ person: Person) async throws {
-        producer.enqueue(KafkaOutgoingMessage(topic: ClickHouseMessages.Topic.person, value: ClickHouseMessages.personValue(person, isCreation: true)))
+        producer.enqueue(
+            KafkaOutgoingMessage(topic: ClickHouseMessages.Topic.person, value: ClickHouseMessages.personValue(person, isCreation: true)))
     }
 
     func personUpdated(_ person: Person) async throws {
-        producer.enqueue(KafkaOutgoingMessage(topic: ClickHouseMessages.Topic.person, value: ClickHouseMessages.personValue(person, isCreation: false)))
+        producer.enqueue(
+            KafkaOutgoingMessage(topic: ClickHouseMessages.Topic.person, value: ClickHouseMessages.personValue(person, isCreation: false)))
     }
 
     func distinctIdStored(rowId: Int, distinctId: String, person: Person) async throws {
@@ -73,7 +80,8 @@ struct KafkaPersonMirror: PersonMirror {
                 try await clickHouse.query(query)
             } catch {
                 logger.error(
-                    "ClickHouse person deletion failed", metadata: ["person_uuid": "\(person.uuid)", "team_id": "\(person.teamId)", "error": "\(error)"])
+                    "ClickHouse person deletion failed",
+                    metadata: ["person_uuid": "\(person.uuid)", "team_id": "\(person.teamId)", "error": "\(error)"])
                 return
             }
         }
