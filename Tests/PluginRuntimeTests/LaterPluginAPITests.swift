@@ -64,6 +64,20 @@ import Testing
         await runtime.teardownAll()
     }
 
+    @Test("an exportEvents error other than RetryError drops the batch: recorded on the config, counted, not retried")
+    func otherErrorsDropTheBatch() async throws {
+        let (runtime, host) = makeRuntime()
+        await runtime.load([plugin(1, "export async function exportEvents(events) { throw new TypeError('bad payload') }")])
+        for n in 1...3 { await runtime.onEvent(teamId: 2, event: Self.event(n)) }
+        await runtime.teardownAll()
+        #expect(await host.errors[1]?.name == "TypeError")
+        #expect(await host.errors[1]?.message == "bad payload")
+        #expect(await host.jobs.isEmpty)
+        #expect(await host.bufferedExports.isEmpty)
+        #expect(await host.pendingExports.isEmpty)
+        #expect(await host.doneExports.isEmpty)
+    }
+
     @Test("events buffered by an instance that stopped are exported once by another; the stopped one's buffer exports nothing")
     func recoversAbandonedBuffer() async throws {
         let host = InMemoryPluginHost()
