@@ -425,6 +425,13 @@ public actor PluginRuntime {
         return counts
     }
 
+    /// JavaScript contexts alive on each worker (the configs of one plugin share one).
+    public func contextCounts() async -> [Int] {
+        var counts: [Int] = []
+        for worker in workers { counts.append(await worker.contextCount) }
+        return counts
+    }
+
     /// Tasks in flight on each worker right now.
     public nonisolated var tasksInFlight: [Int] { slots.inFlight }
 }

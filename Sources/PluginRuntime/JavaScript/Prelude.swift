@@ -1,10 +1,13 @@
-/// The JavaScript run in every sandbox before the plugin: globals of reference §6.1 (console, Buffer,
+/// The JavaScript run in every context before the plugin: globals of reference §6.1 (console, Buffer,
 /// URL, fetch, RetryError, require for the libraries of §6.3), `meta` (§8.2) and the runtime's own
-/// helpers. It is a function expression called with the native bridge, so the bridge never becomes a
-/// global and plugin code cannot reach it; it returns the helper object the runtime keeps.
+/// helpers. It is a function expression called with the context's native bridge (pure operations), so
+/// no bridge ever becomes a global and plugin code cannot reach one. It installs the shared builtins
+/// and returns `configure`, which each plugin config of the context calls with its own bridge and
+/// settings, getting its own console, fetch, posthog, require, `meta` and the helper object the
+/// runtime keeps.
 enum Prelude {
     static let source = #"""
-(function (native, info) {
+(function (native) {
 'use strict';
 const G = globalThis;
 const $apply = Reflect.apply, $then = Promise.prototype.then, $Promise = Promise, $String = String;
@@ -35,12 +38,6 @@ function formatArgs(args) {
   }
   return $apply($join, parts, [' ']);
 }
-const consoleObject = {};
-for (const level of ['debug', 'log', 'info', 'warn', 'error']) {
-  const type = level.toUpperCase();
-  consoleObject[level] = function () { native('log', type, formatArgs(arguments)); return $Promise.resolve(); };
-}
-readOnly('console', $freeze(consoleObject));
 
 // ---- bytes: Buffer, TextEncoder/TextDecoder, atob/btoa
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -381,7 +378,6 @@ class RetryError extends Error {
   constructor(message) { super(message); this.name = 'RetryError'; }
 }
 writable('RetryError', RetryError);
-function host(op, args, bytes) { return native('host', op, args, bytes); }
 
 class Headers {
   constructor(init) {
@@ -423,29 +419,6 @@ class Response {
 class FetchError extends Error {
   constructor(message, type) { super(message); this.name = 'FetchError'; this.type = type; }
 }
-async function fetch(url, options) {
-  options = options || {};
-  const headers = new Headers(options.headers);
-  let body = options.body;
-  if (body !== undefined && body !== null) {
-    if (body instanceof URLSearchParams) { if (!headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8'); body = body.toString(); }
-    else if (typeof body === 'string' && !headers.has('content-type')) headers.set('content-type', 'text/plain;charset=UTF-8');
-    body = typeof body === 'string' ? native('utf8encode', body) : toBytes(body);
-  } else body = undefined;
-  const request = { url: url instanceof URL ? url.href : isObject(url) && url.url ? $String(url.url) : $String(url), method: $String(options.method || 'GET').toUpperCase(), headers: [...headers.entries()], redirect: options.redirect || 'follow' };
-  let result;
-  try { result = await host('fetch', [request], body); }
-  catch (e) {
-    // node-fetch 2's own messages for its own failures; anything else is a system error.
-    if (e.message.startsWith('network timeout at: ')) throw new FetchError(e.message, 'request-timeout');
-    if (e.message.startsWith('uri requested responds with a redirect')) throw new FetchError(e.message, 'no-redirect');
-    if (e.message === 'Only absolute URLs are supported') throw new TypeError(e.message);
-    throw new FetchError('request to ' + request.url + ' failed, reason: ' + e.message, 'system');
-  }
-  return new Response(result.body, { status: result.status, statusText: result.statusText, headers: result.headers, url: result.url || request.url, redirected: false });
-}
-fetch.default = fetch; fetch.Headers = Headers; fetch.Response = Response; fetch.FetchError = FetchError; fetch.isRedirect = (c) => [301, 302, 303, 307, 308].includes(c);
-readOnly('fetch', $freeze(fetch));
 
 // ---- libraries for require/import (§6.3)
 function createBuffer(opts) {
@@ -558,6 +531,46 @@ function createPool(factory, opts) {
   };
   return pool;
 }
+// ---- one plugin config: its console, fetch, posthog, require and `meta`, and the runtime's helpers.
+// Called once per config with that config's bridge (shadowing the shared one) and its settings.
+return $freeze({ configure, globalCount: () => $ownNames(G).length });
+function configure(native, info) {
+// The config's own global scope: what its plugin code sees as `global`/`globalThis` (reading through to
+// the context's shared builtins) and the source of the bindings the module function receives.
+const scope = Object.create(G);
+const scoped = (name, value, w) => $define(scope, name, { value, writable: w, enumerable: false, configurable: w });
+function host(op, args, bytes) { return native('host', op, args, bytes); }
+const consoleObject = {};
+for (const level of ['debug', 'log', 'info', 'warn', 'error']) {
+  const type = level.toUpperCase();
+  consoleObject[level] = function () { native('log', type, formatArgs(arguments)); return $Promise.resolve(); };
+}
+scoped('console', $freeze(consoleObject), false);
+async function fetch(url, options) {
+  options = options || {};
+  const headers = new Headers(options.headers);
+  let body = options.body;
+  if (body !== undefined && body !== null) {
+    if (body instanceof URLSearchParams) { if (!headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8'); body = body.toString(); }
+    else if (typeof body === 'string' && !headers.has('content-type')) headers.set('content-type', 'text/plain;charset=UTF-8');
+    body = typeof body === 'string' ? native('utf8encode', body) : toBytes(body);
+  } else body = undefined;
+  const request = { url: url instanceof URL ? url.href : isObject(url) && url.url ? $String(url.url) : $String(url), method: $String(options.method || 'GET').toUpperCase(), headers: [...headers.entries()], redirect: options.redirect || 'follow' };
+  let result;
+  try { result = await host('fetch', [request], body); }
+  catch (e) {
+    // node-fetch 2's own messages for its own failures; anything else is a system error.
+    if (e.message.startsWith('network timeout at: ')) throw new FetchError(e.message, 'request-timeout');
+    if (e.message.startsWith('uri requested responds with a redirect')) throw new FetchError(e.message, 'no-redirect');
+    if (e.message === 'Only absolute URLs are supported') throw new TypeError(e.message);
+    throw new FetchError('request to ' + request.url + ' failed, reason: ' + e.message, 'system');
+  }
+  return new Response(result.body, { status: result.status, statusText: result.statusText, headers: result.headers, url: result.url || request.url, redirected: false });
+}
+fetch.default = fetch; fetch.Headers = Headers; fetch.Response = Response; fetch.FetchError = FetchError; fetch.isRedirect = (c) => [301, 302, 303, 307, 308].includes(c);
+scoped('fetch', $freeze(fetch), false);
+// Libraries are made on the first `require`: most plugins import none, and each config has its own.
+function makeLibraries() {
 // `pg` (0.21.5): Client and Pool speaking to the database the plugin's own config names, through the
 // host's Postgres client. Values are bound as text with types left to the server, as node-postgres does.
 class PgClient {
@@ -606,7 +619,7 @@ class PgPool {
   async query(text, values) { const client = await this.connect(); try { return await client.query(text, values); } finally { client.release(); } }
   async end() { const all = this._all.splice(0); this._idle.splice(0); await $Promise.all(all.map((c) => c.end())); }
 }
-const libraries = {
+return {
   'node-fetch': fetch,
   'generic-pool': $freeze({ createPool }),
   'pg': $freeze({ Client: PgClient, Pool: PgPool, default: { Client: PgClient, Pool: PgPool } }),
@@ -617,13 +630,17 @@ const libraries = {
   '@posthog/plugin-contrib': $freeze({ createBuffer }),
   '@posthog/plugin-scaffold': $freeze({ RetryError }),
 };
-writable('require', function require(name) {
+}
+let libraries = null;
+function require(name) {
+  if (libraries === null) libraries = makeLibraries();
   if (typeof name === 'string' && Object.prototype.hasOwnProperty.call(libraries, name)) return libraries[name];
   if (typeof name === 'string' && (name === 'aws-sdk' || name === 'snowflake-sdk' || name.startsWith('@google-cloud/'))) {
     throw new Error("Cannot import '" + name + "'! " + name + ' is not available in this plugin server: cloud SDKs (aws-sdk, @google-cloud/*, snowflake-sdk) need Node.js, which this server does not embed. Use fetch against the service\'s HTTP API instead.');
   }
   throw new Error("Cannot import '" + name + "'! This package is not provided by PostHog in plugins.");
-});
+}
+scoped('require', require, true);
 
 // ---- posthog
 // `posthog.api` (1.2.0, reference §13.3): the host adds the team's keys and PostHog's address when the
@@ -648,11 +665,12 @@ function apiRequest(method) {
     return fetch(url, { method, headers, body: body === null ? undefined : body });
   };
 }
-readOnly('posthog', $freeze({
+scoped('posthog', $freeze({
   capture(event, properties = {}) { return host('capture', [$String(event), isObject(properties) ? properties : {}]); },
   api: $freeze({ get: apiRequest('GET'), post: apiRequest('POST'), put: apiRequest('PUT'), delete: apiRequest('DELETE') }),
-}));
-writable('global', G); writable('GLOBAL', G); writable('root', G); writable('isVM', true);
+}), false);
+for (const name of ['global', 'GLOBAL', 'root', 'globalThis']) scoped(name, scope, true);
+scoped('isVM', true, true);
 
 // ---- meta (§8.2)
 const cacheKey = (key) => $String(key);
@@ -787,9 +805,15 @@ const meta = {
 // ---- export discovery (§7, 0.21.8+ rules) and calls
 const METHODS = ['setupPlugin', 'teardownPlugin', 'processEvent', 'processEventBatch', 'onEvent', 'onSnapshot', 'exportEvents'];
 let methods = {}, tasks = {}, jobs = {};
-function discover() {
+// Runs the plugin's module function (made once per context by `PluginModule`) for this config: its
+// top-level code gets this config's bindings and keeps its own module state in the closure.
+function load(factory) {
+  const loaded = $apply(factory, undefined, [scope.console, scope.fetch, scope.posthog, scope.require, scope, { exports: {} }, {}]);
+  return discover(loaded);
+}
+function discover(loaded) {
   const holders = [];
-  const exp = G.exports, mod = G.module;
+  const exp = loaded.exports, mod = loaded.module;
   const modExports = isObject(mod) ? mod.exports : undefined;
   if (isObject(exp)) { holders.push(exp); if (isObject(exp.default)) holders.push(exp.default); }
   if (isObject(modExports)) {
@@ -797,7 +821,13 @@ function discover() {
     // An ES module compiled to CommonJS keeps `export default` in module.exports.default.
     if (modExports.__esModule && isObject(modExports.default)) holders.push(modExports.default);
   }
-  if (!holders.some((h) => $ownNames(h).length > 0)) holders.push(G);
+  if (!holders.some((h) => $ownNames(h).length > 0)) {
+    // No exports: top-level declarations, and what the code put on its `global`/`this`.
+    const fallback = {};
+    for (const key of $ownNames(scope)) fallback[key] = scope[key];
+    for (const key of $keys(loaded.locals)) { if (loaded.locals[key] !== undefined) fallback[key] = loaded.locals[key]; }
+    holders.push(fallback);
+  }
   const found = {};
   for (const name of METHODS) {
     for (const h of holders) { const v = h[name]; if (v) { if (typeof v === 'function') found[name] = v; break; } }
@@ -963,7 +993,8 @@ function track(value, id, argument) {
 function wrapBytes(u8) { return toBuffer(u8); }
 function makeResponse(r) { return { status: r.status, statusText: r.statusText, headers: r.headers, url: r.url, body: toBuffer(r.body) }; }
 function flushExport() { return exportBuffer ? exportBuffer.flush() : undefined; }
-return $freeze({ discover, call, track, wrapBytes, makeResponse, flushExport, takeMetrics, meta });
+return $freeze({ load, call, track, wrapBytes, makeResponse, flushExport, takeMetrics, meta });
+}
 })
 """#
 }

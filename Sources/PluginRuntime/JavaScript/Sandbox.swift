@@ -3,8 +3,9 @@ import Crypto
 import Foundation
 import PostHogEvents
 
-/// One plugin config's JavaScript world: a global context in its worker's group, the prelude's helper
-/// object and `meta`. Lives inside its `PluginWorker` and is only touched on that worker's thread.
+/// One plugin config's JavaScript world: its bindings and `meta` in the context its plugin's configs
+/// share on this worker (`PluginContext`), the prelude's helper object and the plugin's module state.
+/// Lives inside its `PluginWorker` and is only touched on that worker's thread.
 final class Sandbox {
     let key: SandboxKey
     let descriptor: PluginConfigDescriptor
@@ -12,7 +13,7 @@ final class Sandbox {
     unowned let worker: PluginWorker
     let host: any PluginHost
     let instanceId: String
-    private let rawContext: JSGlobalContextRef
+    let pluginContext: PluginContext
     private var runtime: JSObjectRef?
     private var bridge: JSObjectRef?
     private(set) var capabilities = PluginCapabilities()
@@ -25,14 +26,12 @@ final class Sandbox {
     private var awaitTimers: [Int: Task<Void, Never>] = [:]
 
     /// The context, checked to be used on the owning thread only.
-    var context: JSGlobalContextRef {
-        thread.assertCurrent()
-        return rawContext
-    }
+    var context: JSGlobalContextRef { pluginContext.context }
 
+    /// Configures the config in `pluginContext` (which it joins). Call `close` when done, also after a throw.
     init(
-        key: SandboxKey, descriptor: PluginConfigDescriptor, group: JSContextGroupRef, bridgeClass: JSClassRef, worker: PluginWorker,
-        thread: WorkerThread, host: any PluginHost, instanceId: String
+        key: SandboxKey, descriptor: PluginConfigDescriptor, pluginContext: PluginContext, bridgeClass: JSClassRef,
+        worker: PluginWorker, thread: WorkerThread, host: any PluginHost, instanceId: String
     ) throws(JSThrown) {
         thread.assertCurrent()
         self.key = key
@@ -41,24 +40,25 @@ final class Sandbox {
         self.worker = worker
         self.host = host
         self.instanceId = instanceId
-        self.rawContext = JSGlobalContextCreateInGroup(group, nil)
-        let ctx = rawContext
+        self.pluginContext = pluginContext
+        pluginContext.join()
+        let ctx = pluginContext.context
+        guard let configure = pluginContext.entryPoints?.configure else {
+            throw JSThrown(name: "Error", message: "Plugin context is closed", stack: nil)
+        }
         let bridge = JSObjectMake(ctx, bridgeClass, Unmanaged.passUnretained(self).toOpaque())!
         JSValueProtect(ctx, bridge)
         self.bridge = bridge
         var exception: JSValueRef?
-        let preludeFunction = JSEvaluateScript(ctx, Prelude.script.string, nil, Prelude.script.url, 1, &exception)
-        guard exception == nil, let function = JSC.object(ctx, preludeFunction) else {
-            throw JSThrown.from(ctx, exception ?? JSValueMakeUndefined(ctx))
-        }
         let info = makeInfo(ctx)
-        let result = JSC.call(ctx, function, [bridge, info], exception: &exception)
+        let result = JSC.call(ctx, configure, [bridge, info], exception: &exception)
         if let exception { throw JSThrown.from(ctx, exception) }
         runtime = JSC.object(ctx, result)
         JSValueProtect(ctx, runtime)
     }
 
-    /// Drops every reference into the context and fails the Swift callers still waiting on it.
+    /// Drops every reference into the context and fails the Swift callers still waiting on it. The
+    /// owner then lets go of the shared context (`PluginContext.leave`).
     func close() {
         let ctx = context
         for (_, pending) in pendingHostCalls {
@@ -78,7 +78,6 @@ final class Sandbox {
         if let runtime { JSValueUnprotect(ctx, runtime) }
         bridge = nil
         runtime = nil
-        JSGlobalContextRelease(ctx)
     }
 
     private func makeInfo(_ ctx: JSContextRef) -> JSValueRef? {
@@ -96,26 +95,15 @@ final class Sandbox {
         return info
     }
 
-    private func evaluate(_ source: String, sourceURL: String, exception: inout JSValueRef?) -> JSValueRef? {
-        let script = JSC.string(source)
-        let url = JSC.string(sourceURL)
-        defer {
-            JSStringRelease(script)
-            JSStringRelease(url)
-        }
-        return JSEvaluateScript(context, script, nil, url, 1, &exception)
-    }
-
     // MARK: running plugin code
 
-    /// Evaluates the compiled plugin as a classic (sloppy) script after declaring `module` and
-    /// `exports` on the same line, then discovers its exports (reference §5.1, §7).
-    func evaluatePlugin(_ code: String) throws(JSThrown) {
-        var exception: JSValueRef?
-        // Same first line: plugin line numbers stay right, and a leading "use strict" is no directive.
-        _ = evaluate("var module = {exports: {}}; var exports = {}; " + code, sourceURL: "index.ts", exception: &exception)
-        if let exception { throw thrown(exception) }
-        let result = try callHelper("discover", [])
+    /// Runs the plugin's top-level code for this config (its module function, see `PluginModule`), then
+    /// discovers its exports (reference §5.1, §7).
+    func evaluatePlugin() throws(JSThrown) {
+        guard let module = pluginContext.entryPoints?.module else {
+            throw JSThrown(name: "Error", message: "Plugin context is closed", stack: nil)
+        }
+        let result = try callHelper("load", [module])
         let ctx = context
         let object = JSC.object(ctx, result)
         let list = { (name: String) -> [String] in
@@ -303,38 +291,8 @@ final class Sandbox {
             return JSValueMakeUndefined(ctx)
         case "host":
             return startHostCall(ctx, op: JSC.toString(ctx, argument(1)) ?? "", arguments: argument(2), bytes: argument(3), exception: &exception)
-        case "utf8encode":
-            return JSC.makeBytes(ctx, Array((JSC.toString(ctx, argument(1)) ?? "").utf8))
-        case "utf8decode":
-            return JSC.makeString(ctx, String(decoding: JSC.bytes(ctx, argument(1)) ?? [], as: UTF8.self))
-        case "hash", "hmac":
-            let algorithm = JSC.toString(ctx, argument(1)) ?? ""
-            let data = JSC.bytes(ctx, argument(op == "hash" ? 2 : 3)) ?? []
-            let key = op == "hmac" ? JSC.bytes(ctx, argument(2)) ?? [] : nil
-            guard let digest = NativeCrypto.digest(algorithm, data: data, hmacKey: key) else {
-                exception = JSObjectMakeError(ctx, 1, [JSC.makeString(ctx, "Digest method not supported")], nil)
-                return nil
-            }
-            return JSC.makeBytes(ctx, digest)
-        case "randomBytes":
-            let count = max(0, min(Int(JSValueToNumber(ctx, argument(1), nil)), 1 << 30))
-            var generator = SystemRandomNumberGenerator()
-            return JSC.makeBytes(ctx, (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) })
-        case "randomUUID":
-            return JSC.makeString(ctx, UUID().uuidString.lowercased())
-        case "zlib":
-            let mode = JSC.toString(ctx, argument(1)) ?? ""
-            let data = JSC.bytes(ctx, argument(2)) ?? []
-            let level = Int32(JSValueToNumber(ctx, argument(3), nil))
-            switch NativeZlib.run(mode, data, level: level) {
-            case .success(let output): return JSC.makeBytes(ctx, output)
-            case .failure(let error):
-                exception = JSObjectMakeError(ctx, 1, [JSC.makeString(ctx, error.message)], nil)
-                return nil
-            }
         default:
-            exception = JSObjectMakeError(ctx, 1, [JSC.makeString(ctx, "Unknown native operation")], nil)
-            return nil
+            return PureNative.handle(ctx, op, arguments, exception: &exception)
         }
     }
 

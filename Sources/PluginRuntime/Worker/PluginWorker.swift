@@ -3,14 +3,15 @@ import Foundation
 import PostHogEvents
 
 /// One worker: an OS thread owning one JSC context group with a sandbox per plugin config in force
-/// (reference §1: one sandbox per config per worker thread, each with its own `global`). Its actor
-/// executor is that thread, so all isolated code (and every JSC call) runs there, and async work
-/// awaiting host calls interleaves on it.
+/// (reference §1: one sandbox per config per worker thread, each with its own `global`), the sandboxes
+/// of one plugin sharing a context (`PluginContext`). Its actor executor is that thread, so all
+/// isolated code (and every JSC call) runs there, and async work awaiting host calls interleaves on it.
 actor PluginWorker {
     nonisolated let thread: WorkerThread
     nonisolated var unownedExecutor: UnownedSerialExecutor { thread.asUnownedSerialExecutor() }
     private let group: JSContextGroupRef
     private let bridgeClass: JSClassRef
+    private let pureBridgeClass: JSClassRef
     private let watchdog: Watchdog
     private let host: any PluginHost
     private let settings: PluginRuntimeSettings
@@ -19,6 +20,8 @@ actor PluginWorker {
     /// Calls running in each sandbox, so a retired sandbox closes only once they are done.
     private var running: [SandboxKey: Int] = [:]
     private var retired: Set<SandboxKey> = []
+    /// The context new configs of each plugin join.
+    private var sharedContexts: [Int: PluginContext] = [:]
 
     init(index: Int, host: any PluginHost, settings: PluginRuntimeSettings) {
         thread = WorkerThread(name: "plugin-worker-\(index)")
@@ -29,6 +32,9 @@ actor PluginWorker {
         var definition = kJSClassDefinitionEmpty
         definition.callAsFunction = nativeBridgeCallback
         bridgeClass = JSClassCreate(&definition)
+        var pureDefinition = kJSClassDefinitionEmpty
+        pureDefinition.callAsFunction = pureBridgeCallback
+        pureBridgeClass = JSClassCreate(&pureDefinition)
         let limit = settings.executionTimeLimit ?? settings.taskTimeout
         watchdog = Watchdog(limit: limit)
         JSContextGroupSetExecutionTimeLimit(group, limit, watchdogCallback, Unmanaged.passUnretained(watchdog).toOpaque())
@@ -46,13 +52,22 @@ actor PluginWorker {
     /// Builds the sandbox (prelude, plugin code, export discovery) and runs `setupPlugin` in it.
     func load(_ key: SandboxKey, _ descriptor: PluginConfigDescriptor, code: String) async throws(JSThrown) -> PluginCapabilities {
         close(key)
-        let sandbox = try Sandbox(
-            key: key, descriptor: descriptor, group: group, bridgeClass: bridgeClass, worker: self, thread: thread, host: host,
-            instanceId: settings.instanceId)
+        let pluginContext = try context(pluginId: descriptor.pluginId, code: code)
+        let sandbox: Sandbox
         do {
-            try sandbox.evaluatePlugin(code)
+            sandbox = try Sandbox(
+                key: key, descriptor: descriptor, pluginContext: pluginContext, bridgeClass: bridgeClass, worker: self, thread: thread,
+                host: host, instanceId: settings.instanceId)
         } catch {
+            release(pluginContext)
+            throw error
+        }
+        do {
+            try sandbox.evaluatePlugin()
+        } catch {
+            stopSharingIfGlobalsWritten(pluginContext)
             sandbox.close()
+            release(pluginContext)
             throw error
         }
         sandboxes[key] = sandbox
@@ -61,11 +76,42 @@ actor PluginWorker {
             do {
                 _ = try await call(key, kind: .method, name: "setupPlugin", arguments: [], wantsResult: false, bounded: true)
             } catch {
+                stopSharingIfGlobalsWritten(pluginContext)
                 close(key)
                 throw error
             }
         }
+        stopSharingIfGlobalsWritten(pluginContext)
         return sandbox.capabilities
+    }
+
+    /// The shared context of the plugin's configs for this code, made when there is none (or the code
+    /// changed, or the plugin writes globals: its configs then get a context each).
+    private func context(pluginId: Int, code: String) throws(JSThrown) -> PluginContext {
+        if let shared = sharedContexts[pluginId], shared.isShared, shared.code == code { return shared }
+        let created = try PluginContext(pluginId: pluginId, code: code, group: group, pureBridgeClass: pureBridgeClass, thread: thread)
+        if isolatedCode[pluginId] == code {
+            created.isShared = false
+        } else {
+            sharedContexts[pluginId] = created
+        }
+        return created
+    }
+
+    /// The code of each plugin that wrote to the real global object while loading.
+    private var isolatedCode: [Int: String] = [:]
+
+    private func stopSharingIfGlobalsWritten(_ pluginContext: PluginContext) {
+        guard pluginContext.isShared, pluginContext.globalsWereWritten() else { return }
+        pluginContext.isShared = false
+        if sharedContexts[pluginContext.pluginId] === pluginContext { sharedContexts[pluginContext.pluginId] = nil }
+        isolatedCode[pluginContext.pluginId] = pluginContext.code
+    }
+
+    private func release(_ pluginContext: PluginContext) {
+        guard pluginContext.leave() else { return }
+        if sharedContexts[pluginContext.pluginId] === pluginContext { sharedContexts[pluginContext.pluginId] = nil }
+        pluginContext.close()
     }
 
     /// Calls an export of a sandbox. `bounded` applies `TASK_TIMEOUT` to the awaited promise.
@@ -117,7 +163,9 @@ actor PluginWorker {
     /// Closes at once, failing the calls still waiting on the sandbox.
     func close(_ key: SandboxKey) {
         retired.remove(key)
-        sandboxes.removeValue(forKey: key)?.close()
+        guard let sandbox = sandboxes.removeValue(forKey: key) else { return }
+        sandbox.close()
+        release(sandbox.pluginContext)
     }
 
     func completeHostCall(_ key: SandboxKey, id: Int, result: HostResult) {
@@ -130,17 +178,13 @@ actor PluginWorker {
 
     var sandboxCount: Int { sandboxes.count }
 
+    /// JavaScript contexts alive on this worker (tests: configs of one plugin share one).
+    var contextCount: Int { Set(sandboxes.values.map { ObjectIdentifier($0.pluginContext) }).count }
+
     /// The sandbox's `meta.metrics` values since the last call, reset.
     func takeMetrics(_ key: SandboxKey) -> JSONObject { sandboxes[key]?.takeMetrics() ?? [:] }
 
     func hasSandbox(_ key: SandboxKey) -> Bool { sandboxes[key] != nil && !retired.contains(key) }
-
-    /// Runs `body` on the worker thread with the config's newest context (tests and benchmarks).
-    func withContext<T: Sendable>(configId: Int, _ body: (JSGlobalContextRef) throws -> T) rethrows -> T? {
-        guard let sandbox = sandboxes.filter({ $0.key.configId == configId }).max(by: { $0.key.generation < $1.key.generation })?.value
-        else { return nil }
-        return try body(sandbox.context)
-    }
 }
 
 /// Marks that the execution time limit terminated JavaScript.

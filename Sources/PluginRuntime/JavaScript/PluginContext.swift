@@ -1,0 +1,137 @@
+import CJavaScriptCore
+
+/// One JavaScript context of a worker, shared by the configs of one plugin that run the same code.
+/// The prelude's shared builtins and the plugin's module function are made once here; each config
+/// (`Sandbox`) then calls them for its own console, fetch, posthog, `meta` and module scope. A context
+/// per config cost ~350 KB; a closure per config costs a few KB (the start-up and memory targets).
+///
+/// Module-level state stays per config, as in the original's VM per config: top-level declarations
+/// live in the config's call of the module function, and `global`/`globalThis`/`this` are the config's
+/// own object. What code writes to the context's real global object (a sloppy-mode assignment to an
+/// undeclared name) would be shared, so a plugin whose load does that is given a context per config.
+final class PluginContext {
+    let pluginId: Int
+    let code: String
+    private let thread: WorkerThread
+    private let rawContext: JSGlobalContextRef
+    private var configure: JSObjectRef?
+    private var globalCount: JSObjectRef?
+    private var module: JSObjectRef?
+    private var baselineGlobals = 0
+    /// Configs whose sandboxes live in this context.
+    private(set) var members = 0
+    /// False once a config has written to the real global object: no config joins it any more.
+    var isShared = true
+
+    /// Evaluates the prelude and compiles the plugin's module function. A syntax error in the plugin
+    /// throws here.
+    init(pluginId: Int, code: String, group: JSContextGroupRef, pureBridgeClass: JSClassRef, thread: WorkerThread) throws(JSThrown) {
+        thread.assertCurrent()
+        self.pluginId = pluginId
+        self.code = code
+        self.thread = thread
+        rawContext = JSGlobalContextCreateInGroup(group, nil)
+        do {
+            try setUp(pureBridgeClass: pureBridgeClass)
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    private func setUp(pureBridgeClass: JSClassRef) throws(JSThrown) {
+        let ctx = rawContext
+        var exception: JSValueRef?
+        let preludeFunction = JSEvaluateScript(ctx, Prelude.script.string, nil, Prelude.script.url, 1, &exception)
+        guard exception == nil, let function = JSC.object(ctx, preludeFunction) else {
+            throw JSThrown.from(ctx, exception ?? JSValueMakeUndefined(ctx))
+        }
+        let bridge = JSObjectMake(ctx, pureBridgeClass, nil)
+        let shared = JSC.call(ctx, function, [bridge], exception: &exception)
+        if let exception { throw JSThrown.from(ctx, exception) }
+        guard let helpers = JSC.object(ctx, shared) else { throw JSThrown(name: "Error", message: "Prelude failed", stack: nil) }
+        configure = protectedObject(JSC.get(ctx, helpers, "configure"))
+        globalCount = protectedObject(JSC.get(ctx, helpers, "globalCount"))
+        baselineGlobals = countGlobals()
+        let source = JSC.string(PluginModule.source(code))
+        let url = JSC.string("index.ts")
+        defer {
+            JSStringRelease(source)
+            JSStringRelease(url)
+        }
+        let moduleFunction = JSEvaluateScript(ctx, source, nil, url, 1, &exception)
+        if let exception { throw JSThrown.from(ctx, exception) }
+        module = protectedObject(moduleFunction)
+    }
+
+    private func protectedObject(_ value: JSValueRef?) -> JSObjectRef? {
+        guard let object = JSC.object(rawContext, value) else { return nil }
+        JSValueProtect(rawContext, object)
+        return object
+    }
+
+    /// The context, checked to be used on the owning thread only.
+    var context: JSGlobalContextRef {
+        thread.assertCurrent()
+        return rawContext
+    }
+
+    /// The prelude's per-config factory and the plugin's module function.
+    var entryPoints: (configure: JSObjectRef, module: JSObjectRef)? {
+        thread.assertCurrent()
+        guard let configure, let module else { return nil }
+        return (configure, module)
+    }
+
+    func join() { members += 1 }
+
+    /// Returns true when the last member left (the owner then closes the context).
+    func leave() -> Bool {
+        members -= 1
+        return members == 0
+    }
+
+    /// True when code has added properties to the real global object since the prelude ran.
+    func globalsWereWritten() -> Bool {
+        countGlobals() != baselineGlobals
+    }
+
+    private func countGlobals() -> Int {
+        guard let globalCount else { return 0 }
+        var exception: JSValueRef?
+        let value = JSC.call(context, globalCount, [], exception: &exception)
+        return exception == nil ? Int(JSValueToNumber(context, value, nil)) : -1
+    }
+
+    func close() {
+        let ctx = context
+        for object in [configure, globalCount, module] {
+            if let object { JSValueUnprotect(ctx, object) }
+        }
+        configure = nil
+        globalCount = nil
+        module = nil
+        JSGlobalContextRelease(ctx)
+    }
+}
+
+/// The plugin's compiled code wrapped as a function of the config's bindings, evaluated once per
+/// context. The code runs in an inner function so its top-level `const fetch = require(...)` and the
+/// like may shadow the bindings; it starts on the wrapper's first line, so plugin line numbers stay
+/// right, after a statement, so a leading "use strict" is no directive (the original ran scripts
+/// sloppy). The result carries `module`, `exports` and the top-level names export discovery reads
+/// when the code exports nothing (reference §7).
+enum PluginModule {
+    static let exportNames = [
+        "setupPlugin", "teardownPlugin", "processEvent", "processEventBatch", "onEvent", "onSnapshot", "exportEvents",
+        "runEveryMinute", "runEveryHour", "runEveryDay", "jobs", "metrics",
+    ]
+
+    static func source(_ code: String) -> String {
+        let locals = exportNames.map { "\($0): typeof \($0) === 'undefined' ? undefined : \($0)" }.joined(separator: ", ")
+        return "(function ($apply) { return function (console, fetch, posthog, require, global, module, exports) { "
+            + "var GLOBAL = global, root = global, globalThis = global, isVM = true; return $apply(function () { void 0; "
+            + code
+            + "\n;return { module: module, exports: exports, locals: { \(locals) } };\n}, global, []); }; })(Reflect.apply)"
+    }
+}
