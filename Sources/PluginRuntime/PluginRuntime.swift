@@ -425,6 +425,11 @@ public actor PluginRuntime {
         return counts
     }
 
+    /// Collects JavaScript garbage on every worker (benchmarks measure memory after it, as the anchor does).
+    public func collectGarbage() async {
+        for worker in workers { await worker.collectGarbage() }
+    }
+
     /// JavaScript contexts alive on each worker (the configs of one plugin share one).
     public func contextCounts() async -> [Int] {
         var counts: [Int] = []

@@ -178,6 +178,12 @@ actor PluginWorker {
 
     var sandboxCount: Int { sandboxes.count }
 
+    /// Runs JavaScriptCore's garbage collector for this worker's contexts (benchmarks read RSS after it).
+    func collectGarbage() {
+        guard let sandbox = sandboxes.values.first else { return }
+        JSSynchronousGarbageCollectForDebugging(sandbox.context)
+    }
+
     /// JavaScript contexts alive on this worker (tests: configs of one plugin share one).
     var contextCount: Int { Set(sandboxes.values.map { ObjectIdentifier($0.pluginContext) }).count }
 
