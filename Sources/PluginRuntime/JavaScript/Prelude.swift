@@ -533,7 +533,8 @@ function createPool(factory, opts) {
 }
 // ---- one plugin config: its console, fetch, posthog, require and `meta`, and the runtime's helpers.
 // Called once per config with that config's bridge (shadowing the shared one) and its settings.
-return $freeze({ configure, globalCount: () => $ownNames(G).length });
+// Enumerable own keys only: what sloppy assignments and `globalThis.x = …` add (builtins are not).
+return $freeze({ configure, globalCount: () => $keys(G).length });
 function configure(native, info) {
 // The config's own global scope: what its plugin code sees as `global`/`globalThis` (reading through to
 // the context's shared builtins) and the source of the bindings the module function receives.

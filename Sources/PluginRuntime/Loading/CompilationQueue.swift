@@ -57,6 +57,14 @@ actor CompilationQueue {
                 hash.update(data: files[path]! + [0])
             }
         }
-        return hash.finalize().map { String(format: "%02x", $0) }.joined()
+        // Hex by hand: `String(format:)` per byte was a measurable part of loading 1,000 configs.
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
+        for byte in hash.finalize() {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 15)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 }
