@@ -123,16 +123,13 @@ enum JSC {
         switch json {
         case .null, .bool, .number, .string: return makeValue(ctx, json)
         case .array, .object:
-            var bytes: [UInt8] = []
             // Sized after the last text (a batch is the size of the one before), so it rarely regrows.
-            bytes.reserveCapacity(max(256, textSizeHint.load(ordering: .relaxed)))
-            guard json.writeExact(to: &bytes) else { return nil }
-            textSizeHint.store(bytes.count + 1, ordering: .relaxed)
-            // JSON text has no raw NUL (it is escaped), so the C string ends where the text does.
-            bytes.append(0)
-            let text = bytes.withUnsafeBufferPointer {
-                JSStringCreateWithUTF8CString(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self))
+            // JSON text has no raw NUL (it is escaped): the C string ends where the text does.
+            let text = json.withExactText(capacityHint: textSizeHint.load(ordering: .relaxed)) { text in
+                textSizeHint.store(text.count + 1, ordering: .relaxed)
+                return JSStringCreateWithUTF8CString(UnsafeRawPointer(text.baseAddress!).assumingMemoryBound(to: CChar.self))
             }
+            guard let text else { return nil }
             defer { JSStringRelease(text) }
             return JSValueMakeFromJSONString(ctx, text)
         }
