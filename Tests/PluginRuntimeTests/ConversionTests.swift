@@ -125,4 +125,19 @@ import Testing
         #expect(plain == ["3": "x", "b": 0, "a": [1.5, 1_152_921_504_606_846_976, nil, nil]])
         #expect(throws: JSThrown.self) { try JSC.json(ctx, Self.evaluate(ctx, "(() => { const o = {}; o.o = o; return o })()")) }
     }
+
+    @Test("long non-ASCII text comes back whole, whatever its UTF-8 takes per character")
+    func longNonASCIIText() throws {
+        let ctx = JSGlobalContextCreate(nil)!
+        defer { JSGlobalContextRelease(ctx) }
+        for unit in ["é", "日", "😀", "a\u{0}", "\u{7f}\u{80}"] {
+            for count in [1, 7, 100, 5000] {
+                let text = String(repeating: unit, count: count)
+                let value: JSON = ["k": .string(text), "list": [.string(text), .string("x" + text)], text: 1]
+                #expect(try JSC.json(ctx, JSC.makeValue(ctx, value)) == value, "\(unit) × \(count)")
+            }
+        }
+        // A lone surrogate made in JavaScript comes back as U+FFFD.
+        #expect(try JSC.json(ctx, Self.evaluate(ctx, "['a\\ud800', '\\udc00'.repeat(3000)]")) == ["a\u{FFFD}", .string(String(repeating: "\u{FFFD}", count: 3000))])
+    }
 }
