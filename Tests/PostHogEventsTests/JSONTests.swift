@@ -127,4 +127,39 @@ import Testing
         #expect(try JSON(parsing: output) == value)
         #expect(String(decoding: output, as: UTF8.self) == value.jsonString)
     }
+
+    @Test("the word-at-a-time scan finds the first byte to escape wherever it is, and nothing else")
+    func escapeScan() throws {
+        // Bytes that differ from the ones to escape only in the high bit, or are just above 0x1f.
+        let fillers: [UInt8] = [0x41, 0xA2, 0xDC, 0x80, 0x9F, 0x20, 0x21, 0x23, 0x5B, 0x5D, 0xFF, 0x7F]
+        for length in 0..<20 {
+            for filler in fillers {
+                let plain = [UInt8](repeating: filler, count: length)
+                #expect(plain.withUnsafeBufferPointer { JSONTextWriter.firstEscape(in: $0, from: 0) } == length)
+                for position in 0..<length {
+                    for special: UInt8 in [0x00, 0x1F, 0x0A, 0x22, 0x5C] {
+                        var bytes = plain
+                        bytes[position] = special
+                        if position + 1 < length { bytes[length - 1] = 0x22 }  // a later one must not win
+                        let found = bytes.withUnsafeBufferPointer { JSONTextWriter.firstEscape(in: $0, from: 0) }
+                        #expect(found == position, "\(bytes)")
+                        let from = bytes.withUnsafeBufferPointer { JSONTextWriter.firstEscape(in: $0, from: position + 1) }
+                        #expect(from == (position + 1 < length ? length - 1 : length), "\(bytes)")
+                    }
+                }
+            }
+        }
+        // Strings of every length with an escape at every place survive writing and parsing.
+        for length in 0..<20 {
+            for position in 0..<max(1, length) {
+                for special in ["\"", "\\", "\n", "\u{1}", "é", "💻"] {
+                    var characters = Array(repeating: "x", count: length)
+                    if length > 0 { characters[position] = special }
+                    let value = JSON.string(characters.joined())
+                    #expect(try JSON(parsing: value.jsonString) == value)
+                    #expect(try Self.parseStringified(value.jsonString) == value)
+                }
+            }
+        }
+    }
 }

@@ -186,17 +186,17 @@ private struct JSONParser {
     mutating func parseString() throws(JSONParseError) -> String {
         index += 1
         let start = index
-        // Fast path: no escapes.
-        while index < bytes.count {
+        // Fast path: no escapes. The end quote, an escape and a control character are the bytes a
+        // JSON string escapes when written, so the writer's scan finds the first of them.
+        index = JSONTextWriter.firstEscape(in: bytes, from: index)
+        if index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
                 return String(decoding: slice, as: UTF8.self)
             }
-            if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("Bad control character in string literal") }
-            index += 1
         }
         var scalars = String.UnicodeScalarView()
         var utf8 = Array(bytes[start..<index])

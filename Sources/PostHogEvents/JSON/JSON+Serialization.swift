@@ -179,11 +179,14 @@ struct JSONTextWriter: ~Copyable {
         count &+= 1
         // Runs of bytes that need no escape are copied at once.
         var runStart = 0
-        for index in 0..<bytes.count {
+        var index = 0
+        while index < bytes.count {
+            index = JSONTextWriter.firstEscape(in: bytes, from: index)
+            guard index < bytes.count else { break }
             let byte = bytes[index]
-            guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
             append(UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
-            runStart = index + 1
+            index += 1
+            runStart = index
             append(0x5C)
             switch byte {
             case 0x22: append(0x22)
@@ -201,6 +204,36 @@ struct JSONTextWriter: ~Copyable {
         }
         append(UnsafeBufferPointer(rebasing: bytes[runStart...]))
         append(UInt8(ascii: "\""))
+    }
+}
+
+extension JSONTextWriter {
+    /// The index of the first byte at or after `start` that a JSON string must escape (a control
+    /// character, `"` or `\\`), or `bytes.count`. Eight bytes at a time: a word has such a byte when
+    /// one of its bytes is below 0x20 or is zero after XOR with `"` or `\\` repeated.
+    @inline(__always)
+    static func firstEscape(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var index = start
+        if let base = bytes.baseAddress {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            while index &+ 8 <= bytes.count {
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                let quote = word ^ (ones &* 0x22)
+                let backslash = word ^ (ones &* 0x5C)
+                // Exact per byte for the lowest flagged byte, which is all the scan needs.
+                let flags =
+                    ((word &- ones &* 0x20) | (quote &- ones) | (backslash &- ones)) & ~word & highs
+                if flags != 0 { return index &+ flags.trailingZeroBitCount / 8 }
+                index &+= 8
+            }
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte < 0x20 || byte == 0x22 || byte == 0x5C { return index }
+            index &+= 1
+        }
+        return index
     }
 }
 
