@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 extension JSON {
     /// JavaScript `JSON.stringify(value)`: compact, raw UTF-8, `/` unescaped, JavaScript numbers.
     /// Non-finite numbers become `null`, as in JavaScript.
