@@ -71,4 +71,73 @@ import Testing
         let seconds = Date().timeIntervalSince(start)
         print("processEvent chain calls/s: \(Double(count) / seconds)")
     }
+
+    static func evaluate(_ ctx: JSGlobalContextRef, _ script: String) -> JSValueRef? {
+        let text = JSC.string(script)
+        defer { JSStringRelease(text) }
+        return JSEvaluateScript(ctx, text, nil, nil, 1, nil)
+    }
+
+    @Test("-0, large and small numbers, non-finite numbers, __proto__ keys and nested arrays arrive as they are")
+    func valuesArriveExactly() throws {
+        let ctx = JSGlobalContextCreate(nil)!
+        defer { JSGlobalContextRelease(ctx) }
+        let global = JSContextGetGlobalObject(ctx)!
+        var inner = JSONObject()
+        inner["__proto__"] = ["polluted": true]
+        inner["x"] = 1
+        let value: JSON = [
+            "z": .number(-0.0), "big": 9_007_199_254_740_994, "e21": 1e21, "small": -1.23456e-7, "int": -42,
+            "list": [[1, [2, []]], [], ["a": [nil]]], "p": .object(inner), "10": "index", "s": "nul\u{0}😀",
+        ]
+        JSC.set(ctx, global, "v", JSC.makeValue(ctx, value))
+        let checks = [
+            "Object.is(v.z, -0)", "v.big === 2 ** 53 + 2", "v.e21 === 1e21", "v.small === -1.23456e-7", "v.int === -42",
+            #"JSON.stringify(v.list) === '[[1,[2,[]]],[],{"a":[null]}]'"#,
+            #"Object.keys(v).join() === '10,z,big,e21,small,int,list,p,s'"#,
+            "Object.prototype.hasOwnProperty.call(v.p, '__proto__') && Object.getPrototypeOf(v.p) === Object.prototype",
+            "v.p.polluted === undefined && v.p.__proto__.polluted === true", "v.s === 'nul\\u0000\\ud83d\\ude00'",
+        ]
+        for check in checks {
+            #expect(JSValueToBoolean(ctx, Self.evaluate(ctx, check)), "\(check)")
+        }
+        // No JSON text holds these: the value is built property by property.
+        JSC.set(ctx, global, "w", JSC.makeValue(ctx, ["inf": .number(.infinity), "nan": [.number(.nan)], "ok": "yes"]))
+        #expect(JSValueToBoolean(ctx, Self.evaluate(ctx, "w.inf === Infinity && Number.isNaN(w.nan[0]) && w.ok === 'yes'")))
+    }
+
+    @Test("values come back from JavaScript in its own-key order, Proxy and toJSON included")
+    func valuesComeBack() throws {
+        let ctx = JSGlobalContextCreate(nil)!
+        defer { JSGlobalContextRelease(ctx) }
+        let proxy = Self.evaluate(
+            ctx,
+            """
+            new Proxy({}, { ownKeys: () => ['b', '10', '2'], get: (t, k) => 'v' + String(k),
+                getOwnPropertyDescriptor: () => ({ value: 0, enumerable: true, configurable: true }) })
+            """)
+        let back = try JSC.json(ctx, proxy)
+        #expect(back.objectValue?.keys == ["2", "10", "b"])
+        #expect(back["b"] == "vb")
+        let plain = try JSC.json(
+            ctx, Self.evaluate(ctx, "({ b: -0, a: [1.5, 2 ** 60, undefined, () => 1], 3: { toJSON() { return 'x' } }, u: undefined })"))
+        #expect(plain.objectValue?.keys == ["3", "b", "a"])
+        #expect(plain == ["3": "x", "b": 0, "a": [1.5, 1_152_921_504_606_846_976, nil, nil]])
+        #expect(throws: JSThrown.self) { try JSC.json(ctx, Self.evaluate(ctx, "(() => { const o = {}; o.o = o; return o })()")) }
+    }
+
+    @Test("long non-ASCII text comes back whole, whatever its UTF-8 takes per character")
+    func longNonASCIIText() throws {
+        let ctx = JSGlobalContextCreate(nil)!
+        defer { JSGlobalContextRelease(ctx) }
+        for unit in ["é", "日", "😀", "a\u{0}", "\u{7f}\u{80}"] {
+            for count in [1, 7, 100, 5000] {
+                let text = String(repeating: unit, count: count)
+                let value: JSON = ["k": .string(text), "list": [.string(text), .string("x" + text)], text: 1]
+                #expect(try JSC.json(ctx, JSC.makeValue(ctx, value)) == value, "\(unit) × \(count)")
+            }
+        }
+        // A lone surrogate made in JavaScript comes back as U+FFFD.
+        #expect(try JSC.json(ctx, Self.evaluate(ctx, "['a\\ud800', '\\udc00'.repeat(3000)]")) == ["a\u{FFFD}", .string(String(repeating: "\u{FFFD}", count: 3000))])
+    }
 }

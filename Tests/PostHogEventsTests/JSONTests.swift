@@ -55,4 +55,111 @@ import Testing
         #expect(JSON.array([1, "a", nil]).javaScriptString == "1,a,")
         #expect(JSON.object([:]).javaScriptString == "[object Object]")
     }
+
+    @Test("stringified-text parsing gives what the general parser gives")
+    func stringifiedParsing() throws {
+        let texts = [
+            #"{"b":1,"a":{"x":[1,2,{"y":null}],"z":true},"c":"s"}"#,
+            #"{"2":4,"10":3,"b":1,"a":2,"02":5,"-1":6}"#,
+            #"{"b":1,"10":3,"2":4}"#,  // index keys after a name (a Proxy's ownKeys): put first
+            #"{"10":1,"2":2}"#,  // index keys out of order
+            #"{"4294967295":1,"4294967294":2}"#,  // 2^32 - 1 is no array index
+            #"[{"a":"\u0000\ud83d\udcbb\ud800é"},[],{},[[[]]]]"#,
+            #"{"":0,"k":-0,"n":[-0,0,1,-1,123456789012345,1234567890123456,9007199254740993,1e21,-1.5e-7,0.1]}"#,
+        ]
+        for text in texts {
+            let general = try JSON(parsing: text)
+            let stringified = try Self.parseStringified(text)
+            #expect(stringified == general, "\(text)")
+            #expect(stringified.jsonString == general.jsonString, "\(text)")
+            #expect(stringified.objectValue?.keys == general.objectValue?.keys, "\(text)")
+        }
+        #expect(try Self.parseStringified(#"{"b":1,"10":3,"2":4}"#).objectValue?.keys == ["2", "10", "b"])
+        // An index key added afterwards still lands among the index keys.
+        var object = try Self.parseStringified(#"{"1":1,"b":2}"#)
+        object["0"] = 0
+        #expect(object.objectValue?.keys == ["0", "1", "b"])
+        #expect(throws: JSONParseError.self) { try Self.parseStringified(#"{"a":1,}"#) }
+    }
+
+    static func parseStringified(_ text: String) throws -> JSON {
+        let bytes = Array(text.utf8)
+        return try bytes.withUnsafeBufferPointer { try JSON(parsingStringifiedUTF8: $0) }
+    }
+
+    @Test("integers parse exactly, -0 keeps its sign, long numbers go through the full conversion")
+    func numberParsing() throws {
+        let cases: [(String, Double)] = [
+            ("0", 0), ("7", 7), ("-7", -7), ("123456789012345", 123_456_789_012_345), ("-999999999999999", -999_999_999_999_999),
+            ("1234567890123456", 1_234_567_890_123_456), ("9007199254740993", 9_007_199_254_740_992), ("1e21", 1e21),
+            ("1.5", 1.5), ("-0.25e2", -25), ("10E-1", 1),
+        ]
+        for (text, expected) in cases {
+            #expect(try JSON(parsing: text) == .number(expected), "\(text)")
+        }
+        #expect(try JSON(parsing: "-0").numberValue?.sign == .minus)
+        #expect(try JSON(parsing: "[0]").arrayValue?.first?.numberValue?.sign == .plus)
+        for text in ["01", "-", "-a", "1.", "1e", "1e+", "--1"] {
+            #expect(throws: JSONParseError.self, "\(text)") { try JSON(parsing: text) }
+        }
+    }
+
+    @Test("exact text keeps -0 and refuses non-finite numbers; integers print as JavaScript prints them")
+    func exactText() throws {
+        var output: [UInt8] = []
+        #expect(JSON.array([.number(-0.0), 0, -1, 1.5]).writeExact(to: &output))
+        #expect(String(decoding: output, as: UTF8.self) == "[-0,0,-1,1.5]")
+        #expect(JSON.array([.number(-0.0)]).jsonString == "[0]")
+        output = []
+        #expect(!JSON.object(["a": [1, .number(.infinity)]]).writeExact(to: &output))
+        output = []
+        #expect(!JSON.number(.nan).writeExact(to: &output))
+        #expect(JSON.array([.number(.nan), .number(-.infinity)]).jsonString == "[null,null]")
+        let integers: [Double] = [
+            0, 1, 9, 10, 99, 100, -1, -10, 1e15, 9_007_199_254_740_991, -9_007_199_254_740_991, 9_007_199_254_740_992, 1e21,
+        ]
+        for n in integers {
+            #expect(JSON.number(n).jsonString == JSNumberFormatter.string(n), "\(n)")
+        }
+        let value: JSON = ["s": "a\u{0}\u{1f}\"\\/\n\té💻", "n": [1, -2.5, 1e-7], "o": ["": nil, "t": true]]
+        output = []
+        #expect(value.writeExact(to: &output))
+        #expect(try JSON(parsing: output) == value)
+        #expect(String(decoding: output, as: UTF8.self) == value.jsonString)
+    }
+
+    @Test("the word-at-a-time scan finds the first byte to escape wherever it is, and nothing else")
+    func escapeScan() throws {
+        // Bytes that differ from the ones to escape only in the high bit, or are just above 0x1f.
+        let fillers: [UInt8] = [0x41, 0xA2, 0xDC, 0x80, 0x9F, 0x20, 0x21, 0x23, 0x5B, 0x5D, 0xFF, 0x7F]
+        for length in 0..<20 {
+            for filler in fillers {
+                let plain = [UInt8](repeating: filler, count: length)
+                #expect(plain.withUnsafeBufferPointer { JSONTextWriter.firstEscape(in: $0, from: 0) } == length)
+                for position in 0..<length {
+                    for special: UInt8 in [0x00, 0x1F, 0x0A, 0x22, 0x5C] {
+                        var bytes = plain
+                        bytes[position] = special
+                        if position + 1 < length { bytes[length - 1] = 0x22 }  // a later one must not win
+                        let found = bytes.withUnsafeBufferPointer { JSONTextWriter.firstEscape(in: $0, from: 0) }
+                        #expect(found == position, "\(bytes)")
+                        let from = bytes.withUnsafeBufferPointer { JSONTextWriter.firstEscape(in: $0, from: position + 1) }
+                        #expect(from == (position + 1 < length ? length - 1 : length), "\(bytes)")
+                    }
+                }
+            }
+        }
+        // Strings of every length with an escape at every place survive writing and parsing.
+        for length in 0..<20 {
+            for position in 0..<max(1, length) {
+                for special in ["\"", "\\", "\n", "\u{1}", "é", "💻"] {
+                    var characters = Array(repeating: "x", count: length)
+                    if length > 0 { characters[position] = special }
+                    let value = JSON.string(characters.joined())
+                    #expect(try JSON(parsing: value.jsonString) == value)
+                    #expect(try Self.parseStringified(value.jsonString) == value)
+                }
+            }
+        }
+    }
 }

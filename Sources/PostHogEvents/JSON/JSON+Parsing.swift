@@ -22,7 +22,19 @@ extension JSON {
     }
 
     public init(parsingUTF8 buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) {
-        var parser = JSONParser(bytes: buffer)
+        try self.init(parsingUTF8: buffer, uniqueKeys: false)
+    }
+
+    /// Parses text that `JSON.stringify` made, whose objects never repeat a key: each object's
+    /// entries are appended as read, without looking for an earlier entry of the same key (which
+    /// makes parsing an object linear instead of quadratic in its size). Array-index keys are still
+    /// put first; anything else is as `init(parsingUTF8:)`. Text with a repeated key must go there.
+    public init(parsingStringifiedUTF8 buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) {
+        try self.init(parsingUTF8: buffer, uniqueKeys: true)
+    }
+
+    private init(parsingUTF8 buffer: UnsafeBufferPointer<UInt8>, uniqueKeys: Bool) throws(JSONParseError) {
+        var parser = JSONParser(bytes: buffer, uniqueKeys: uniqueKeys)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
@@ -33,10 +45,15 @@ extension JSON {
 
 private struct JSONParser {
     let bytes: UnsafeBufferPointer<UInt8>
+    /// Objects are known not to repeat a key (see `JSON(parsingStringifiedUTF8:)`).
+    let uniqueKeys: Bool
     var index = 0
     static let maximumDepth = 512
 
-    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    init(bytes: UnsafeBufferPointer<UInt8>, uniqueKeys: Bool) {
+        self.bytes = bytes
+        self.uniqueKeys = uniqueKeys
+    }
 
     func error(_ message: String) -> JSONParseError { JSONParseError(message: message, offset: index) }
 
@@ -75,12 +92,13 @@ private struct JSONParser {
 
     mutating func parseObject(depth: Int) throws(JSONParseError) -> JSON {
         index += 1
-        var object = JSONObject()
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
-            return .object(object)
+            return .object(JSONObject())
         }
+        if uniqueKeys { return try parseObjectOfUniqueKeys(depth: depth) }
+        var object = JSONObject()
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("Expected a property name") }
@@ -98,6 +116,46 @@ private struct JSONParser {
             }
             guard bytes[index] == UInt8(ascii: "}") else { throw error("Expected ',' or '}'") }
             index += 1
+            return .object(object)
+        }
+    }
+
+    /// The rest of a non-empty object whose keys are unique: entries are appended in text order. When
+    /// array-index keys are not all first and ascending (JSON.stringify of a Proxy can do that), the
+    /// object is rebuilt by key so that they are.
+    mutating func parseObjectOfUniqueKeys(depth: Int) throws(JSONParseError) -> JSON {
+        var entries: [(key: String, value: JSON)] = []
+        var indexKeyCount = 0
+        var lastIndex: UInt64 = 0
+        var inOrder = true
+        while true {
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("Expected a property name") }
+            let key = try parseString()
+            if inOrder, let arrayIndex = JSONObject.arrayIndex(key) {
+                if indexKeyCount == entries.count, indexKeyCount == 0 || arrayIndex > lastIndex {
+                    indexKeyCount += 1
+                    lastIndex = arrayIndex
+                } else {
+                    inOrder = false
+                }
+            }
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("Expected ':'") }
+            index += 1
+            skipWhitespace()
+            entries.append((key, try parseValue(depth: depth + 1)))
+            skipWhitespace()
+            guard index < bytes.count else { throw error("Unexpected end of JSON input") }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            guard bytes[index] == UInt8(ascii: "}") else { throw error("Expected ',' or '}'") }
+            index += 1
+            if inOrder { return .object(JSONObject(uncheckedEntries: entries, indexKeyCount: indexKeyCount)) }
+            var object = JSONObject()
+            for (key, value) in entries { object[key] = value }
             return .object(object)
         }
     }
@@ -128,17 +186,17 @@ private struct JSONParser {
     mutating func parseString() throws(JSONParseError) -> String {
         index += 1
         let start = index
-        // Fast path: no escapes.
-        while index < bytes.count {
+        // Fast path: no escapes. The end quote, an escape and a control character are the bytes a
+        // JSON string escapes when written, so the writer's scan finds the first of them.
+        index = JSONTextWriter.firstEscape(in: bytes, from: index)
+        if index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
                 return String(decoding: slice, as: UTF8.self)
             }
-            if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("Bad control character in string literal") }
-            index += 1
         }
         var scalars = String.UnicodeScalarView()
         var utf8 = Array(bytes[start..<index])
@@ -218,14 +276,28 @@ private struct JSONParser {
 
     mutating func parseNumber() throws(JSONParseError) -> Double {
         let start = index
-        if bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let negative = bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
         guard index < bytes.count else { throw error("No number after minus sign in JSON") }
+        // The integer part's value, exact while it has at most 15 digits.
+        var integer: Int64 = 0
+        let integerStart = index
         if bytes[index] == UInt8(ascii: "0") {
             index += 1
         } else if (UInt8(ascii: "1")...UInt8(ascii: "9")).contains(bytes[index]) {
-            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+                integer = integer &* 10 &+ Int64(bytes[index] &- 0x30)
+                index += 1
+            }
         } else {
             throw error("No number after minus sign in JSON")
+        }
+        // Fast path: an integer below 10^15 is exactly a Double; "-0" is -0, as in JavaScript.
+        if index - integerStart <= 15,
+            index == bytes.count
+                || (bytes[index] != UInt8(ascii: ".") && bytes[index] != UInt8(ascii: "e") && bytes[index] != UInt8(ascii: "E"))
+        {
+            return negative ? -Double(integer) : Double(integer)
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1

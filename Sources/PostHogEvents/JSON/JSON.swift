@@ -75,6 +75,7 @@ extension JSON: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Expressibl
     public init(arrayLiteral elements: JSON...) { self = .array(elements) }
     public init(dictionaryLiteral elements: (String, JSON)...) {
         var object = JSONObject()
+        object.reserveCapacity(elements.count)
         for (key, value) in elements { object[key] = value }
         self = .object(object)
     }
@@ -88,9 +89,20 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
 
     public init() {}
 
+    /// Entries already in JavaScript's own-key order, keys unique, the first `indexKeyCount` of them
+    /// (and no other) array indices in ascending order. The parser checks this as it reads.
+    init(uncheckedEntries entries: [(key: String, value: JSON)], indexKeyCount: Int) {
+        self.entries = entries
+        self.indexKeyCount = indexKeyCount
+    }
+
     public init(dictionaryLiteral elements: (String, JSON)...) {
+        entries.reserveCapacity(elements.count)
         for (key, value) in elements { self[key] = value }
     }
+
+    /// Room for `count` entries without regrowing.
+    public mutating func reserveCapacity(_ count: Int) { entries.reserveCapacity(count) }
 
     public var count: Int { entries.count }
     public var isEmpty: Bool { entries.isEmpty }
