@@ -67,6 +67,71 @@ import Testing
         await runtime.teardownAll()
     }
 
+    @Test("an undeclared global written while handling an event never reaches another team's config")
+    func runtimeGlobalWritesDoNotLeak() async throws {
+        let (runtime, _) = makeRuntime()
+        let source = """
+            function processEvent(event, { config }) {
+                if (config.writer) leaked = event.properties.secret
+                event.properties.seen = typeof leaked === 'undefined' ? null : leaked
+                return event
+            }
+            """
+        await runtime.load([config(70, pluginId: 11, team: 80, config: ["writer": true], source)])
+        await runtime.load([config(71, pluginId: 11, team: 81, source)])
+        #expect(await runtime.contextCounts() == [1])
+        var secretEvent = event(team: 80)
+        secretEvent["properties"] = ["secret": "s3cret"]
+        let written = await runtime.processEventChain(teamId: 80, event: secretEvent).event?["properties"]
+        #expect(written?["secret"] == "s3cret")
+        #expect(written?["seen"] == .null)
+        let other = await runtime.processEventChain(teamId: 81, event: event(team: 81)).event?["properties"]
+        #expect(other?["seen"] == .null)
+        await runtime.teardownAll()
+    }
+
+    @Test("a later config whose load needs an undeclared global is loaded in a context of its own")
+    func referenceErrorRetriesAlone() async throws {
+        let (runtime, host) = makeRuntime()
+        let source = """
+            function setupPlugin({ config }) { if (config.late) { lateGlobal = 1; lateGlobal += 1 } }
+            function processEvent(event) { event.properties.late = typeof lateGlobal === 'undefined' ? null : lateGlobal; return event }
+            """
+        await runtime.load([config(90, pluginId: 12, team: 100, source)])
+        await runtime.load([config(91, pluginId: 12, team: 101, config: ["late": true], source)])
+        #expect(await runtime.capabilities(configId: 91) != nil)
+        #expect(await host.errors[91] == nil)
+        #expect(await runtime.contextCounts() == [2])
+        #expect(await runtime.processEventChain(teamId: 101, event: event(team: 101)).event?["properties"]?["late"] == 2)
+        #expect(await runtime.processEventChain(teamId: 100, event: event(team: 100)).event?["properties"]?["late"] == .null)
+        await runtime.teardownAll()
+    }
+
+    @Test("builtins work in a shared context after its global object is sealed")
+    func builtinsAfterSeal() async throws {
+        let (runtime, _) = makeRuntime()
+        let source = """
+            function processEvent(event) {
+                const parts = [new Intl.NumberFormat('en-US').format(1234.5), new Map([[1, 2]]).get(1), typeof Symbol('s'),
+                    new Date(0).toISOString(), new Proxy({}, { get: () => 'p' }).x, new URL('https://a.test/b?c=1').searchParams.get('c'),
+                    Buffer.from('hi').toString('base64'), JSON.stringify([Math.max(1, 2)]), typeof WeakRef, new TextEncoder().encode('é').length,
+                    Array.from(new Set([1, 1, 2])).length, typeof Promise.allSettled, 'abc'.replaceAll('b', 'x'), Object.fromEntries([['k', 'v']]).k]
+                event.properties.parts = parts
+                return event
+            }
+            """
+        await runtime.load((0..<2).map { config(110 + $0, pluginId: 13, team: 120 + $0, source) })
+        #expect(await runtime.contextCounts() == [1])
+        for team in 120..<122 {
+            let parts = await runtime.processEventChain(teamId: team, event: event(team: team)).event?["properties"]?["parts"]
+            #expect(
+                parts == [
+                    "1,234.5", 2, "symbol", "1970-01-01T00:00:00.000Z", "p", "1", "aGk=", "[2]", "function", 2, 2, "function", "axc", "v",
+                ])
+        }
+        await runtime.teardownAll()
+    }
+
     @Test("unloading one config leaves the others of its context working; another plugin gets its own context")
     func unloadOneKeepsOthers() async throws {
         let (runtime, _) = makeRuntime()

@@ -7,28 +7,39 @@ import CJavaScriptCore
 ///
 /// Module-level state stays per config, as in the original's VM per config: top-level declarations
 /// live in the config's call of the module function, and `global`/`globalThis`/`this` are the config's
-/// own object. What code writes to the context's real global object (a sloppy-mode assignment to an
-/// undeclared name) would be shared, so a plugin whose load does that is given a context per config.
+/// own object. The one shared place left is the context's real global object, which a sloppy-mode
+/// assignment to an undeclared name writes to. So the first config loads alone; when its load wrote
+/// to the global object, the plugin gets a context per config (`isShared` false), its global its
+/// own as in the original; otherwise the global is sealed and the other configs join. A later write
+/// cannot carry one team's data to another: it is dropped (reading the name back throws a
+/// ReferenceError, recorded on the config).
 final class PluginContext {
     let pluginId: Int
     let code: String
     private let thread: WorkerThread
     private let rawContext: JSGlobalContextRef
     private var configure: JSObjectRef?
-    private var globalCount: JSObjectRef?
     private var module: JSObjectRef?
-    private var baselineGlobals = 0
     /// Configs whose sandboxes live in this context.
     private(set) var members = 0
-    /// False once a config has written to the real global object: no config joins it any more.
-    var isShared = true
+    /// True while several configs may join; false for a config's own context.
+    var isShared: Bool
+    /// Set once the first config loaded without writing globals: the global object is sealed.
+    private(set) var isSealed = false
+    /// Loads waiting for the first config's load to settle whether this context is shared.
+    var waiting: [CheckedContinuation<Void, Never>] = []
+    private var helpers: JSObjectRef?
+    private var baselineGlobalKeys: Double = 0
 
     /// Evaluates the prelude and compiles the plugin's module function. A syntax error in the plugin
     /// throws here.
-    init(pluginId: Int, code: String, group: JSContextGroupRef, pureBridgeClass: JSClassRef, thread: WorkerThread) throws(JSThrown) {
+    init(
+        pluginId: Int, code: String, isShared: Bool, group: JSContextGroupRef, pureBridgeClass: JSClassRef, thread: WorkerThread
+    ) throws(JSThrown) {
         thread.assertCurrent()
         self.pluginId = pluginId
         self.code = code
+        self.isShared = isShared
         self.thread = thread
         rawContext = JSGlobalContextCreateInGroup(group, nil)
         do {
@@ -49,10 +60,9 @@ final class PluginContext {
         let bridge = JSObjectMake(ctx, pureBridgeClass, nil)
         let shared = JSC.call(ctx, function, [bridge], exception: &exception)
         if let exception { throw JSThrown.from(ctx, exception) }
-        guard let helpers = JSC.object(ctx, shared) else { throw JSThrown(name: "Error", message: "Prelude failed", stack: nil) }
+        helpers = protectedObject(shared)
+        guard let helpers else { throw JSThrown(name: "Error", message: "Prelude failed", stack: nil) }
         configure = protectedObject(JSC.get(ctx, helpers, "configure"))
-        globalCount = protectedObject(JSC.get(ctx, helpers, "globalCount"))
-        baselineGlobals = countGlobals()
         let source = JSC.string(PluginModule.source(code))
         let url = JSC.string("index.ts")
         defer {
@@ -62,6 +72,7 @@ final class PluginContext {
         let moduleFunction = JSEvaluateScript(ctx, source, nil, url, 1, &exception)
         if let exception { throw JSThrown.from(ctx, exception) }
         module = protectedObject(moduleFunction)
+        baselineGlobalKeys = callHelper("globalKeys").map { JSValueToNumber(ctx, $0, nil) } ?? 0
     }
 
     private func protectedObject(_ value: JSValueRef?) -> JSObjectRef? {
@@ -91,25 +102,31 @@ final class PluginContext {
         return members == 0
     }
 
-    /// True when code has added properties to the real global object since the prelude ran.
+    /// True when code added properties to the real global object.
     func globalsWereWritten() -> Bool {
-        countGlobals() != baselineGlobals
+        guard let result = callHelper("globalKeys") else { return true }
+        return JSValueToNumber(context, result, nil) != baselineGlobalKeys
     }
 
-    private func countGlobals() -> Int {
-        guard let globalCount else { return 0 }
+    /// Makes the global object non-extensible: from now on configs may share the context.
+    func seal() {
+        if callHelper("seal") != nil { isSealed = true }
+    }
+
+    private func callHelper(_ name: String) -> JSValueRef? {
+        guard let helpers, let function = JSC.object(context, JSC.get(context, helpers, name)) else { return nil }
         var exception: JSValueRef?
-        let value = JSC.call(context, globalCount, [], exception: &exception)
-        return exception == nil ? Int(JSValueToNumber(context, value, nil)) : -1
+        let result = JSC.call(context, function, [], exception: &exception)
+        return exception == nil ? result : nil
     }
 
     func close() {
         let ctx = context
-        for object in [configure, globalCount, module] {
+        for object in [configure, module, helpers] {
             if let object { JSValueUnprotect(ctx, object) }
         }
+        helpers = nil
         configure = nil
-        globalCount = nil
         module = nil
         JSGlobalContextRelease(ctx)
     }

@@ -533,8 +533,13 @@ function createPool(factory, opts) {
 }
 // ---- one plugin config: its console, fetch, posthog, require and `meta`, and the runtime's helpers.
 // Called once per config with that config's bridge (shadowing the shared one) and its settings.
-// Enumerable own keys only: what sloppy assignments and `globalThis.x = …` add (builtins are not).
-return $freeze({ configure, globalCount: () => $keys(G).length });
+// Whether code wrote to the real global object (enumerable keys only: builtins are not), and the
+// seal of a shared context's global object (see `PluginContext`), every builtin materialized first.
+return $freeze({
+  configure,
+  globalKeys: () => $keys(G).length,
+  seal: () => { $ownNames(G); Object.preventExtensions(G); },
+});
 function configure(native, info) {
 // The config's own global scope: what its plugin code sees as `global`/`globalThis` (reading through to
 // the context's shared builtins) and the source of the bindings the module function receives.

@@ -49,10 +49,73 @@ actor PluginWorker {
         watchdog.take()
     }
 
-    /// Builds the sandbox (prelude, plugin code, export discovery) and runs `setupPlugin` in it.
+    /// Builds the sandbox (prelude, plugin code, export discovery) and runs `setupPlugin` in it, in the
+    /// context the plugin's configs share (see `PluginContext`): the first config loads there alone and
+    /// decides whether the context stays shared (sealed) or the plugin gets a context per config. A load
+    /// failing in a sealed context with a ReferenceError is tried again in a context of its own (the
+    /// plugin may rely on a sloppy-mode global the seal refuses); when that works, so are the next.
     func load(_ key: SandboxKey, _ descriptor: PluginConfigDescriptor, code: String) async throws(JSThrown) -> PluginCapabilities {
+        let pluginId = descriptor.pluginId
+        while isolatedCode[pluginId] != code {
+            let shared: PluginContext
+            if let existing = sharedContexts[pluginId], existing.code == code {
+                shared = existing
+            } else {
+                shared = try makeContext(pluginId: pluginId, code: code, isShared: true)
+                sharedContexts[pluginId] = shared
+                return try await loadFirst(key, descriptor, code: code, in: shared)
+            }
+            if !shared.isSealed {
+                // The first config is still loading: it decides whether configs share.
+                await withCheckedContinuation { shared.waiting.append($0) }
+                continue
+            }
+            do {
+                return try await load(key, descriptor, code: code, in: shared)
+            } catch where error.name == "ReferenceError" {
+                let capabilities = try await load(key, descriptor, code: code, in: nil)
+                isolatedCode[pluginId] = code
+                return capabilities
+            }
+        }
+        return try await load(key, descriptor, code: code, in: nil)
+    }
+
+    /// The first config of a new shared context: loads alone, then seals the context, or gives the
+    /// plugin a context per config when the load wrote to the global object. Waiting loads go on.
+    private func loadFirst(_ key: SandboxKey, _ descriptor: PluginConfigDescriptor, code: String, in shared: PluginContext)
+        async throws(JSThrown) -> PluginCapabilities
+    {
+        defer {
+            // No members left: the load failed (or was closed) and the context is gone already.
+            if shared.members > 0 && !shared.globalsWereWritten() { shared.seal() }
+            if !shared.isSealed { isolate(shared) }
+            for waiter in shared.waiting { waiter.resume() }
+            shared.waiting = []
+        }
+        return try await load(key, descriptor, code: code, in: shared)
+    }
+
+    /// The context stops taking configs; when its global was written, the plugin's configs (of this
+    /// code) get a context each from now on.
+    private func isolate(_ pluginContext: PluginContext) {
+        if sharedContexts[pluginContext.pluginId] === pluginContext { sharedContexts[pluginContext.pluginId] = nil }
+        guard pluginContext.isShared else { return }
+        pluginContext.isShared = false
+        if pluginContext.members > 0 { isolatedCode[pluginContext.pluginId] = pluginContext.code }
+    }
+
+    /// `shared` nil: a context of the config's own.
+    private func load(_ key: SandboxKey, _ descriptor: PluginConfigDescriptor, code: String, in shared: PluginContext?)
+        async throws(JSThrown) -> PluginCapabilities
+    {
         close(key)
-        let pluginContext = try context(pluginId: descriptor.pluginId, code: code)
+        let pluginContext: PluginContext
+        if let shared {
+            pluginContext = shared
+        } else {
+            pluginContext = try makeContext(pluginId: descriptor.pluginId, code: code, isShared: false)
+        }
         let sandbox: Sandbox
         do {
             sandbox = try Sandbox(
@@ -65,7 +128,6 @@ actor PluginWorker {
         do {
             try sandbox.evaluatePlugin()
         } catch {
-            stopSharingIfGlobalsWritten(pluginContext)
             sandbox.close()
             release(pluginContext)
             throw error
@@ -76,37 +138,20 @@ actor PluginWorker {
             do {
                 _ = try await call(key, kind: .method, name: "setupPlugin", arguments: [], wantsResult: false, bounded: true)
             } catch {
-                stopSharingIfGlobalsWritten(pluginContext)
                 close(key)
                 throw error
             }
         }
-        stopSharingIfGlobalsWritten(pluginContext)
         return sandbox.capabilities
     }
 
-    /// The shared context of the plugin's configs for this code, made when there is none (or the code
-    /// changed, or the plugin writes globals: its configs then get a context each).
-    private func context(pluginId: Int, code: String) throws(JSThrown) -> PluginContext {
-        if let shared = sharedContexts[pluginId], shared.isShared, shared.code == code { return shared }
-        let created = try PluginContext(pluginId: pluginId, code: code, group: group, pureBridgeClass: pureBridgeClass, thread: thread)
-        if isolatedCode[pluginId] == code {
-            created.isShared = false
-        } else {
-            sharedContexts[pluginId] = created
-        }
-        return created
+    private func makeContext(pluginId: Int, code: String, isShared: Bool) throws(JSThrown) -> PluginContext {
+        try PluginContext(
+            pluginId: pluginId, code: code, isShared: isShared, group: group, pureBridgeClass: pureBridgeClass, thread: thread)
     }
 
-    /// The code of each plugin that wrote to the real global object while loading.
+    /// The code of each plugin that loads only with a global object of its own.
     private var isolatedCode: [Int: String] = [:]
-
-    private func stopSharingIfGlobalsWritten(_ pluginContext: PluginContext) {
-        guard pluginContext.isShared, pluginContext.globalsWereWritten() else { return }
-        pluginContext.isShared = false
-        if sharedContexts[pluginContext.pluginId] === pluginContext { sharedContexts[pluginContext.pluginId] = nil }
-        isolatedCode[pluginContext.pluginId] = pluginContext.code
-    }
 
     private func release(_ pluginContext: PluginContext) {
         guard pluginContext.leave() else { return }
