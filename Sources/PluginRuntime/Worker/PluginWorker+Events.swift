@@ -38,7 +38,9 @@ extension PluginWorker {
             }
         }
         if (!succeeded.isEmpty || !failed.isEmpty) && originalSurvives, case .object(var object) = current {
+            current = .null
             var properties = object["properties"]?.objectValue ?? [:]
+            object["properties"] = .null
             properties["$plugins_succeeded"] = .array(succeeded.map(JSON.string))
             properties["$plugins_failed"] = .array(failed.map(JSON.string))
             object["properties"] = .object(properties)
@@ -84,14 +86,20 @@ extension PluginWorker {
             }
         }
         guard !succeeded.isEmpty || !failed.isEmpty else { return current }
-        return current.map { event in
-            guard case .object(var object) = event else { return event }
+        let succeededList = JSON.array(succeeded.map(JSON.string))
+        let failedList = JSON.array(failed.map(JSON.string))
+        for index in current.indices {
+            guard case .object(var object) = current[index] else { continue }
+            // Each value is taken out of its holder before it changes, so nothing is copied.
+            current[index] = .null
             var properties = object["properties"]?.objectValue ?? [:]
-            properties["$plugins_succeeded"] = .array(succeeded.map(JSON.string))
-            properties["$plugins_failed"] = .array(failed.map(JSON.string))
+            object["properties"] = .null
+            properties["$plugins_succeeded"] = succeededList
+            properties["$plugins_failed"] = failedList
             object["properties"] = .object(properties)
-            return .object(object)
+            current[index] = .object(object)
         }
+        return current
     }
 
     /// Calls `method` of every target concurrently on this worker, each on its own copy of the event
