@@ -1,3 +1,5 @@
+// swift-format-ignore-file
+// (This file holds JavaScript source in a raw string, which Swift formatting rules do not fit.)
 /// The JavaScript run in every context before the plugin: globals of reference §6.1 (console, Buffer,
 /// URL, fetch, RetryError, require for the libraries of §6.3), `meta` (§8.2) and the runtime's own
 /// helpers. It is a function expression called with the context's native bridge (pure operations), so
