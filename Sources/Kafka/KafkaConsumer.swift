@@ -131,11 +131,22 @@ public final class KafkaConsumer: @unchecked Sendable {
         return KafkaMessage(topic: topic, partition: message.partition, offset: message.offset, key: key, value: value, headers: headers)
     }
 
-    /// Commits, synchronously, `offsets` as the next offsets to read (last processed + 1).
-    public func commit(_ offsets: [TopicPartition: Int64]) async throws(KafkaError) {
+    /// Commits, synchronously, `offsets` as the next offsets to read (last processed + 1). With
+    /// `onlyAssigned`, partitions this consumer does not hold when the commit is made are left out
+    /// (decided on the queue that serves rebalances, so none can slip in between).
+    public func commit(_ offsets: [TopicPartition: Int64], onlyAssigned: Bool = false) async throws(KafkaError) {
         guard !offsets.isEmpty else { return }
         let result: rd_kafka_resp_err_t = await withCheckedContinuation { continuation in
             queue.async { [self] in
+                var offsets = offsets
+                if onlyAssigned {
+                    let assigned = assignment
+                    offsets = offsets.filter { assigned.contains($0.key) }
+                    guard !offsets.isEmpty else {
+                        continuation.resume(returning: RD_KAFKA_RESP_ERR_NO_ERROR)
+                        return
+                    }
+                }
                 let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))
                 defer { rd_kafka_topic_partition_list_destroy(list) }
                 for (partition, offset) in offsets {

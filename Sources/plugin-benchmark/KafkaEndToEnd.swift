@@ -43,7 +43,7 @@ struct KafkaEndToEndBench {
         let uuids = Set(try await produceRawEvents(topic: topic, count: events, distinctIds: max(1, events / 10)).map { Array($0.utf8) })
 
         let output = try KafkaConsumer(configuration: configuration, groupId: "bench-reader-\(topic)")
-        let partitions = try output.partitionCount(of: "clickhouse_events_proto")
+        let partitions = try await outputPartitionCount(output)
         try output.assign((0..<partitions).map { TopicPartition(topic: "clickhouse_events_proto", partition: Int32($0)) }, from: .end)
         // Assignment at the end takes effect with the first poll.
         _ = try await output.poll(maxMessages: 1, timeout: .milliseconds(500))
@@ -101,6 +101,16 @@ struct KafkaEndToEndBench {
     }
 
     // MARK: helpers
+
+    /// The partitions of clickhouse_events_proto; on a fresh broker the topic does not exist yet, and
+    /// one marker message (not an event: its key matches no uuid) creates it.
+    private func outputPartitionCount(_ output: KafkaConsumer) async throws -> Int {
+        if let count = try? output.partitionCount(of: "clickhouse_events_proto") { return count }
+        let producer = try KafkaProducer(configuration: configuration)
+        defer { producer.close() }
+        try await producer.send([KafkaOutgoingMessage(topic: "clickhouse_events_proto", key: Array("bench-marker".utf8), value: [])])
+        return try output.partitionCount(of: "clickhouse_events_proto")
+    }
 
     /// Django's `RawEventMessage` (wire-formats.md §3.2), as the anchor's Celery cells send it.
     /// Returns the events' uuids (the keys of their messages out).

@@ -4,7 +4,8 @@
 // (same plugin sources, event shape, counts and metric names).
 //
 // Usage: plugin-benchmark [--variants simple,for2k,timeout100ms] [--batches 1,10,100] [--threads 1,2]
-//                         [--events N] [--mem-counts 200,1000] [--no-e2e] [--e2e-only celery,startup,kafka] [--startup-configs 10000] [--out PATH]
+//                         [--events N] [--mem-counts 200,1000] [--no-e2e] [--e2e-only celery,startup,kafka]
+//                         [--startup-configs 10000] [--out PATH] [--only kafka] [--kafka-events 20000]
 //        plugin-benchmark mem N        (child mode: one memory cell, prints one JSON object)
 // BENCH_QUICK=1 runs 1,000 events per cell instead of 10,000, and only the 200-config memory cell.
 
@@ -376,6 +377,10 @@ struct Options {
     var startupConfigs = 10000
     var startupTimeout: Double = 120
     var limit = 100
+    /// `--only kafka`: the e2e.kafka cells alone (no plugin matrix, memory, Celery or start-up cells).
+    var onlyKafka = false
+    /// Events per e2e.kafka cell (20,000; 2,000 with BENCH_QUICK=1).
+    var kafkaEvents = ProcessInfo.processInfo.environment["BENCH_QUICK"] == "1" ? 2000 : 20000
 
     init(_ arguments: [String]) throws {
         var rest = arguments[...]
@@ -390,6 +395,13 @@ struct Options {
             case "--out": out = rest.popFirst() ?? out
             case "--no-e2e": endToEnd = false
             case "--e2e-only": endToEndGroups = Set(list(rest.popFirst()))
+            case "--kafka-events": kafkaEvents = Int(rest.popFirst() ?? "") ?? kafkaEvents
+            case "--only":
+                guard rest.popFirst() == "kafka" else { throw BenchmarkError(description: "--only takes: kafka") }
+                onlyKafka = true
+                variants = []
+                memCounts = []
+                endToEndGroups = ["kafka"]
             case "--startup-configs": startupConfigs = Int(rest.popFirst() ?? "") ?? startupConfigs
             case "--startup-timeout": startupTimeout = Double(rest.popFirst() ?? "") ?? startupTimeout
             default: throw BenchmarkError(description: "unknown argument \(flag)")
@@ -448,7 +460,9 @@ func main() async throws {
 
     var endToEndRows: [(String, String)] = []
     if options.endToEnd {
-        if let bench = EndToEndBench(), FileManager.default.isExecutableFile(atPath: bench.serverBinary.path) {
+        if options.onlyKafka {
+            // The Kafka cells below only.
+        } else if let bench = EndToEndBench(), FileManager.default.isExecutableFile(atPath: bench.serverBinary.path) {
             let quick = ProcessInfo.processInfo.environment["BENCH_QUICK"] == "1"
             let events = quick ? 2000 : 20000
             for (name, plugin) in [("noplugin", false), ("plugin1", true)] where options.endToEndGroups.contains("celery") {
@@ -471,8 +485,8 @@ func main() async throws {
         } else {
             print("end-to-end cells skipped: TEST_POSTGRES_URL / TEST_REDIS_URL unset or no release plugin-server (make benchmark sets both)")
         }
-        if options.endToEndGroups.contains("kafka"), let kafka = KafkaEndToEndBench(postgres: EndToEndBench()) {  // e2e.kafka.* (KafkaEndToEnd.swift)
-            for (metric, rate) in try await kafka.run(events: ProcessInfo.processInfo.environment["BENCH_QUICK"] == "1" ? 2000 : 20000) {
+        if options.endToEndGroups.contains("kafka"), let kafka = KafkaEndToEndBench(postgres: EndToEndBench()) {  // e2e.kafka.*
+            for (metric, rate) in try await kafka.run(events: options.kafkaEvents) {
                 emit(metric, rate, "events/s")
                 endToEndRows.append((metric, "\(Int(rate.rounded())) events/s"))
                 print("  \(metric)  \(Int(rate.rounded())) events/s")

@@ -20,6 +20,7 @@ public enum IngestionOutcome: Sendable, Equatable {
 public final class EventIngester: Sendable {
     let store: PostgresStore
     let persons: PersonStore
+    let personCreations: PersonCreationBatcher
     let teams: TeamManager
     let sink: any EventSink
     let logger: Logger
@@ -35,6 +36,7 @@ public final class EventIngester: Sendable {
     ) {
         self.store = store
         self.persons = PersonStore(store: store, mirror: personMirror)
+        self.personCreations = PersonCreationBatcher(persons: persons)
         self.teams = teams
         self.sink =
             sink
@@ -140,16 +142,7 @@ public final class EventIngester: Sendable {
         }
         try await teams.updateEventNamesAndProperties(team: team, event: eventName, properties: properties)
 
-        if try await isNewPerson(teamId: teamId, distinctId: distinctId) {
-            // Capture's person creation: failures (a concurrent event won the race) are swallowed.
-            do {
-                _ = try await persons.createPerson(
-                    createdAt: sentAt ?? EventTimestamp.now(), properties: JSONObject(), teamId: teamId, isIdentified: false,
-                    uuid: UUID(uuidString: UUIDT().uuidString)!, distinctIds: [distinctId])
-            } catch where !PostgresFailure.isTransient(error) {
-                logger.debug("Person creation lost a race", metadata: ["team_id": "\(teamId)", "distinct_id": "\(distinctId)"])
-            }
-        }
+        try await createPersonIfNew(teamId: teamId, distinctId: distinctId, sentAt: sentAt)
 
         let finalProperties = PersonProperties.addingCampaignProperties(to: properties)
         if finalProperties["$set"]?.isTruthy == true || finalProperties["$set_once"]?.isTruthy == true {
@@ -166,11 +159,22 @@ public final class EventIngester: Sendable {
 
     // MARK: Persons
 
-    private func isNewPerson(teamId: Int, distinctId: String) async throws -> Bool {
+    /// Capture's person creation for a distinct id not seen lately: the existence check and the
+    /// insert in one statement, shared with the other events creating persons at the same time
+    /// (`PersonCreationBatcher`), rather than a check, then a four-statement transaction, per event.
+    /// A failure that is not a connection problem (a concurrent event won the race) is swallowed.
+    private func createPersonIfNew(teamId: Int, distinctId: String, sentAt: EventTimestamp?) async throws {
         let key = "\(teamId)::\(distinctId)"
         let seen = seenDistinctIds.withLock { $0.checkAndRecord(key, now: .now) }
-        if seen { return false }
-        return try await !persons.distinctIdExists(teamId: teamId, distinctId: distinctId)
+        if seen { return }
+        do {
+            _ = try await personCreations.createIfAbsent(
+                PersonStore.NewPerson(
+                    teamId: teamId, distinctId: distinctId, uuid: UUID(uuidString: UUIDT().uuidString)!,
+                    createdAt: sentAt ?? EventTimestamp.now()))
+        } catch where !PostgresFailure.isTransient(error) {
+            logger.debug("Person creation lost a race", metadata: ["team_id": "\(teamId)", "distinct_id": "\(distinctId)"])
+        }
     }
 
     /// §7.2, with its single retry; a failure that is not a connection problem is swallowed.

@@ -79,6 +79,58 @@ struct PersonStore: Sendable {
         return person
     }
 
+    /// A person capture would create for a distinct id (ingestion.md §7.1): no properties, not
+    /// identified.
+    struct NewPerson: Sendable {
+        var teamId: Int
+        var distinctId: String
+        var uuid: UUID
+        var createdAt: EventTimestamp
+    }
+
+    /// Capture's person creation for several distinct ids in one statement: a person for each
+    /// distinct id its team does not have yet, holding that distinct id. Returns the persons created,
+    /// by the `uuid` asked for; a distinct id that existed gets none. As atomic as `createPerson`'s
+    /// transaction: a concurrent insert of one of the distinct ids fails the whole statement with
+    /// the unique violation (SQLSTATE 23505), leaving no person behind.
+    func createPersonsIfAbsent(_ requests: [NewPerson]) async throws -> [UUID: Person] {
+        guard !requests.isEmpty else { return [:] }
+        let rows = try await store.query(
+            """
+            WITH requested AS (
+                SELECT * FROM unnest(\(requests.map(\.teamId))::int8[], \(requests.map(\.distinctId))::text[],
+                                     \(requests.map(\.uuid))::uuid[], \(requests.map(\.createdAt.isoString))::text[])
+                    AS r (team_id, distinct_id, uuid, created_at)
+            ), new_person AS (
+                INSERT INTO posthog_person (created_at, properties, team_id, is_user_id, is_identified, uuid)
+                SELECT r.created_at::timestamptz, '{}'::jsonb, r.team_id, NULL, false, r.uuid FROM requested r
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM posthog_persondistinctid d WHERE d.team_id = r.team_id AND d.distinct_id = r.distinct_id)
+                RETURNING id, uuid, created_at, properties::text, team_id, is_identified
+            ), new_distinct_id AS (
+                INSERT INTO posthog_persondistinctid (distinct_id, person_id, team_id)
+                SELECT r.distinct_id, p.id, p.team_id FROM new_person p JOIN requested r ON r.uuid = p.uuid
+                RETURNING id, distinct_id, person_id
+            )
+            SELECT p.id, p.uuid, p.created_at, p.properties, p.team_id, p.is_identified, d.id, d.distinct_id
+            FROM new_person p JOIN new_distinct_id d ON d.person_id = p.id
+            ORDER BY p.id
+            """)
+        var created: [(person: Person, rowId: Int, distinctId: String)] = []
+        for try await row in rows.decode((Int, UUID, Date, String, Int, Bool, Int, String).self) {
+            created.append((try Self.person((row.0, row.1, row.2, row.3, row.4, row.5)), row.6, row.7))
+        }
+        // Mirrored only after the statement committed, as `createPerson` (§9): the person, then its
+        // distinct id.
+        if let mirror {
+            for (person, rowId, distinctId) in created {
+                try await mirror.personCreated(person)
+                try await mirror.distinctIdStored(rowId: rowId, distinctId: distinctId, person: person)
+            }
+        }
+        return Dictionary(created.map { ($0.person.uuid, $0.person) }) { first, _ in first }
+    }
+
     func updateProperties(_ person: Person, properties: JSONObject) async throws {
         try await store.execute(
             "UPDATE posthog_person SET properties = \(JSON.object(properties).jsonString)::jsonb WHERE id = \(person.id)")
@@ -151,12 +203,5 @@ struct PersonStore: Sendable {
         guard let mirror else { return }
         for (rowId, distinctId) in moved { try await mirror.distinctIdStored(rowId: rowId, distinctId: distinctId, person: target) }
         try await mirror.personDeleted(person)
-    }
-
-    func distinctIdExists(teamId: Int, distinctId: String) async throws -> Bool {
-        let rows = try await store.query(
-            "SELECT COUNT(*) FROM posthog_persondistinctid WHERE team_id = \(teamId) AND distinct_id = \(distinctId)")
-        for try await count in rows.decode(Int.self) { return count > 0 }
-        return false
     }
 }

@@ -9,9 +9,12 @@ import Synchronization
 /// Consumes KAFKA_CONSUMPTION_TOPIC in the `clickhouse-ingestion` group (wire-formats.md §3.2): a
 /// batch of up to WORKER_CONCURRENCY × TASKS_PER_WORKER messages is processed concurrently, then the
 /// producer is flushed, and only once the broker acknowledged every produced message are the
-/// batch's offsets committed (at least once). Messages that can never be ingested go to the
-/// dead-letter topic with their reason in a header. Partitions change hands only inside `poll`,
-/// between batches, so a batch is never committed by an instance that lost its partitions.
+/// batch's offsets committed (at least once). The flush and commit of one batch overlap the poll
+/// and processing of the next (at most one batch waits for its acknowledgements, and commits stay in
+/// batch order). Messages that can never be ingested go to the dead-letter topic with their reason
+/// in a header. Partitions change hands only inside `poll`; a commit covers only partitions this
+/// instance still holds then (checked on the consumer's queue, where rebalances run), so offsets are
+/// never committed for a partition that was given away: its new owner reads from the last commit.
 public final class KafkaQueueConsumer: Service, Sendable {
     let consumer: KafkaConsumer
     let producer: KafkaBatchProducer
@@ -72,6 +75,8 @@ public final class KafkaQueueConsumer: Service, Sendable {
     private func consume() async {
         var failures = 0
         var generation = -1
+        // The flush and commit of the previous batch, running while the next one is processed.
+        var committing: Task<Void, Never>?
         while !stop.isSet && !Task.isCancelled {
             var messages: [KafkaMessage]
             do {
@@ -98,29 +103,46 @@ public final class KafkaQueueConsumer: Service, Sendable {
             }
             status.consuming(true)
             guard !messages.isEmpty else { continue }
-            await processBatch(messages)
+            let start = ContinuousClock.now
+            let mark = producer.mark()
+            messagesReceived.increment(by: messages.count)
+            // Left uncommitted at shutdown: the next owner of the partitions processes them again.
+            guard await process(messages) else { break }
+            // Commits stay in order: this batch's flush and commit wait for the previous batch's.
+            // The next batch is polled once the previous one is committed, so at most this one
+            // waits for its acknowledgements meanwhile.
+            let previous = committing
+            let batch = messages
+            committing = Task { [self] in
+                await previous?.value
+                await flushAndCommit(batch, mark: mark, start: start)
+            }
+            await previous?.value
+        }
+        await committing?.value
+    }
+
+    /// Handles every message of the batch concurrently; false when one was given up at shutdown.
+    private func process(_ messages: [KafkaMessage]) async -> Bool {
+        inFlightCount.add(messages.count, ordering: .relaxed)
+        defer { inFlightCount.subtract(messages.count, ordering: .relaxed) }
+        return await withTaskGroup(of: Bool.self) { group in
+            for message in messages { group.addTask { await self.handle(message) } }
+            var complete = true
+            for await done in group where !done { complete = false }
+            return complete
         }
     }
 
-    /// Processes, flushes and commits one batch; a batch whose output was not acknowledged is
-    /// processed again (duplicates downstream, never a loss).
-    private func processBatch(_ messages: [KafkaMessage]) async {
-        let start = ContinuousClock.now
-        messagesReceived.increment(by: messages.count)
+    /// Flushes the producer and commits the batch's offsets; a batch whose output was not
+    /// acknowledged is processed again (duplicates downstream, never a loss).
+    private func flushAndCommit(_ messages: [KafkaMessage], mark: Int, start: ContinuousClock.Instant) async {
+        defer { producer.forgetFailures(before: mark) }
+        var since = mark
         var attempt = 0
         while true {
-            inFlightCount.store(messages.count, ordering: .relaxed)
-            let complete = await withTaskGroup(of: Bool.self) { group in
-                for message in messages { group.addTask { await self.handle(message) } }
-                var complete = true
-                for await done in group where !done { complete = false }
-                return complete
-            }
-            inFlightCount.store(0, ordering: .relaxed)
-            // Left uncommitted at shutdown: the next owner of the partitions processes them again.
-            guard complete else { return }
             do {
-                try await producer.flush()
+                try await producer.flush(since: since)
                 break
             } catch {
                 attempt += 1
@@ -128,6 +150,8 @@ public final class KafkaQueueConsumer: Service, Sendable {
                 logger.warning("Produced messages not acknowledged, processing the batch again", metadata: ["error": "\(error)"])
                 if stop.isSet && attempt > 3 { return }
                 try? await Task.sleep(for: CeleryQueueConsumer.backoff(attempt: attempt))
+                since = producer.mark()
+                guard await process(messages) else { return }
             }
         }
         var offsets: [TopicPartition: Int64] = [:]
@@ -136,7 +160,7 @@ public final class KafkaQueueConsumer: Service, Sendable {
             offsets[partition] = max(offsets[partition] ?? 0, message.offset + 1)
         }
         do {
-            try await consumer.commit(offsets)
+            try await consumer.commit(offsets, onlyAssigned: true)
         } catch {
             // Not fatal: these offsets are redelivered and their events written again.
             logger.warning("Offsets not committed", metadata: ["error": "\(error)", "offsets": "\(offsets)"])

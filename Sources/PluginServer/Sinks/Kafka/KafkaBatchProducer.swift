@@ -6,16 +6,18 @@ import Synchronization
 
 /// Every message the server writes to Kafka goes through here: buffered and sent in batches as the
 /// original did (`ProducerBuffer`, wire-formats.md §3.4), sent every KAFKA_FLUSH_FREQUENCY_MS by
-/// `run()` and flushed at shutdown. `flush()` returns once everything enqueued before it has been
-/// acknowledged by the broker: the consumer commits offsets only after it.
+/// `run()` and flushed at shutdown. `flush(since:)` returns once everything enqueued before it has
+/// been acknowledged by the broker: the consumer commits offsets only after it. Sends are numbered,
+/// so that a flush answers for the sends that can hold its batch's messages (those started since
+/// the batch began, `mark()`), also while the next batch is already being processed.
 final class KafkaBatchProducer: Service, Sendable {
     let producer: KafkaProducer
     let logger: Logger
     let metrics: ServerMetrics?
     private let buffer: Mutex<ProducerBuffer>
     private let flushInterval: Duration
-    /// Sends in progress by id, and failures not yet reported by a `flush()`.
-    private let sends = Mutex<(next: Int, running: [Int: Task<Void, Never>], failures: [KafkaError])>((0, [:], []))
+    /// Sends in progress by id, and failed sends by id (forgotten once no batch can hold their messages).
+    private let sends = Mutex<(next: Int, running: [Int: Task<Void, Never>], failures: [Int: KafkaError])>((0, [:], [:]))
     private let startedAt = ContinuousClock.now
 
     init(producer: KafkaProducer, settings: ServerSettings.Kafka, metrics: ServerMetrics? = nil, logger: Logger) {
@@ -55,7 +57,7 @@ final class KafkaBatchProducer: Service, Sendable {
                         "Kafka batch not acknowledged", metadata: ["messages": "\(batch.count)", "error": "\(error)"])
                     self.sends.withLock { state in
                         state.running.removeValue(forKey: id)
-                        state.failures.append(error as? KafkaError ?? KafkaError(.delivery, "\(error)"))
+                        state.failures[id] = error as? KafkaError ?? KafkaError(.delivery, "\(error)")
                     }
                 }
                 self.metrics?.timing(.kafkaSend, seconds: (ContinuousClock.now - start).inSeconds)
@@ -63,18 +65,25 @@ final class KafkaBatchProducer: Service, Sendable {
         }
     }
 
-    /// Sends what is buffered and waits for every send started so far; throws if any send since the
-    /// previous `flush()` failed (its messages are lost: the caller must not commit past them).
-    func flush() async throws(KafkaError) {
+    /// Where a batch begins: sends started before it hold none of the messages enqueued after it.
+    func mark() -> Int { sends.withLock { $0.next } }
+
+    /// Sends what is buffered and waits for every send started so far; throws if a send started at
+    /// or after `mark` failed (some message enqueued since then is lost: the caller must not commit
+    /// past it). Failures stay known until `forgetFailures(before:)`.
+    func flush(since mark: Int = 0) async throws(KafkaError) {
         let now = nowMilliseconds
         if let batch = buffer.withLock({ $0.drain(nowMilliseconds: now) }) { startSend(batch) }
         let running = sends.withLock { Array($0.running.values) }
         for task in running { await task.value }
-        let failures = sends.withLock { state in
-            defer { state.failures = [] }
-            return state.failures
-        }
-        if let first = failures.first { throw first }
+        let failure = sends.withLock { state in state.failures.filter { $0.key >= mark }.min { $0.key < $1.key }?.value }
+        if let failure { throw failure }
+    }
+
+    /// Drops the failures of sends started before `mark`, once no batch still to be committed can
+    /// hold their messages.
+    func forgetFailures(before mark: Int) {
+        sends.withLock { state in state.failures = state.failures.filter { $0.key >= mark } }
     }
 
     func run() async throws {
