@@ -508,7 +508,7 @@ func main() async throws {
                 + options.threads.map { pad(row.values[$0].map { String(Int($0.rounded())) } ?? "-", 11) }.joined())
     }
     if !memoryRows.isEmpty {
-        print("\nmemory (RSS growth over a fresh process, no forced GC)")
+        print("\nmemory (RSS growth per config over a running runtime, after a full collection)")
         print("   VMs  load ms  RSS KB/VM  RSS KB/VM+100ev  calls/s")
         for r in memoryRows {
             let cols = [
