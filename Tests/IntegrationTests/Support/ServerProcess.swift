@@ -26,6 +26,9 @@ final class ServerProcess: @unchecked Sendable {
             "TASKS_PER_WORKER": "10",
             // As the original's test defaults: no GeoIP download unless a test asks for one.
             "DISABLE_MMDB": "true",
+            // Every test server shares one Redis, and so the job-consumer and scheduler locks: a server
+            // killed with -9 must not keep the next test's server from running jobs for a minute.
+            "SCHEDULE_LOCK_TTL": "2",
         ]
     }
 
