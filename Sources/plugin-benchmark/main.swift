@@ -302,23 +302,29 @@ func residentKB() -> Double {
 /// sandbox (the anchor calls each VM's processEvent directly); all on one worker (the anchor loads
 /// them in one thread). RSS is read after JavaScriptCore's garbage collection, as the anchor reads it
 /// after `gc()`. The baseline is a running runtime, as the anchor's is a running Node: one config
-/// of another plugin is loaded first (and stays), so the engine's one-time start (its heap, the
-/// interpreter, the prelude's compiled code) is not charged to the N configs.
+/// of another plugin of the same shape is loaded first (and stays) and runs 1,000 events, so the
+/// engine's one-time costs (its heap, the prelude's compiled code, the JIT tiers and the library
+/// code they page in: 4–6 MB, measured with BENCH_SMAPS) are not charged to the N configs.
 func memoryChild(_ n: Int, eventsPerVM: Int) async throws {
     let host = BenchmarkHost()
     let runtime = PluginRuntime(workerCount: 1, host: host)
-    var warmUp = descriptor(id: 999, team: 999, code: "function processEvent(event) { return event }")
+    var warmUp = descriptor(id: 999, team: 999, code: memoryPluginCode)
     warmUp.pluginId = 59
     try await loadChecked(runtime, host, [warmUp])
+    for index in 0..<1000 {
+        _ = await runtime.processEventChain(teamId: 999, event: makeEvent(team: 999, properties: ["index": .number(Double(index))]))
+    }
     let descriptors = (0..<n).map { descriptor(id: 1000 + $0, team: 1000 + $0, code: memoryPluginCode) }
     await runtime.collectGarbage()
     let rss0 = residentKB()
+    saveMemoryMap("before")
     let clock = ContinuousClock()
     let start = clock.now
     try await loadChecked(runtime, host, descriptors)
     let loadMs = milliseconds(clock.now - start)
     await runtime.collectGarbage()
     let rss1 = residentKB()
+    saveMemoryMap("after")
     let runStart = clock.now
     for e in 0..<eventsPerVM {
         for j in 0..<n {
@@ -340,6 +346,14 @@ func memoryChild(_ n: Int, eventsPerVM: Int) async throws {
             + "\"contexts\": \(await runtime.contextCounts().reduce(0, +))}")
     // The pending 30 s promise timers end with the process, as in the anchor.
     exit(0)
+}
+
+/// `BENCH_SMAPS=DIR`: the memory child saves `/proc/self/smaps` before and after loading, to attribute
+/// the growth to mappings (JavaScriptCore's heap, malloc arenas, library code paged in).
+func saveMemoryMap(_ name: String) {
+    guard let directory = ProcessInfo.processInfo.environment["BENCH_SMAPS"] else { return }
+    let map = FileHandle(forReadingAtPath: "/proc/self/smaps")?.readDataToEndOfFile()
+    _ = FileManager.default.createFile(atPath: directory + "/" + name, contents: map)
 }
 
 func milliseconds(_ duration: Duration) -> Double {
