@@ -12,4 +12,8 @@ JS_EXPORT void JSContextGroupClearExecutionTimeLimit(JSContextGroupRef group);
 // Exported, declared only in JSBasePrivate.h: a full collection now (JSGarbageCollect only asks for one).
 JS_EXPORT void JSSynchronousGarbageCollectForDebugging(JSContextRef ctx);
 
+// glibc's, declared by <pthread.h> only under _GNU_SOURCE: names the worker threads for top -H and profilers.
+#include <pthread.h>
+int pthread_setname_np(pthread_t thread, const char *name);
+
 #endif

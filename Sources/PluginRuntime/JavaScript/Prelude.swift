@@ -547,7 +547,21 @@ function configure(native, info) {
 // the context's shared builtins) and the source of the bindings the module function receives.
 const scope = Object.create(G);
 const scoped = (name, value, w) => $define(scope, name, { value, writable: w, enumerable: false, configurable: w });
-function host(op, args, bytes) { return native('host', op, args, bytes); }
+// Host calls in flight: id → [resolve, reject]. The runtime settles them in batches (`complete`), so
+// many results cost one entry into JavaScript.
+const hostCalls = Object.create(null);
+function host(op, args, bytes) {
+  const id = native('host', op, args, bytes);
+  return new $Promise((resolve, reject) => { hostCalls[id] = [resolve, reject]; });
+}
+function complete(results) {
+  for (let i = 0; i + 2 < results.length; i += 3) {
+    const id = results[i], pending = hostCalls[id];
+    if (pending === undefined) continue;
+    delete hostCalls[id];
+    if (results[i + 1]) pending[0](results[i + 2]); else pending[1](results[i + 2]);
+  }
+}
 const consoleObject = {};
 for (const level of ['debug', 'log', 'info', 'warn', 'error']) {
   const type = level.toUpperCase();
@@ -990,18 +1004,23 @@ function call(kind, name, args) {
   args[args.length] = meta; // not args.push: the plugin may have replaced Array.prototype.push
   return $apply(fn, undefined, args);
 }
-function track(value, id, argument) {
-  if (!isObject(value)) return false;
+// A call's result, or `pending` when it is a thenable: its outcome then reaches the runtime through
+// native('settle', id, …), possibly before this returns (microtasks drain when the entry ends).
+const pending = $freeze({});
+function invoke(kind, name, args, id) {
+  const argument = args.length > 0 ? args[0] : undefined;
+  const value = call(kind, name, args);
+  if (!isObject(value)) return value;
   let then;
-  try { then = value.then; } catch (e) { return false; }
-  if (typeof then !== 'function') return false;
+  try { then = value.then; } catch (e) { return value; }
+  if (typeof then !== 'function') return value;
   $apply($then, $Promise.resolve(value), [(v) => native('settle', id, true, v, v === argument), (e) => native('settle', id, false, e)]);
-  return true;
+  return pending;
 }
 function wrapBytes(u8) { return toBuffer(u8); }
 function makeResponse(r) { return { status: r.status, statusText: r.statusText, headers: r.headers, url: r.url, body: toBuffer(r.body) }; }
 function flushExport() { return exportBuffer ? exportBuffer.flush() : undefined; }
-return $freeze({ load, call, track, wrapBytes, makeResponse, flushExport, takeMetrics, meta });
+return $freeze({ load, invoke, pending, complete, wrapBytes, makeResponse, flushExport, takeMetrics, meta });
 }
 })
 """#

@@ -19,11 +19,13 @@ final class Sandbox {
     private(set) var capabilities = PluginCapabilities()
 
     private var nextId = 0
-    /// Deferred promises handed to plugin code for host calls in flight (values protected from GC).
-    private var pendingHostCalls: [Int: (resolve: JSObjectRef, reject: JSObjectRef)] = [:]
     /// Swift callers awaiting a JavaScript promise, resumed by the `settle` bridge call or a timeout.
     private var awaiting: [Int: (continuation: CheckedContinuation<CallResult, any Error>, wantsResult: Bool)] = [:]
-    private var awaitTimers: [Int: Task<Void, Never>] = [:]
+    /// The call being made, whose promise may settle before the call returns (see `invoke`).
+    private var invoking: (id: Int, wantsResult: Bool)?
+    private var settledEarly: Result<CallResult, JSThrown>?
+    /// The prelude's marker for "the result is a promise, its outcome comes through `settle`".
+    private var pendingMarker: JSValueRef?
 
     /// The context, checked to be used on the owning thread only.
     var context: JSGlobalContextRef { pluginContext.context }
@@ -55,22 +57,22 @@ final class Sandbox {
         if let exception { throw JSThrown.from(ctx, exception) }
         runtime = JSC.object(ctx, result)
         JSValueProtect(ctx, runtime)
+        if let runtime {
+            pendingMarker = JSC.get(ctx, runtime, "pending")
+            JSValueProtect(ctx, pendingMarker)
+        }
     }
 
     /// Drops every reference into the context and fails the Swift callers still waiting on it. The
     /// owner then lets go of the shared context (`PluginContext.leave`).
     func close() {
         let ctx = context
-        for (_, pending) in pendingHostCalls {
-            JSValueUnprotect(ctx, pending.resolve)
-            JSValueUnprotect(ctx, pending.reject)
-        }
-        pendingHostCalls = [:]
-        for (id, waiting) in awaiting {
-            awaitTimers.removeValue(forKey: id)?.cancel()
+        for (_, waiting) in awaiting {
             waiting.continuation.resume(throwing: JSThrown(name: "Error", message: "Plugin was unloaded", stack: nil))
         }
         awaiting = [:]
+        if let pendingMarker { JSValueUnprotect(ctx, pendingMarker) }
+        pendingMarker = nil
         if let bridge {
             JSObjectSetPrivate(bridge, nil)
             JSValueUnprotect(ctx, bridge)
@@ -128,14 +130,36 @@ final class Sandbox {
         let argument = arguments.isEmpty ? nil : array.flatMap { JSObjectGetPropertyAtIndex(ctx, $0, 0, nil) }
         if let argument { JSValueProtect(ctx, argument) }
         defer { if let argument { JSValueUnprotect(context, argument) } }
-        do {
+        nextId += 1
+        let id = nextId
+        do throws(JSThrown) {
             // Each value is rooted before the next allocation (see `JSC.makeArray`).
             let kindValue = JSC.makeString(ctx, kind.rawValue)
             JSValueProtect(ctx, kindValue)
             let nameValue = JSC.makeString(ctx, name)
             JSValueUnprotect(ctx, kindValue)
-            let result = try callHelper("call", [kindValue, nameValue, array])
-            return try await settle(result, argument: argument, wantsResult: wantsResult, timeout: timeout)
+            // One entry into JavaScript calls the export and, for a promise, attaches the callbacks. Its
+            // microtasks drain before the entry returns, so a promise already settled (an async function
+            // that never waited) reports through `settle` first: `invoking` keeps that outcome.
+            invoking = (id, wantsResult)
+            let result: JSValueRef?
+            do throws(JSThrown) {
+                result = try callHelper("invoke", [kindValue, nameValue, array, JSValueMakeNumber(ctx, Double(id))])
+            } catch {
+                invoking = nil
+                settledEarly = nil
+                throw error
+            }
+            invoking = nil
+            if let early = settledEarly {
+                settledEarly = nil
+                return try early.get()
+            }
+            guard let pendingMarker, JSValueIsStrictEqual(ctx, result, pendingMarker) else {
+                let same = argument.map { JSValueIsStrictEqual(ctx, $0, result) } ?? false
+                return CallResult(value: wantsResult ? try JSC.json(ctx, result) : .null, returnedArgument: same)
+            }
+            return try await awaitPromise(id: id, wantsResult: wantsResult, timeout: timeout)
         } catch {
             var error = error
             if let argument, JSValueIsObject(context, argument) { error.argumentAfter = try? JSC.json(context, argument) }
@@ -143,47 +167,14 @@ final class Sandbox {
         }
     }
 
-    /// Converts `value`, or waits for it when it is a thenable. The continuation is registered before
-    /// `track` attaches the callbacks: microtasks drain when that API call returns, so an already
-    /// settled promise reports back before `track` itself returns.
-    nonisolated(nonsending) func settle(
-        _ value: JSValueRef?, argument: JSValueRef?, wantsResult: Bool, timeout: Double?
-    ) async throws(JSThrown) -> CallResult {
-        let ctx = context
-        nextId += 1
-        let id = nextId
+    /// Waits for the outcome of call `id`'s promise, reported through `settle`; `timeout` bounds the wait.
+    nonisolated(nonsending) private func awaitPromise(id: Int, wantsResult: Bool, timeout: Double?) async throws(JSThrown) -> CallResult {
         do {
             return try await withCheckedThrowingContinuation { continuation in
                 awaiting[id] = (continuation, wantsResult)
-                let isPromise: Bool
-                do {
-                    let tracked = try callHelper(
-                        "track", [value, JSValueMakeNumber(ctx, Double(id)), argument ?? JSValueMakeUndefined(ctx)])
-                    isPromise = JSValueToBoolean(ctx, tracked)
-                } catch {
-                    awaiting[id] = nil
-                    continuation.resume(throwing: error)
-                    return
-                }
-                guard isPromise else {
-                    awaiting[id] = nil
-                    let same = argument.map { JSValueIsStrictEqual(ctx, $0, value) } ?? false
-                    do {
-                        let json = wantsResult ? try JSC.json(ctx, value) : JSON.null
-                        continuation.resume(returning: CallResult(value: json, returnedArgument: same))
-                    } catch {
-                        continuation.resume(throwing: error)
-                    }
-                    return
-                }
-                if let timeout, awaiting[id] != nil {
-                    let worker = self.worker
+                if let timeout {
                     let key = self.key
-                    awaitTimers[id] = Task {
-                        try? await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
-                        if Task.isCancelled { return }
-                        await worker.expireAwait(key, id: id, after: timeout)
-                    }
+                    worker.assumeIsolated { $0.scheduleExpiry(key, id: id, after: timeout) }
                 }
             }
         } catch let error as JSThrown {
@@ -193,6 +184,9 @@ final class Sandbox {
         }
     }
 
+    /// Whether call `id` still waits for its promise.
+    func isAwaiting(_ id: Int) -> Bool { awaiting[id] != nil }
+
     /// The `meta.metrics` values aggregated since the last call (reference §13.3), reset.
     func takeMetrics() -> JSONObject {
         guard let result = try? callHelper("takeMetrics", []), let json = try? JSC.json(context, result) else { return [:] }
@@ -201,7 +195,6 @@ final class Sandbox {
 
     func expireAwait(id: Int, after seconds: Double) {
         guard let waiting = awaiting.removeValue(forKey: id) else { return }
-        awaitTimers.removeValue(forKey: id)
         let unit = seconds == 1 ? "second" : "seconds"
         waiting.continuation.resume(
             throwing: JSThrown(
@@ -233,19 +226,35 @@ final class Sandbox {
 
     // MARK: host call completion
 
-    func completeHostCall(id: Int, result: HostResult) {
-        guard let pending = pendingHostCalls.removeValue(forKey: id) else { return }
+    /// Settles host calls' promises in one entry into JavaScript; their continuations run as it ends.
+    func completeHostCalls(_ results: ArraySlice<(key: SandboxKey, id: Int, result: HostResult)>) {
         let ctx = context
-        defer {
-            JSValueUnprotect(ctx, pending.resolve)
-            JSValueUnprotect(ctx, pending.reject)
+        var elements: [() -> JSValueRef?] = []
+        elements.reserveCapacity(results.count * 3)
+        for item in results {
+            elements.append { JSValueMakeNumber(ctx, Double(item.id)) }
+            if case .failure = item.result {
+                elements.append { JSValueMakeBoolean(ctx, false) }
+            } else {
+                elements.append { JSValueMakeBoolean(ctx, true) }
+            }
+            elements.append { Self.makeHostValue(ctx, item.result) }
         }
-        var exception: JSValueRef?
+        let list = JSC.makeArray(ctx, elements)
+        do {
+            _ = try callHelper("complete", [list])
+        } catch {
+            // A continuation was stopped (the watchdog) or threw past its promise: its call fails by timeout.
+            _ = worker.takeTermination()
+        }
+    }
+
+    private static func makeHostValue(_ ctx: JSContextRef, _ result: HostResult) -> JSValueRef? {
         switch result {
         case .value(let json):
-            _ = JSC.call(ctx, pending.resolve, [JSC.makeValue(ctx, json)], exception: &exception)
+            return JSC.makeValue(ctx, json)
         case .undefined:
-            _ = JSC.call(ctx, pending.resolve, [JSValueMakeUndefined(ctx)], exception: &exception)
+            return JSValueMakeUndefined(ctx)
         case .response(let response):
             let object = JSObjectMake(ctx, nil, nil)!
             JSC.set(ctx, object, "status", JSValueMakeNumber(ctx, Double(response.status)))
@@ -255,12 +264,10 @@ final class Sandbox {
                 ctx, object, "headers",
                 JSC.makeValue(ctx, .array(response.headers.map { [.string($0.name), .string($0.value)] })))
             JSC.set(ctx, object, "body", JSC.makeBytes(ctx, response.body))
-            _ = JSC.call(ctx, pending.resolve, [object], exception: &exception)
+            return object
         case .failure(let message):
-            let error = JSObjectMakeError(ctx, 1, [JSC.makeString(ctx, message)], nil)
-            _ = JSC.call(ctx, pending.reject, [error], exception: &exception)
+            return JSObjectMakeError(ctx, 1, [JSC.makeString(ctx, message)], nil)
         }
-        if exception != nil { _ = worker.takeTermination() }
     }
 
     // MARK: the native bridge
@@ -276,17 +283,21 @@ final class Sandbox {
             return JSValueMakeUndefined(ctx)
         case "settle":
             let id = Int(JSValueToNumber(ctx, argument(1), nil))
-            guard let waiting = awaiting.removeValue(forKey: id) else { return JSValueMakeUndefined(ctx) }
-            awaitTimers.removeValue(forKey: id)?.cancel()
-            if JSValueToBoolean(ctx, argument(2)) {
-                do {
-                    let value = waiting.wantsResult ? try JSC.json(ctx, argument(3)) : JSON.null
-                    waiting.continuation.resume(returning: CallResult(value: value, returnedArgument: JSValueToBoolean(ctx, argument(4))))
-                } catch {
-                    waiting.continuation.resume(throwing: error)
+            let outcome = { (wantsResult: Bool) -> Result<CallResult, JSThrown> in
+                guard JSValueToBoolean(ctx, argument(2)) else {
+                    return .failure(JSThrown.from(ctx, argument(3) ?? JSValueMakeUndefined(ctx)))
                 }
-            } else {
-                waiting.continuation.resume(throwing: JSThrown.from(ctx, argument(3) ?? JSValueMakeUndefined(ctx)))
+                do throws(JSThrown) {
+                    let value = wantsResult ? try JSC.json(ctx, argument(3)) : JSON.null
+                    return .success(CallResult(value: value, returnedArgument: JSValueToBoolean(ctx, argument(4))))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            if let waiting = awaiting.removeValue(forKey: id) {
+                waiting.continuation.resume(with: outcome(waiting.wantsResult).mapError { $0 as any Error })
+            } else if let invoking, invoking.id == id {
+                settledEarly = outcome(invoking.wantsResult)
             }
             return JSValueMakeUndefined(ctx)
         case "host":
@@ -307,25 +318,19 @@ final class Sandbox {
             return nil
         }
         let body = JSC.bytes(ctx, bytes)
-        var resolve: JSObjectRef?
-        var reject: JSObjectRef?
-        guard let promise = JSObjectMakeDeferredPromise(ctx, &resolve, &reject, &exception), let resolve, let reject else {
-            return nil
-        }
-        JSValueProtect(ctx, resolve)
-        JSValueProtect(ctx, reject)
         nextId += 1
         let id = nextId
-        pendingHostCalls[id] = (resolve, reject)
         let call = HostCall(op: op, arguments: args, body: body, descriptor: descriptor, instanceId: instanceId)
         let host = self.host
         let worker = self.worker
         let key = self.key
         Task {
             let result = await call.perform(on: host)
-            await worker.completeHostCall(key, id: id, result: result)
+            // The first result into an empty inbox takes the inbox to the worker; later ones ride along.
+            if worker.hostResults.post(key: key, id: id, result: result) { await worker.drainHostResults() }
         }
-        return promise
+        // The prelude keeps the promise's resolvers under this id.
+        return JSValueMakeNumber(ctx, Double(id))
     }
 
     func log(_ source: PluginLogEntry.Source, _ type: PluginLogEntry.Level, _ message: String) {

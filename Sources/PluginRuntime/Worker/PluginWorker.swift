@@ -1,6 +1,7 @@
 import CJavaScriptCore
 import Foundation
 import PostHogEvents
+import Synchronization
 
 /// One worker: an OS thread owning one JSC context group with a sandbox per plugin config in force
 /// (reference §1: one sandbox per config per worker thread, each with its own `global`), the sandboxes
@@ -16,6 +17,8 @@ actor PluginWorker {
     private let host: any PluginHost
     private let settings: PluginRuntimeSettings
     nonisolated let logWriter: PluginLogWriter
+    /// Host call results waiting to be handed to their sandboxes (`drainHostResults`).
+    nonisolated let hostResults = HostResultInbox()
     private var sandboxes: [SandboxKey: Sandbox] = [:]
     /// Calls running in each sandbox, so a retired sandbox closes only once they are done.
     private var running: [SandboxKey: Int] = [:]
@@ -213,12 +216,80 @@ actor PluginWorker {
         release(sandbox.pluginContext)
     }
 
-    func completeHostCall(_ key: SandboxKey, id: Int, result: HostResult) {
-        sandboxes[key]?.completeHostCall(id: id, result: result)
+    /// Settles the host calls finished since the last drain, a JavaScript entry per run of one sandbox's
+    /// results (at most `hostResultsPerEntry`, which bounds the continuations one entry runs).
+    func drainHostResults() {
+        let results = hostResults.take()
+        var start = results.startIndex
+        while start < results.endIndex {
+            let key = results[start].key
+            var end = start + 1
+            while end < results.endIndex && results[end].key == key && end - start < Self.hostResultsPerEntry { end += 1 }
+            sandboxes[key]?.completeHostCalls(results[start..<end])
+            start = end
+        }
     }
 
-    func expireAwait(_ key: SandboxKey, id: Int, after seconds: Double) {
-        sandboxes[key]?.expireAwait(id: id, after: seconds)
+    static let hostResultsPerEntry = 256
+
+    // MARK: awaited promises' deadlines
+
+    /// Fails call `id` of the sandbox with a timeout unless its promise settled within `seconds`.
+    /// One timer per worker serves every deadline (a timer per call cost more than the call).
+    func scheduleExpiry(_ key: SandboxKey, id: Int, after seconds: Double) {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        var index = expiries.count
+        while index > expiryHead && expiries[index - 1].deadline > deadline { index -= 1 }
+        expiries.insert(Expiry(deadline: deadline, key: key, id: id, seconds: seconds), at: index)
+        if expiries.count - expiryHead > 4096 && expiries.count - expiryHead > 4 * pendingExpiriesAtLastPrune {
+            pruneExpiries()
+        }
+        if !expiryTimerRunning {
+            expiryTimerRunning = true
+            Task { await self.runExpiries() }
+        }
+    }
+
+    private struct Expiry {
+        var deadline: UInt64
+        var key: SandboxKey
+        var id: Int
+        var seconds: Double
+    }
+
+    /// Sorted by deadline; entries before `expiryHead` are done.
+    private var expiries: [Expiry] = []
+    private var expiryHead = 0
+    private var expiryTimerRunning = false
+    private var pendingExpiriesAtLastPrune = 0
+
+    /// Expires due calls until no deadline is left. Deadlines come in order (the task timeout is one
+    /// setting), so the timer only ever sleeps until the first.
+    private func runExpiries() async {
+        while expiryHead < expiries.count {
+            let now = DispatchTime.now().uptimeNanoseconds
+            let next = expiries[expiryHead]
+            if next.deadline > now {
+                try? await Task.sleep(nanoseconds: next.deadline - now)
+                continue
+            }
+            expiryHead += 1
+            sandboxes[next.key]?.expireAwait(id: next.id, after: next.seconds)
+            if expiryHead > 1024 && expiryHead * 2 > expiries.count {
+                expiries.removeFirst(expiryHead)
+                expiryHead = 0
+            }
+        }
+        expiries.removeAll(keepingCapacity: true)
+        expiryHead = 0
+        expiryTimerRunning = false
+    }
+
+    /// Drops the deadlines of calls that already settled, so the list stays as long as the calls waiting.
+    private func pruneExpiries() {
+        expiries = expiries[expiryHead...].filter { sandboxes[$0.key]?.isAwaiting($0.id) == true }
+        expiryHead = 0
+        pendingExpiriesAtLastPrune = expiries.count
     }
 
     var sandboxCount: Int { sandboxes.count }
@@ -236,6 +307,27 @@ actor PluginWorker {
     func takeMetrics(_ key: SandboxKey) -> JSONObject { sandboxes[key]?.takeMetrics() ?? [:] }
 
     func hasSandbox(_ key: SandboxKey) -> Bool { sandboxes[key] != nil && !retired.contains(key) }
+}
+
+/// Results of host calls, posted from any thread and taken by the worker in one batch.
+final class HostResultInbox: Sendable {
+    private let results = Mutex<[(key: SandboxKey, id: Int, result: HostResult)]>([])
+
+    /// Adds a result; true when the inbox was empty, so the caller must have the worker drain it.
+    func post(key: SandboxKey, id: Int, result: HostResult) -> Bool {
+        results.withLock { results in
+            results.append((key, id, result))
+            return results.count == 1
+        }
+    }
+
+    func take() -> [(key: SandboxKey, id: Int, result: HostResult)] {
+        results.withLock { results in
+            var taken: [(key: SandboxKey, id: Int, result: HostResult)] = []
+            swap(&taken, &results)
+            return taken
+        }
+    }
 }
 
 /// Marks that the execution time limit terminated JavaScript.

@@ -1,3 +1,4 @@
+import CJavaScriptCore
 import Foundation
 
 /// One OS thread running jobs in FIFO order: the serial executor of a `PluginWorker`, so every
@@ -14,6 +15,8 @@ final class WorkerThread: SerialExecutor, @unchecked Sendable {
         let ready = DispatchSemaphore(value: 0)
         let thread = Thread { [self] in
             self.owner = pthread_self()
+            // Named for `top -H` and profilers (Linux keeps 15 characters).
+            _ = pthread_setname_np(pthread_self(), String(name.prefix(15)))
             ready.signal()
             self.runLoop()
         }
