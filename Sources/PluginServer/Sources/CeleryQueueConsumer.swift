@@ -24,6 +24,8 @@ public final class CeleryQueueConsumer: Service, Sendable {
     let errors: SentryReporter?
     /// Where `plugin_job` tasks go; without one they are dead-lettered.
     let jobs: JobQueue?
+    /// Removes handled messages from the processing list, many per Redis call.
+    private let acknowledger: MessageAcknowledger
 
     let messagesReceived = Counter(label: "celery_messages_received_total")
     let messagesStored = Counter(label: "celery_messages_stored_total")
@@ -47,6 +49,11 @@ public final class CeleryQueueConsumer: Service, Sendable {
         var logger = logger
         logger[metadataKey: "queue"] = "\(keys.queue)"
         self.logger = logger
+        acknowledger = MessageAcknowledger { [redis, keys, stop, logger] messages in
+            await Self.untilDone("acknowledge", stop: stop, logger: logger) {
+                _ = try await redis.eval(CeleryQueueScripts.acknowledge, keys: [keys.processing], arguments: messages.map { RedisArgument($0) })
+            }
+        }
     }
 
     public func run() async throws {
@@ -188,9 +195,7 @@ public final class CeleryQueueConsumer: Service, Sendable {
     }
 
     private func acknowledge(_ raw: [UInt8]) async {
-        await untilDone("acknowledge") {
-            _ = try await self.redis.send("LREM", [RedisArgument(self.keys.processing), 1, RedisArgument(raw)])
-        }
+        await acknowledger.acknowledge(raw)
     }
 
     private func deadLetter(_ raw: [UInt8], reason: String) async {
@@ -217,6 +222,10 @@ public final class CeleryQueueConsumer: Service, Sendable {
     /// Retries a Redis step until it succeeds; at shutdown gives up after a few tries, leaving the
     /// message in the processing list (its stored key prevents a second copy on redelivery).
     private func untilDone(_ what: String, _ step: @Sendable () async throws -> Void) async {
+        await Self.untilDone(what, stop: stop, logger: logger, step)
+    }
+
+    private static func untilDone(_ what: String, stop: StopSignal, logger: Logger, _ step: @Sendable () async throws -> Void) async {
         var attempt = 0
         while true {
             do {

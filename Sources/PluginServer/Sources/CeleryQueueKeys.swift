@@ -33,6 +33,14 @@ enum CeleryQueueScripts {
         return out
         """
 
+    /// KEYS: processing list; ARGV: raw messages. Removes one copy of each, searching from the oldest
+    /// end (claims push at the head, so a handled message is usually near the tail).
+    static let acknowledge = """
+        local removed = 0
+        for i = 1, #ARGV do removed = removed + redis.call('LREM', KEYS[1], -1, ARGV[i]) end
+        return removed
+        """
+
     /// KEYS: processing list, dead-letter list; ARGV: raw message, dead-letter entry.
     static let deadLetter = """
         redis.call('LPUSH', KEYS[2], ARGV[2])
