@@ -191,7 +191,7 @@ struct BenchmarkError: Error, CustomStringConvertible {
 func makeEvent(team: Int, properties: JSON) -> JSON {
     [
         "distinct_id": "my_id", "ip": "127.0.0.1", "site_url": "http://localhost", "team_id": .number(Double(team)),
-        "now": .string(Date().formatted(.iso8601)), "event": "default event", "properties": properties,
+        "now": .string(EventTimestamp.now().isoString), "event": "default event", "properties": properties,
     ]
 }
 
