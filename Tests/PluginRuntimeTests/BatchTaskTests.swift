@@ -30,6 +30,30 @@ import Testing
         #expect(await host.errors.isEmpty)
     }
 
+    @Test("a batch derived from processEvent waits only for the promises among the results, in order")
+    func derivedBatchWithSomePromises() async throws {
+        let (runtime, host) = makeRuntime()
+        await runtime.load([
+            plugin(
+                1, order: 1, name: "mixed",
+                """
+                function processEvent(e, { cache }) {
+                  const i = e.properties.i
+                  if (i === 4) return null
+                  e.properties.late = i % 2 === 1
+                  return i % 2 === 1 ? cache.get('k' + i).then(() => e) : e
+                }
+                """),
+            plugin(2, order: 2, name: "sync", "function processEvent(e) { e.properties.sync = true; return e }"),
+        ])
+        let out = await runtime.processEventBatch(teamId: 2, events: Self.events(8))
+        #expect(out.map { $0["event"]?.stringValue } == ["e0", "e1", "e2", "e3", "e5", "e6", "e7"])
+        #expect(out.map { $0["properties"]?["late"] } == [false, true, false, true, true, false, true])
+        #expect(out.allSatisfy { $0["properties"]?["sync"] == true })
+        #expect(out.allSatisfy { $0["properties"]?["$plugins_succeeded"] == ["mixed (1)", "sync (2)"] })
+        #expect(await host.errors.isEmpty)
+    }
+
     @Test("a failing plugin keeps the batch it was handed; a falsy result empties it; team_id cannot move")
     func failuresAndTeamMoves() async throws {
         let (runtime, host) = makeRuntime()

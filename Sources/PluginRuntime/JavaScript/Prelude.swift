@@ -870,7 +870,19 @@ function discover(loaded) {
     found.processEvent = async (event, meta) => { const result = await batch([event], meta); return result ? result[0] : null; };
   } else if (found.processEvent && !found.processEventBatch) {
     const single = found.processEvent;
-    found.processEventBatch = async (events, meta) => (await $Promise.all(events.map((e) => single(e, meta)))).filter(Boolean);
+    // Awaits only when some result is a promise: each microtask is an entry into the VM of its own,
+    // and a synchronous processEvent should cost none.
+    const kept = (results) => { const out = []; for (let i = 0; i < results.length; i++) if (results[i]) out[out.length] = results[i]; return out; };
+    found.processEventBatch = (events, meta) => {
+      const results = [];
+      let waits = false;
+      for (let i = 0; i < events.length; i++) {
+        const result = single(events[i], meta);
+        if (!waits && isObject(result)) { try { waits = typeof result.then === 'function'; } catch (e) { waits = true; } }
+        results[i] = result;
+      }
+      return waits ? $apply($then, $Promise.all(results), [kept]) : kept(results);
+    };
   }
   if (found.exportEvents) installExportEvents(found);
   return { methods: present, tasks: $keys(tasks), jobs: $keys(jobs), metrics: metricTypes };
