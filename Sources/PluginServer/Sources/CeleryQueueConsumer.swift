@@ -79,7 +79,7 @@ public final class CeleryQueueConsumer: Service, Sendable {
         var failures = 0
         await withDiscardingTaskGroup { group in
             while !stop.isSet && !Task.isCancelled {
-                let free = await limiter.waitForFreeSlots()
+                let free = await limiter.waitForFreeSlots(minimum: claimBatch)
                 if stop.isSet { break }
                 var messages: [[UInt8]]
                 do {
@@ -110,6 +110,9 @@ public final class CeleryQueueConsumer: Service, Sendable {
             await limiter.waitUntilIdle()
         }
     }
+
+    /// Free slots awaited before the next claim once the in-flight limit is reached (an eighth of it).
+    private var claimBatch: Int { max(1, limiter.limit / 8) }
 
     private func claim(upTo limit: Int) async throws -> [[UInt8]] {
         let reply = try await redis.eval(

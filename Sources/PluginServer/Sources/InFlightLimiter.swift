@@ -15,17 +15,23 @@ final class InFlightLimiter: Sendable {
 
     var inFlight: Int { state.withLock { $0.inFlight } }
 
-    /// Waits until at least one slot is free; returns how many are free now (not reserved).
-    func waitForFreeSlots() async -> Int {
-        await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> Bool in
-                if state.inFlight < limit { return true }
-                state.slotWaiters.append(continuation)
-                return false
+    /// Waits until at least `minimum` slots are free (at most `limit`); returns how many are free now
+    /// (not reserved). Taking messages a few at a time once the limit is reached keeps the claims
+    /// from shrinking to one message per round trip.
+    func waitForFreeSlots(minimum: Int = 1) async -> Int {
+        let wanted = min(limit, max(1, minimum))
+        while true {
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { state -> Bool in
+                    if limit - state.inFlight >= wanted { return true }
+                    state.slotWaiters.append(continuation)
+                    return false
+                }
+                if ready { continuation.resume() }
             }
-            if ready { continuation.resume() }
+            let free = state.withLock { limit - $0.inFlight }
+            if free >= wanted { return free }
         }
-        return state.withLock { limit - $0.inFlight }
     }
 
     func acquire() { state.withLock { $0.inFlight += 1 } }
