@@ -282,6 +282,7 @@ actor PluginWorker {
         }
         expiries.removeAll(keepingCapacity: true)
         expiryHead = 0
+        pendingExpiriesAtLastPrune = 0
         expiryTimerRunning = false
     }
 
