@@ -397,7 +397,9 @@ public actor PluginRuntime {
         try await runUnbounded(plugin, kind: .job, name: type, arguments: [payload])
     }
 
-    private nonisolated func runUnbounded(_ plugin: LoadedPlugin, kind: ExportKind, name: String, arguments: [JSON]) async throws(PluginError) {
+    private nonisolated func runUnbounded(_ plugin: LoadedPlugin, kind: ExportKind, name: String, arguments: [JSON])
+        async throws(PluginError)
+    {
         let index = await slots.acquire()
         defer { slots.release(index) }
         do {

@@ -82,7 +82,8 @@ public struct PluginServer: Sendable {
         } else {
             let celeryConsumer = CeleryQueueConsumer(
                 redis: redis,
-                keys: CeleryQueueKeys(queue: settings.queues.pluginsQueue, instanceId: instanceId, deadLetter: settings.queues.deadLetterQueue),
+                keys: CeleryQueueKeys(
+                    queue: settings.queues.pluginsQueue, instanceId: instanceId, deadLetter: settings.queues.deadLetterQueue),
                 pipeline: pipeline, maxInFlight: maxInFlight, leaseSeconds: settings.queues.leaseSeconds, status: status, metrics: metrics,
                 errors: observability.errors, jobs: jobQueue, logger: logger)
             consumer = celeryConsumer
@@ -99,31 +100,32 @@ public struct PluginServer: Sendable {
                 services: observability.services + [.init(service: postgres.client)]
                     + (kafka.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0.producer)] } ?? [])
                     + observability.webServer(readiness: readiness) + [
-                    .init(service: HeartbeatService(redis: redis, logger: logger)),
-                    .init(
-                        service: GeoIPService(
-                            locator: geoip, store: postgres, redis: redis, endpoint: settings.observability.mmdbEndpoint,
-                            internalPort: settings.observability.internalMMDBServerPort, logger: logger)),
-                    .init(
-                        service: ExportFlushService(
-                            runtime: runtime, metricsInterval: .milliseconds(Int(settings.plugins.metricsIntervalSeconds * 1000)))),
-                    .init(
-                        service: PluginReloadService(
-                            redis: redis, channel: settings.queues.reloadChannel, loader: loader, runtime: runtime, logger: logger)),
-                    .init(
-                        service: PluginScheduler(
-                            runtime: runtime, lock: RedisLock(redis: redis, resource: RedisLock.scheduleResource, ttl: lockTTL),
-                            minute: .milliseconds(Int(settings.jobs.scheduleMinuteSeconds * 1000)), logger: logger)),
-                    .init(
-                        service: JobConsumer(
-                            queue: jobQueue, runtime: runtime,
-                            lock: RedisLock(redis: redis, resource: RedisLock.jobConsumerResource, ttl: lockTTL), instanceId: instanceId,
-                            logger: logger, errors: observability.errors, status: status)),
-                    .init(
-                        service: WorkerPoolGauges(
-                            metrics: metrics, threads: settings.plugins.workerConcurrency, capacity: maxInFlight, inFlight: inFlight)),
-                    .init(service: intake),
-                ],
+                        .init(service: HeartbeatService(redis: redis, logger: logger)),
+                        .init(
+                            service: GeoIPService(
+                                locator: geoip, store: postgres, redis: redis, endpoint: settings.observability.mmdbEndpoint,
+                                internalPort: settings.observability.internalMMDBServerPort, logger: logger)),
+                        .init(
+                            service: ExportFlushService(
+                                runtime: runtime, metricsInterval: .milliseconds(Int(settings.plugins.metricsIntervalSeconds * 1000)))),
+                        .init(
+                            service: PluginReloadService(
+                                redis: redis, channel: settings.queues.reloadChannel, loader: loader, runtime: runtime, logger: logger)),
+                        .init(
+                            service: PluginScheduler(
+                                runtime: runtime, lock: RedisLock(redis: redis, resource: RedisLock.scheduleResource, ttl: lockTTL),
+                                minute: .milliseconds(Int(settings.jobs.scheduleMinuteSeconds * 1000)), logger: logger)),
+                        .init(
+                            service: JobConsumer(
+                                queue: jobQueue, runtime: runtime,
+                                lock: RedisLock(redis: redis, resource: RedisLock.jobConsumerResource, ttl: lockTTL),
+                                instanceId: instanceId,
+                                logger: logger, errors: observability.errors, status: status)),
+                        .init(
+                            service: WorkerPoolGauges(
+                                metrics: metrics, threads: settings.plugins.workerConcurrency, capacity: maxInFlight, inFlight: inFlight)),
+                        .init(service: intake),
+                    ],
                 gracefulShutdownSignals: [.sigterm, .sigint, .sighup],
                 logger: logger))
         ForcedExit.installSecondSignalHandler(logger: logger)
@@ -153,7 +155,8 @@ public struct PluginServer: Sendable {
     private func idle() async throws {
         logger.info("Plugin server disengaged with PLUGIN_SERVER_IDLE, processing nothing")
         let signals = ServiceGroup(
-            configuration: .init(services: [.init(service: IdleService(logger: logger))], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(
+                services: [.init(service: IdleService(logger: logger))], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await signals.run()
     }
 }
@@ -260,5 +263,9 @@ enum ForcedExit {
 
 private final class SignalCounter: Sendable {
     private let count = Mutex(0)
-    func increment() -> Int { count.withLock { $0 += 1; return $0 } }
+    func increment() -> Int {
+        count.withLock {
+            $0 += 1; return $0
+        }
+    }
 }

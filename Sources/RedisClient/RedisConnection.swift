@@ -29,8 +29,7 @@ public final class RedisConnection: Sendable {
 
     /// Sends a blocking command (BLMOVE, BLPOP …) whose reply may take `blockingFor` longer than the
     /// configured command timeout allows; nil means it may block forever (a block timeout of 0).
-    public func send(_ command: String, _ arguments: [RedisArgument], blockingFor: Duration?) async throws -> RESPValue
-    {
+    public func send(_ command: String, _ arguments: [RedisArgument], blockingFor: Duration?) async throws -> RESPValue {
         try await send([RedisArgument(command)] + arguments, timeout: replyTimeout(blockingFor: blockingFor))
     }
 

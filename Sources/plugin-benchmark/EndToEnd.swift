@@ -55,7 +55,8 @@ struct EndToEndBench {
             SELECT extract(epoch FROM max(stored_at) - min(stored_at)),
                    count(*) FILTER (WHERE stored_at < (SELECT max(stored_at) FROM posthog_plugin_server.ingested_messages))
             FROM posthog_plugin_server.ingested_messages
-            """).split(separator: "|")
+            """
+        ).split(separator: "|")
         guard span.count == 2, let seconds = Double(span[0]), let before = Double(span[1]), seconds > 0 else {
             throw BenchmarkError(description: "could not read the storing times: \(span)")
         }

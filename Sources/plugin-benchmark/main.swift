@@ -497,7 +497,8 @@ func main() async throws {
                 print("  vmmem.\(n)  ready after \(startup.readySeconds) s\(qualifier), RSS \(Int(startup.rssMB)) MB")
             }
         } else {
-            print("end-to-end cells skipped: TEST_POSTGRES_URL / TEST_REDIS_URL unset or no release plugin-server (make benchmark sets both)")
+            print(
+                "end-to-end cells skipped: TEST_POSTGRES_URL / TEST_REDIS_URL unset or no release plugin-server (make benchmark sets both)")
         }
         if options.endToEndGroups.contains("kafka"), let kafka = KafkaEndToEndBench(postgres: EndToEndBench()) {  // e2e.kafka.*
             for (metric, rate) in try await kafka.run(events: options.kafkaEvents) {

@@ -37,7 +37,8 @@ import Testing
         #expect(await eventually { (try? database.count("posthog_event")) == 20 }, "\(server.log)")
         #expect(try database.count("posthog_person") == 4)
         #expect(try database.count("posthog_persondistinctid", where: "distinct_id LIKE 'user-%'") == 4)
-        let first = try database.rows("SELECT event, distinct_id, team_id, properties, elements, elements_hash FROM posthog_event ORDER BY id LIMIT 1")[0]
+        let first = try database.rows(
+            "SELECT event, distinct_id, team_id, properties, elements, elements_hash FROM posthog_event ORDER BY id LIMIT 1")[0]
         #expect(first["event"] == "$pageview")
         #expect(first["team_id"] == 2)
         #expect(first["properties"]?["$ip"] == "127.0.0.1")
@@ -108,7 +109,9 @@ import Testing
             CeleryMessages.envelope(args: ["only", "three", "args"]),
             CeleryMessages.envelope(args: ["id", nil, nil, "data is not an object", 2, "2021-05-11T10:00:00Z", nil]),
             CeleryMessages.processEvent(data: ["event": "$pageview", "properties": [:]], teamId: 1337),
-            Array(#"{"body":"e30=","content-type":"application/x-python-serialize","content-encoding":"binary","headers":{},"properties":{"body_encoding":"base64"}}"#.utf8),
+            Array(
+                #"{"body":"e30=","content-type":"application/x-python-serialize","content-encoding":"binary","headers":{},"properties":{"body_encoding":"base64"}}"#
+                    .utf8),
             CeleryMessages.processEvent(data: ["event": "x", "uuid": "this is not an uuid"]),
         ]
         var messages: [[UInt8]] = []

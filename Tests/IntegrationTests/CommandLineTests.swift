@@ -16,7 +16,10 @@ import Testing
         let (status, output) = try await run(["--help"])
         #expect(status == 0)
         #expect(output.contains("Supported configuration environment variables:"))
-        for name in ["DATABASE_URL", "REDIS_URL", "WORKER_CONCURRENCY", "TASKS_PER_WORKER", "PLUGINS_CELERY_QUEUE", "KAFKA_HOSTS", "STATSD_PREFIX", "PLUGIN_SERVER_IDLE"] {
+        for name in [
+            "DATABASE_URL", "REDIS_URL", "WORKER_CONCURRENCY", "TASKS_PER_WORKER", "PLUGINS_CELERY_QUEUE", "KAFKA_HOSTS", "STATSD_PREFIX",
+            "PLUGIN_SERVER_IDLE",
+        ] {
             #expect(output.contains("- \(name) - "), "\(name)")
         }
     }
@@ -67,7 +70,10 @@ import Testing
             let (status, output) = try await run(["migrate"], environment: ["DATABASE_URL": url])
             #expect(status == 0, "\(output)")
         }
-        for table in ["posthog_team", "posthog_event", "posthog_person", "posthog_persondistinctid", "posthog_pluginconfig", "ee_hook", "posthog_plugin_server.ingested_messages"] {
+        for table in [
+            "posthog_team", "posthog_event", "posthog_person", "posthog_persondistinctid", "posthog_pluginconfig", "ee_hook",
+            "posthog_plugin_server.ingested_messages",
+        ] {
             #expect(try database.count(table) == 0, "\(table)")
         }
     }

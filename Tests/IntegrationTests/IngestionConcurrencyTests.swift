@@ -18,7 +18,12 @@ import Testing
                 let distinctId: String
                 switch (round + user) % 5 {
                 case 0:
-                    data = ["event": "$identify", "properties": ["$anon_distinct_id": .string(anonymous), "n": .number(Double(n)), "$set": ["round": .number(Double(round))]]]
+                    data = [
+                        "event": "$identify",
+                        "properties": [
+                            "$anon_distinct_id": .string(anonymous), "n": .number(Double(n)), "$set": ["round": .number(Double(round))],
+                        ],
+                    ]
                     distinctId = identified
                 case 1:
                     data = ["event": "$create_alias", "properties": ["alias": .string(anonymous), "n": .number(Double(n))]]
@@ -40,7 +45,8 @@ import Testing
                 group.addTask {
                     let redis = try TestEnvironment.redisClient()
                     for chunk in stride(from: 0, to: slice.count, by: 100) {
-                        _ = try await redis.pipeline(slice[chunk..<min(chunk + 100, slice.count)].map { ["LPUSH", RedisArgument(harness.queue), RedisArgument($0)] })
+                        _ = try await redis.pipeline(
+                            slice[chunk..<min(chunk + 100, slice.count)].map { ["LPUSH", RedisArgument(harness.queue), RedisArgument($0)] })
                     }
                     await redis.close()
                 }
@@ -53,8 +59,12 @@ import Testing
         #expect(events["rows"] == 5000 && events["distinct"] == 5000)
         #expect(try await harness.deadLetterReasons().isEmpty)
         #expect(try database.count("posthog_persondistinctid") == 500)
-        #expect(try database.scalar("SELECT count(*) FROM (SELECT distinct_id FROM posthog_persondistinctid GROUP BY distinct_id HAVING count(*) > 1) d") == 0)
-        #expect(try database.count("posthog_person p", where: "NOT EXISTS (SELECT 1 FROM posthog_persondistinctid d WHERE d.person_id = p.id)") == 0)
+        #expect(
+            try database.scalar(
+                "SELECT count(*) FROM (SELECT distinct_id FROM posthog_persondistinctid GROUP BY distinct_id HAVING count(*) > 1) d") == 0)
+        #expect(
+            try database.count("posthog_person p", where: "NOT EXISTS (SELECT 1 FROM posthog_persondistinctid d WHERE d.person_id = p.id)")
+                == 0)
         // anon-i and user-i end up as one person.
         #expect(try database.count("posthog_person") == 250)
         #expect(
@@ -74,7 +84,10 @@ import Testing
         let output = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("webhooks") + ".jsonl")
         let worker = Process()
         worker.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        worker.arguments = ["python3", "-m", "celery", "-A", "webhook_worker", "worker", "--pool", "solo", "--concurrency", "1", "-Q", harness.webhookQueue, "--loglevel", "WARNING"]
+        worker.arguments = [
+            "python3", "-m", "celery", "-A", "webhook_worker", "worker", "--pool", "solo", "--concurrency", "1", "-Q", harness.webhookQueue,
+            "--loglevel", "WARNING",
+        ]
         worker.currentDirectoryURL = TestEnvironment.packageRoot.appendingPathComponent("Tests/IntegrationTests/Fixtures")
         var environment = ProcessInfo.processInfo.environment
         environment["WEBHOOK_BROKER_URL"] = TestEnvironment.redisURL
@@ -92,7 +105,9 @@ import Testing
         var received: JSON?
         #expect(
             await eventually(timeout: .seconds(60)) {
-                guard let text = try? String(contentsOf: output, encoding: .utf8), let line = text.split(separator: "\n").first else { return false }
+                guard let text = try? String(contentsOf: output, encoding: .utf8), let line = text.split(separator: "\n").first else {
+                    return false
+                }
                 received = try? JSON(parsing: String(line))
                 return received != nil
             })

@@ -30,7 +30,10 @@ import Testing
 @Suite(.serialized) struct IngestionScenarioTests {
     static func uuid() -> JSON { .string(UUIDT().uuidString) }
 
-    func withHarness(environment: [String: String] = [:], prepare: (TestDatabase) throws -> Void = { _ in }, _ body: (IngestionHarness) async throws -> Void)
+    func withHarness(
+        environment: [String: String] = [:], prepare: (TestDatabase) throws -> Void = { _ in },
+        _ body: (IngestionHarness) async throws -> Void
+    )
         async throws
     {
         let harness = try await IngestionHarness.start(environment: environment, prepare: prepare)
@@ -61,7 +64,8 @@ import Testing
             try await withThrowingTaskGroup { group in
                 group.addTask { await store.client.run() }
                 let ingester = EventIngester(
-                    store: store, teams: TeamManager(store: store, logger: logger), webhooks: NoWebhooks(), distinctIdCacheSize: 10, logger: logger)
+                    store: store, teams: TeamManager(store: store, logger: logger), webhooks: NoWebhooks(), distinctIdCacheSize: 10,
+                    logger: logger)
                 let persons = PersonStore(store: store)
                 let target = try await persons.fetchPerson(teamId: 2, distinctId: "person_0")!
                 var others: [Person] = []
@@ -92,7 +96,8 @@ import Testing
                 [
                     "distinct_id": 2, "token": "my_token", "$browser": "Chrome", "$current_url": "https://test.com", "$os": "Mac OS X",
                     "$browser_version": 80, "$initial_referring_domain": "https://google.com",
-                    "$initial_referrer_url": "https://google.com/?q=posthog", "utm_medium": .string(medium), "$elements": Self.scenario2Elements,
+                    "$initial_referrer_url": "https://google.com/?q=posthog", "utm_medium": .string(medium),
+                    "$elements": Self.scenario2Elements,
                 ]
             }
             try await h.send(["event": "$autocapture", "properties": properties("twitter"), "uuid": Self.uuid()], distinctId: 2)
@@ -117,7 +122,8 @@ import Testing
             #expect(elements.count == 2)
             #expect(elements[0]["tag_name"] == "a" && elements[0]["attr_class"] == ["btn", "btn-sm"])
             #expect(elements[1]["order"] == 1 && elements[1]["text"] == "💻")
-            let eventDefinitions = try h.database.rows("SELECT name, volume_30_day, query_usage_30_day, team_id FROM posthog_eventdefinition")
+            let eventDefinitions = try h.database.rows(
+                "SELECT name, volume_30_day, query_usage_30_day, team_id FROM posthog_eventdefinition")
             #expect(eventDefinitions == [["name": "$autocapture", "volume_30_day": nil, "query_usage_30_day": nil, "team_id": 2]])
             let propertyDefinitions = try h.database.rows("SELECT name, is_numerical FROM posthog_propertydefinition ORDER BY id")
             #expect(
@@ -142,7 +148,8 @@ import Testing
     func noElement() async throws {
         try await withHarness { h in
             try h.createPerson(distinctIds: ["asdfasdfasdf"])
-            try await h.send(["event": "$pageview", "properties": ["distinct_id": "asdfasdfasdf"], "uuid": Self.uuid()], distinctId: "asdfasdfasdf")
+            try await h.send(
+                ["event": "$pageview", "properties": ["distinct_id": "asdfasdfasdf"], "uuid": Self.uuid()], distinctId: "asdfasdfasdf")
             #expect(try h.persons()[0]["distinct_ids"] == ["asdfasdfasdf"])
             let events = try h.events()
             #expect(events.count == 1 && events[0]["event"] == "$pageview")
@@ -189,7 +196,8 @@ import Testing
             try h.createPerson(distinctIds: ["asdfasdfasdf"])
             let tomorrow = EventTimestamp(millisecondsSince1970: EventTimestamp.now().millisecondsSince1970 + 26 * 3_600_000)
             try await h.send(
-                ["event": "$autocapture", "timestamp": .string(tomorrow.isoString), "uuid": Self.uuid()], distinctId: "asdfasdfasdf", sentAt: .null)
+                ["event": "$autocapture", "timestamp": .string(tomorrow.isoString), "uuid": Self.uuid()], distinctId: "asdfasdfasdf",
+                sentAt: .null)
             #expect(abs(Self.time(try h.events()[0]["timestamp"]) - tomorrow.millisecondsSince1970) < 1000)
         }
     }
@@ -230,7 +238,8 @@ import Testing
     func alias() async throws {
         try await withHarness { h in
             try h.createPerson(distinctIds: ["old_distinct_id"])
-            try await h.send(["event": "$create_alias", "properties": ["alias": "old_distinct_id"], "uuid": Self.uuid()], distinctId: "new_distinct_id")
+            try await h.send(
+                ["event": "$create_alias", "properties": ["alias": "old_distinct_id"], "uuid": Self.uuid()], distinctId: "new_distinct_id")
             #expect(try h.events().count == 1)
             #expect(try h.persons().map { $0["distinct_ids"] } == [["old_distinct_id", "new_distinct_id"]])
         }
@@ -240,7 +249,8 @@ import Testing
     func aliasReverse() async throws {
         try await withHarness { h in
             try h.createPerson(distinctIds: ["old_distinct_id"])
-            try await h.send(["event": "$create_alias", "properties": ["alias": "new_distinct_id"], "uuid": Self.uuid()], distinctId: "old_distinct_id")
+            try await h.send(
+                ["event": "$create_alias", "properties": ["alias": "new_distinct_id"], "uuid": Self.uuid()], distinctId: "old_distinct_id")
             #expect(try h.events().count == 1)
             #expect(try h.persons().map { $0["distinct_ids"] } == [["old_distinct_id", "new_distinct_id"]])
         }
@@ -250,10 +260,13 @@ import Testing
     func aliasTwice() async throws {
         try await withHarness { h in
             try h.createPerson(distinctIds: ["old_distinct_id"])
-            try await h.send(["event": "$create_alias", "properties": ["alias": "old_distinct_id"], "uuid": Self.uuid()], distinctId: "new_distinct_id")
+            try await h.send(
+                ["event": "$create_alias", "properties": ["alias": "old_distinct_id"], "uuid": Self.uuid()], distinctId: "new_distinct_id")
             try h.createPerson(distinctIds: ["old_distinct_id_2"])
             #expect(try h.persons().count == 2)
-            try await h.send(["event": "$create_alias", "properties": ["alias": "old_distinct_id_2"], "uuid": Self.uuid()], distinctId: "new_distinct_id")
+            try await h.send(
+                ["event": "$create_alias", "properties": ["alias": "old_distinct_id_2"], "uuid": Self.uuid()], distinctId: "new_distinct_id"
+            )
             #expect(try h.events().count == 2)
             #expect(try h.persons().map { $0["distinct_ids"] } == [["old_distinct_id", "new_distinct_id", "old_distinct_id_2"]])
         }
@@ -262,7 +275,8 @@ import Testing
     @Test("15 alias before person")
     func aliasBeforePerson() async throws {
         try await withHarness { h in
-            try await h.send(["event": "$create_alias", "properties": ["alias": "old_distinct_id"], "uuid": Self.uuid()], distinctId: "new_distinct_id")
+            try await h.send(
+                ["event": "$create_alias", "properties": ["alias": "old_distinct_id"], "uuid": Self.uuid()], distinctId: "new_distinct_id")
             #expect(try h.events().count == 1)
             #expect(try h.persons().map { $0["distinct_ids"] } == [["new_distinct_id", "old_distinct_id"]])
         }
@@ -273,7 +287,8 @@ import Testing
         try await withHarness { h in
             try h.createPerson(distinctIds: ["old_distinct_id"])
             try h.createPerson(distinctIds: ["new_distinct_id"])
-            try await h.send(["event": "$create_alias", "properties": ["alias": "old_distinct_id"], "uuid": Self.uuid()], distinctId: "new_distinct_id")
+            try await h.send(
+                ["event": "$create_alias", "properties": ["alias": "old_distinct_id"], "uuid": Self.uuid()], distinctId: "new_distinct_id")
             #expect(try h.events().count == 1)
             #expect(try h.persons().map { $0["distinct_ids"] } == [["old_distinct_id", "new_distinct_id"]])
         }
@@ -283,7 +298,8 @@ import Testing
     func offsetTimestamp() async throws {
         try await withHarness { h in
             try await h.send(
-                ["offset": 150, "event": "$autocapture", "distinct_id": "distinct_id", "uuid": Self.uuid()], now: "2020-01-01T12:00:05.200Z",
+                ["offset": 150, "event": "$autocapture", "distinct_id": "distinct_id", "uuid": Self.uuid()],
+                now: "2020-01-01T12:00:05.200Z",
                 sentAt: "2020-01-01T12:00:05.200Z")
             let events = try h.events()
             #expect(events.count == 1)
@@ -295,9 +311,11 @@ import Testing
     func offsetNoSentAt() async throws {
         try await withHarness { h in
             try await h.send(
-                ["offset": 150, "event": "$autocapture", "distinct_id": "distinct_id", "uuid": Self.uuid()], now: "2020-01-01T12:00:05.200Z",
+                ["offset": 150, "event": "$autocapture", "distinct_id": "distinct_id", "uuid": Self.uuid()],
+                now: "2020-01-01T12:00:05.200Z",
                 sentAt: .null)
-            #expect(Self.time(try h.events()[0]["timestamp"]) == EventTimestamp.parseISO8601("2020-01-01T12:00:05.050Z")!.millisecondsSince1970)
+            #expect(
+                Self.time(try h.events()[0]["timestamp"]) == EventTimestamp.parseISO8601("2020-01-01T12:00:05.050Z")!.millisecondsSince1970)
         }
     }
 
@@ -306,7 +324,8 @@ import Testing
         try await withHarness { h in
             try h.createPerson(distinctIds: ["old_distinct_id"], properties: ["key_on_both": "old value both", "key_on_old": "old value"])
             try h.createPerson(distinctIds: ["new_distinct_id"], properties: ["key_on_both": "new value both", "key_on_new": "new value"])
-            try await h.send(["event": "$create_alias", "properties": ["alias": "old_distinct_id"], "uuid": Self.uuid()], distinctId: "new_distinct_id")
+            try await h.send(
+                ["event": "$create_alias", "properties": ["alias": "old_distinct_id"], "uuid": Self.uuid()], distinctId: "new_distinct_id")
             let persons = try h.persons()
             #expect(try h.events().count == 1)
             #expect(persons.count == 1)
@@ -320,7 +339,8 @@ import Testing
         try await withHarness { h in
             let long = String(repeating: "a", count: 2050)
             let element: JSON = [
-                "tag_name": "a", "$el_text": .string(long), "attr__href": .string(long), "nth_child": 1, "nth_of_type": 2, "attr__class": "btn btn-sm",
+                "tag_name": "a", "$el_text": .string(long), "attr__href": .string(long), "nth_child": 1, "nth_of_type": 2,
+                "attr__class": "btn btn-sm",
             ]
             try await h.send(["event": "$autocapture", "properties": ["$elements": [element]], "uuid": Self.uuid()])
             let row = try h.database.rows("SELECT length(href) AS href, length(text) AS text FROM posthog_element")[0]
@@ -333,7 +353,11 @@ import Testing
     func firstTeamEvent() async throws {
         try await withHarness(prepare: { try $0.execute("UPDATE posthog_team SET ingested_event = false WHERE id = 2") }) { h in
             let element: JSON = ["tag_name": "a", "nth_child": 1, "nth_of_type": 2, "attr__class": "btn btn-sm"]
-            try await h.send(["event": "$autocapture", "properties": ["distinct_id": 1, "token": "my_token", "$elements": [element]], "uuid": Self.uuid()], distinctId: 2)
+            try await h.send(
+                [
+                    "event": "$autocapture", "properties": ["distinct_id": 1, "token": "my_token", "$elements": [element]],
+                    "uuid": Self.uuid(),
+                ], distinctId: 2)
             #expect(try h.database.scalar("SELECT ingested_event FROM posthog_team WHERE id = 2") == true)
             #expect(try h.events()[0]["elements_hash"] == "a89021a60b3497d24e93ae181fba01aa")
         }
@@ -343,7 +367,10 @@ import Testing
     func snapshotEvent() async throws {
         try await withHarness { h in
             try await h.send(
-                ["event": "$snapshot", "properties": ["$session_id": "abcf-efg", "$snapshot_data": ["timestamp": 123]], "uuid": Self.uuid()],
+                [
+                    "event": "$snapshot", "properties": ["$session_id": "abcf-efg", "$snapshot_data": ["timestamp": 123]],
+                    "uuid": Self.uuid(),
+                ],
                 distinctId: "some-id")
             #expect(try h.events().isEmpty)
             let recordings = try h.database.rows("SELECT session_id, distinct_id, snapshot_data FROM posthog_sessionrecordingevent")
@@ -361,7 +388,9 @@ import Testing
             #expect(person["distinct_ids"] == ["distinct_id"])
             #expect(person["properties"] == ["a_prop": "test-1", "c_prop": "test-1"])
             #expect(person["is_identified"] == true)
-            try await h.send(["event": "$identify", "properties": ["$set": ["a_prop": "test-2", "b_prop": "test-2b"]], "uuid": Self.uuid()])
+            try await h.send([
+                "event": "$identify", "properties": ["$set": ["a_prop": "test-2", "b_prop": "test-2b"]], "uuid": Self.uuid(),
+            ])
             #expect(try h.events().count == 2)
             person = try h.persons()[0]
             #expect(person["properties"] == ["a_prop": "test-2", "b_prop": "test-2b", "c_prop": "test-1"])
@@ -372,12 +401,16 @@ import Testing
     func identifySetOnce() async throws {
         try await withHarness { h in
             try h.createPerson(distinctIds: ["distinct_id"])
-            try await h.send(["event": "$identify", "properties": ["$set_once": ["a_prop": "test-1", "c_prop": "test-1"]], "uuid": Self.uuid()])
+            try await h.send([
+                "event": "$identify", "properties": ["$set_once": ["a_prop": "test-1", "c_prop": "test-1"]], "uuid": Self.uuid(),
+            ])
             #expect(try h.events()[0]["properties"]?["$set_once"] == ["a_prop": "test-1", "c_prop": "test-1"])
             var person = try h.persons()[0]
             #expect(person["properties"] == ["a_prop": "test-1", "c_prop": "test-1"])
             #expect(person["is_identified"] == true)
-            try await h.send(["event": "$identify", "properties": ["$set_once": ["a_prop": "test-2", "b_prop": "test-2b"]], "uuid": Self.uuid()])
+            try await h.send([
+                "event": "$identify", "properties": ["$set_once": ["a_prop": "test-2", "b_prop": "test-2b"]], "uuid": Self.uuid(),
+            ])
             person = try h.persons()[0]
             #expect(person["properties"] == ["a_prop": "test-1", "b_prop": "test-2b", "c_prop": "test-1"])
         }
@@ -387,7 +420,10 @@ import Testing
     func anonymousId() async throws {
         try await withHarness { h in
             try h.createPerson(distinctIds: ["anonymous_id"])
-            let event: JSON = ["event": "$identify", "properties": ["$anon_distinct_id": "anonymous_id", "distinct_id": "new_distinct_id", "$set": ["a_prop": "test"]]]
+            let event: JSON = [
+                "event": "$identify",
+                "properties": ["$anon_distinct_id": "anonymous_id", "distinct_id": "new_distinct_id", "$set": ["a_prop": "test"]],
+            ]
             var first = event
             first["uuid"] = Self.uuid()
             try await h.send(first, distinctId: "new_distinct_id")
@@ -411,7 +447,10 @@ import Testing
             try h.createPerson(distinctIds: ["anonymous_id"])
             try h.createPerson(distinctIds: ["new_distinct_id"], properties: ["email": "someone@gmail.com"])
             try await h.send(
-                ["event": "$identify", "properties": ["$anon_distinct_id": "anonymous_id", "distinct_id": "new_distinct_id"], "uuid": Self.uuid()],
+                [
+                    "event": "$identify", "properties": ["$anon_distinct_id": "anonymous_id", "distinct_id": "new_distinct_id"],
+                    "uuid": Self.uuid(),
+                ],
                 distinctId: "new_distinct_id")
             let persons = try h.persons()
             #expect(persons.count == 1)
@@ -426,12 +465,18 @@ import Testing
             try h.createPerson(distinctIds: ["anonymous_id"])
             try h.createPerson(distinctIds: ["new_distinct_id"], properties: ["email": "someone@gmail.com"])
             try await h.send(
-                ["event": "$identify", "properties": ["$anon_distinct_id": "anonymous_id", "distinct_id": "new_distinct_id"], "uuid": Self.uuid()],
+                [
+                    "event": "$identify", "properties": ["$anon_distinct_id": "anonymous_id", "distinct_id": "new_distinct_id"],
+                    "uuid": Self.uuid(),
+                ],
                 distinctId: "new_distinct_id")
             #expect(try h.persons().count == 1)
             try h.createPerson(distinctIds: ["anonymous_id_2"])
             try await h.send(
-                ["event": "$identify", "properties": ["$anon_distinct_id": "anonymous_id_2", "distinct_id": "new_distinct_id"], "uuid": Self.uuid()],
+                [
+                    "event": "$identify", "properties": ["$anon_distinct_id": "anonymous_id_2", "distinct_id": "new_distinct_id"],
+                    "uuid": Self.uuid(),
+                ],
                 distinctId: "new_distinct_id")
             let persons = try h.persons()
             #expect(persons.count == 1)
@@ -481,7 +526,11 @@ import Testing
             try await h.send(["event": "purchase", "properties": ["price": 299.99, "name": "AirPods Pro"], "uuid": Self.uuid()])
             #expect(try h.database.rows("SELECT name FROM posthog_eventdefinition") == [["name": "purchase"]])
             let definitions = try h.database.rows("SELECT name, is_numerical FROM posthog_propertydefinition ORDER BY id")
-            #expect(definitions == [["name": "price", "is_numerical": true], ["name": "name", "is_numerical": false], ["name": "$ip", "is_numerical": false]])
+            #expect(
+                definitions == [
+                    ["name": "price", "is_numerical": true], ["name": "name", "is_numerical": false],
+                    ["name": "$ip", "is_numerical": false],
+                ])
         }
     }
 
@@ -523,7 +572,9 @@ import Testing
     func setExistingUser() async throws {
         try await withHarness { h in
             try h.createPerson(distinctIds: ["distinct_id"])
-            try await h.send(["event": "some_event", "properties": ["$set": ["a_prop": "test-1", "c_prop": "test-1"]], "uuid": Self.uuid()])
+            try await h.send([
+                "event": "some_event", "properties": ["$set": ["a_prop": "test-1", "c_prop": "test-1"]], "uuid": Self.uuid(),
+            ])
             #expect(try h.events()[0]["properties"]?["$set"] == ["a_prop": "test-1", "c_prop": "test-1"])
             let person = try h.persons()[0]
             #expect(person["distinct_ids"] == ["distinct_id"])
@@ -534,7 +585,9 @@ import Testing
     @Test("36 any event can do $set on props (new user)")
     func setNewUser() async throws {
         try await withHarness { h in
-            try await h.send(["event": "some_event", "properties": ["$set": ["a_prop": "test-1", "c_prop": "test-1"]], "uuid": Self.uuid()])
+            try await h.send([
+                "event": "some_event", "properties": ["$set": ["a_prop": "test-1", "c_prop": "test-1"]], "uuid": Self.uuid(),
+            ])
             let persons = try h.persons()
             #expect(persons.count == 1)
             #expect(persons[0]["distinct_ids"] == ["distinct_id"])
@@ -546,9 +599,13 @@ import Testing
     func setOnce() async throws {
         try await withHarness { h in
             try h.createPerson(distinctIds: ["distinct_id"])
-            try await h.send(["event": "some_event", "properties": ["$set_once": ["a_prop": "test-1", "c_prop": "test-1"]], "uuid": Self.uuid()])
+            try await h.send([
+                "event": "some_event", "properties": ["$set_once": ["a_prop": "test-1", "c_prop": "test-1"]], "uuid": Self.uuid(),
+            ])
             #expect(try h.persons()[0]["properties"] == ["a_prop": "test-1", "c_prop": "test-1"])
-            try await h.send(["event": "some_other_event", "properties": ["$set_once": ["a_prop": "test-2", "b_prop": "test-2b"]], "uuid": Self.uuid()])
+            try await h.send([
+                "event": "some_other_event", "properties": ["$set_once": ["a_prop": "test-2", "b_prop": "test-2b"]], "uuid": Self.uuid(),
+            ])
             #expect(try h.persons()[0]["properties"] == ["a_prop": "test-1", "b_prop": "test-2b", "c_prop": "test-1"])
             #expect(try h.events().count == 2)
         }

@@ -44,11 +44,16 @@ import Testing
             #expect(try database.count("posthog_person") == 3)
             let existing = try database.scalar("SELECT uuid::text FROM posthog_person WHERE properties = '{\"a\": 1}'")
             let rows = try database.rows(
-                "SELECT d.distinct_id, p.uuid::text AS uuid FROM posthog_persondistinctid d JOIN posthog_person p ON p.id = d.person_id ORDER BY d.distinct_id")
+                "SELECT d.distinct_id, p.uuid::text AS uuid FROM posthog_persondistinctid d JOIN posthog_person p ON p.id = d.person_id ORDER BY d.distinct_id"
+            )
             #expect(rows.map { $0["distinct_id"] } == ["existing", "new-1", "new-2"])
-            #expect(rows.map { $0["uuid"] } == [existing, .string(requests[0].uuid.uuidString.lowercased()), .string(requests[2].uuid.uuidString.lowercased())])
             #expect(
-                try database.scalar("SELECT created_at = '2021-05-01T12:00:00Z'::timestamptz FROM posthog_person WHERE uuid = '\(requests[0].uuid)'")
+                rows.map { $0["uuid"] } == [
+                    existing, .string(requests[0].uuid.uuidString.lowercased()), .string(requests[2].uuid.uuidString.lowercased()),
+                ])
+            #expect(
+                try database.scalar(
+                    "SELECT created_at = '2021-05-01T12:00:00Z'::timestamptz FROM posthog_person WHERE uuid = '\(requests[0].uuid)'")
                     == true)
         }
     }
@@ -70,7 +75,9 @@ import Testing
             #expect(results.values.allSatisfy { $0.filter { $0 }.count == 1 })
             #expect(try database.count("posthog_persondistinctid") == 300)
             #expect(try database.count("posthog_person") == 300)
-            #expect(try database.count("posthog_person p", where: "NOT EXISTS (SELECT 1 FROM posthog_persondistinctid d WHERE d.person_id = p.id)") == 0)
+            #expect(
+                try database.count(
+                    "posthog_person p", where: "NOT EXISTS (SELECT 1 FROM posthog_persondistinctid d WHERE d.person_id = p.id)") == 0)
         }
     }
 }

@@ -107,7 +107,8 @@ import Testing
                 source: "export function processEvent(e) { Array.prototype.push = function () { throw new Error('hijacked') }; return e }")
             requirer = try PluginPipelineTests.installSourcePlugin(
                 database, name: "requirer", order: 3,
-                source: "const fs = require('fs'); export function processEvent(e) { e.properties.files = fs.readdirSync('/'); return e }").1
+                source: "const fs = require('fs'); export function processEvent(e) { e.properties.files = fs.readdirSync('/'); return e }"
+            ).1
             try PluginPipelineTests.installSourcePlugin(
                 database, name: "bystander", order: 2,
                 source: """
@@ -149,15 +150,20 @@ import Testing
                     export function processEvent(event) { event.properties.processed = true; return event }
                     export async function onSnapshot(event, { storage }) { await storage.set('snapshot', event.properties.$session_id) }
                     export async function onEvent(event, { storage }) { await storage.set('event', event.event) }
-                    """).1
+                    """
+            ).1
         }
-        try await harness.send(["event": "$snapshot", "properties": ["$session_id": "session-1", "$snapshot_data": ["timestamp": 123]], "uuid": .string(UUIDT().uuidString)])
+        try await harness.send([
+            "event": "$snapshot", "properties": ["$session_id": "session-1", "$snapshot_data": ["timestamp": 123]],
+            "uuid": .string(UUIDT().uuidString),
+        ])
         try await harness.send(PluginPipelineTests.event("$pageview"))
         let stored = await eventually {
             (try? harness.database.rows("SELECT key FROM posthog_pluginstorage WHERE plugin_config_id = \(configId)").count) == 2
         }
         #expect(stored)
-        let rows = try harness.database.rows("SELECT key, value FROM posthog_pluginstorage WHERE plugin_config_id = \(configId) ORDER BY key")
+        let rows = try harness.database.rows(
+            "SELECT key, value FROM posthog_pluginstorage WHERE plugin_config_id = \(configId) ORDER BY key")
         #expect(rows == [["key": "event", "value": "\"$pageview\""], ["key": "snapshot", "value": "\"session-1\""]])
         let recording = try harness.database.rows("SELECT session_id, snapshot_data FROM posthog_sessionrecordingevent")
         #expect(recording.first?["session_id"] == "session-1")
@@ -178,7 +184,8 @@ import Testing
                         event.properties.seen = await utils.cursor.increment('seen')
                         return event
                     }
-                    """).1
+                    """
+            ).1
         }
         let messages = (0..<40).map { n in
             CeleryMessages.processEvent(
@@ -189,7 +196,9 @@ import Testing
         let seen = try harness.events().compactMap { $0["properties"]?["seen"]?.numberValue }
         #expect(seen.count == 40)
         #expect(Set(seen) == Set((101...140).map(Double.init)))
-        #expect(try harness.database.scalar("SELECT value FROM posthog_pluginstorage WHERE plugin_config_id = \(configId) AND key = 'seen'") == "140")
+        #expect(
+            try harness.database.scalar("SELECT value FROM posthog_pluginstorage WHERE plugin_config_id = \(configId) AND key = 'seen'")
+                == "140")
         await harness.stop()
     }
 
@@ -206,7 +215,8 @@ import Testing
                     export function processEvent(event) { return event }
                     export function runEveryHour() {}
                     export const jobs = { sync: async () => {} }
-                    """).0
+                    """
+            ).0
         }
         try await harness.send(PluginPipelineTests.event("loaded"))
         let capabilities = try harness.database.scalar("SELECT capabilities FROM posthog_plugin WHERE id = \(pluginId)")

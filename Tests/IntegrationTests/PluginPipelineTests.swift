@@ -8,21 +8,25 @@ import Testing
 @Suite(.serialized) struct PluginPipelineTests {
     /// Inserts a `source` plugin and an enabled config of it for team 2; returns (plugin id, config id).
     @discardableResult
-    static func installSourcePlugin(_ database: TestDatabase, name: String, order: Int = 0, config: JSON = [:], source: String) throws -> (Int, Int) {
+    static func installSourcePlugin(_ database: TestDatabase, name: String, order: Int = 0, config: JSON = [:], source: String) throws -> (
+        Int, Int
+    ) {
         let quoted = source.replacingOccurrences(of: "'", with: "''")
-        let pluginId = try database.scalar(
-            """
-            INSERT INTO posthog_plugin (name, description, url, config_schema, tag, archive, from_json, from_web, error, plugin_type, source,
-                organization_id, created_at, updated_at, is_global, is_preinstalled)
-            VALUES ('\(name)', '', 'source:\(name)', '{}', NULL, NULL, false, false, NULL, 'source', '\(quoted)',
-                'ca30f2ec-e9a4-4001-bf27-3ef194086068', now(), now(), false, false)
-            RETURNING id
-            """)?.intValue ?? -1
-        let configId = try database.scalar(
-            """
-            INSERT INTO posthog_pluginconfig (enabled, "order", config, error, plugin_id, team_id, created_at, updated_at)
-            VALUES (true, \(order), '\(config.jsonString)', NULL, \(pluginId), 2, now(), now()) RETURNING id
-            """)?.intValue ?? -1
+        let pluginId =
+            try database.scalar(
+                """
+                INSERT INTO posthog_plugin (name, description, url, config_schema, tag, archive, from_json, from_web, error, plugin_type, source,
+                    organization_id, created_at, updated_at, is_global, is_preinstalled)
+                VALUES ('\(name)', '', 'source:\(name)', '{}', NULL, NULL, false, false, NULL, 'source', '\(quoted)',
+                    'ca30f2ec-e9a4-4001-bf27-3ef194086068', now(), now(), false, false)
+                RETURNING id
+                """)?.intValue ?? -1
+        let configId =
+            try database.scalar(
+                """
+                INSERT INTO posthog_pluginconfig (enabled, "order", config, error, plugin_id, team_id, created_at, updated_at)
+                VALUES (true, \(order), '\(config.jsonString)', NULL, \(pluginId), 2, now(), now()) RETURNING id
+                """)?.intValue ?? -1
         return (pluginId, configId)
     }
 
@@ -30,7 +34,9 @@ import Testing
         ["event": .string(name), "properties": properties, "uuid": .string(UUIDT().uuidString)]
     }
 
-    @Test("processEvent chains in order, drops, records errors and continues; onEvent, console, cache, storage and capture reach the services")
+    @Test(
+        "processEvent chains in order, drops, records errors and continues; onEvent, console, cache, storage and capture reach the services"
+    )
     func pluginsInThePath() async throws {
         var ids: [String: (Int, Int)] = [:]
         let harness = try await IngestionHarness.start(prepare: { database in
@@ -69,7 +75,9 @@ import Testing
         let trigger = try #require(events.first { $0["event"] == "trigger" })
         #expect(trigger["properties"]?["greeting"] == "hello")
         #expect(trigger["properties"]?["order"] == ["first", "broken", "third"])
-        #expect(trigger["properties"]?["$plugins_succeeded"] == .array([.string("first (\(ids["first"]!.1))"), .string("third (\(ids["third"]!.1))")]))
+        #expect(
+            trigger["properties"]?["$plugins_succeeded"]
+                == .array([.string("first (\(ids["first"]!.1))"), .string("third (\(ids["third"]!.1))")]))
         #expect(trigger["properties"]?["$plugins_failed"] == .array([.string("broken (\(ids["broken"]!.1))")]))
         #expect(!events.contains { $0["event"] == "dropped" })
 
@@ -84,14 +92,18 @@ import Testing
         // Last error wins: the trigger, or the event its onEvent captured, which ran the chain again.
         #expect(["trigger", "captured by plugin"].contains(error?["event"]?["event"]?.stringValue ?? ""))
 
-        let logs = try harness.database.rows("SELECT source, type, message FROM posthog_pluginlogentry WHERE plugin_config_id = \(ids["first"]!.1) ORDER BY timestamp")
+        let logs = try harness.database.rows(
+            "SELECT source, type, message FROM posthog_pluginlogentry WHERE plugin_config_id = \(ids["first"]!.1) ORDER BY timestamp")
         #expect(logs.contains(["source": "CONSOLE", "type": "LOG", "message": "processed trigger"]))
         #expect(logs.contains { $0["source"] == "SYSTEM" && $0["message"]?.stringValue?.hasPrefix("Plugin loaded (instance ID ") == true })
-        #expect(try harness.database.count("posthog_pluginlogentry", where: "plugin_config_id = \(ids["broken"]!.1) AND source = 'PLUGIN' AND type = 'ERROR'") >= 1)
+        #expect(
+            try harness.database.count(
+                "posthog_pluginlogentry", where: "plugin_config_id = \(ids["broken"]!.1) AND source = 'PLUGIN' AND type = 'ERROR'") >= 1)
 
         let cached = try await harness.redis.send("GET", [RedisArgument("@plugin/\(ids["first"]!.0)/2/seen")]).string
         #expect(cached == "\"captured by plugin\"" || cached == "\"trigger\"")
-        let stored = try harness.database.scalar("SELECT value FROM posthog_pluginstorage WHERE plugin_config_id = \(ids["first"]!.1) AND key = 'last'")
+        let stored = try harness.database.scalar(
+            "SELECT value FROM posthog_pluginstorage WHERE plugin_config_id = \(ids["first"]!.1) AND key = 'last'")
         #expect(stored?.stringValue?.hasPrefix("{\"event\":") == true)
         await harness.stop()
     }
@@ -109,7 +121,10 @@ import Testing
         web.standardError = FileHandle.nullDevice
         try web.run()
         defer { killHelper(web) }
-        _ = await eventually { (try? runCommand("python3", ["-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:\(port)/rates.json')"])) != nil }
+        _ = await eventually {
+            (try? runCommand("python3", ["-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:\(port)/rates.json')"]))
+                != nil
+        }
 
         var configId = 0
         let harness = try await IngestionHarness.start(prepare: { database in
@@ -126,7 +141,8 @@ import Testing
                         await jobs.later({ id: event.event }).runIn(1, 'hour')
                         return event
                     }
-                    """).1
+                    """
+            ).1
             try database.execute(
                 """
                 INSERT INTO posthog_pluginattachment (key, content_type, file_name, file_size, contents, plugin_config_id, team_id)
@@ -138,7 +154,10 @@ import Testing
         #expect(properties["rate"] == 1.5)
         #expect(properties["status"] == 200)
         #expect(properties["attachment"] == "a,b,c")
-        let job = try #require(try harness.database.rows("SELECT task_identifier, payload, run_at > now() + interval '50 minutes' AS later FROM graphile_worker.jobs").first)
+        let job = try #require(
+            try harness.database.rows(
+                "SELECT task_identifier, payload, run_at > now() + interval '50 minutes' AS later FROM graphile_worker.jobs"
+            ).first)
         #expect(job["task_identifier"] == "pluginJob")
         #expect(job["payload"]?["type"] == "later")
         #expect(job["payload"]?["payload"] == ["id": "priced"])
@@ -155,7 +174,8 @@ import Testing
             environment: ["PLUGINS_RELOAD_PUBSUB_CHANNEL": TestEnvironment.uniqueName("reload")],
             prepare: { database in
                 configId = try Self.installSourcePlugin(
-                    database, name: "versioned", source: "function processEvent(e) { e.properties.version = 1; return e }").1
+                    database, name: "versioned", source: "function processEvent(e) { e.properties.version = 1; return e }"
+                ).1
             })
         try await harness.send(Self.event("before"))
         let channel = harness.server.environment["PLUGINS_RELOAD_PUBSUB_CHANNEL"]!
@@ -182,9 +202,12 @@ import Testing
         let harness = try await IngestionHarness.start(
             environment: ["TASK_TIMEOUT": "1"],
             prepare: { database in
-                try Self.installSourcePlugin(database, name: "looper", order: 1, source: "function processEvent(e) { if (e.event === 'loop') { while (true) {} } return e }")
                 try Self.installSourcePlugin(
-                    database, name: "waiter", order: 2, source: "async function processEvent(e) { if (e.event === 'wait') { await new Promise(() => {}) } return e }")
+                    database, name: "looper", order: 1,
+                    source: "function processEvent(e) { if (e.event === 'loop') { while (true) {} } return e }")
+                try Self.installSourcePlugin(
+                    database, name: "waiter", order: 2,
+                    source: "async function processEvent(e) { if (e.event === 'wait') { await new Promise(() => {}) } return e }")
             })
         try await harness.send(Self.event("loop"))
         try await harness.send(Self.event("wait"))
@@ -193,8 +216,12 @@ import Testing
         #expect(Set(events.compactMap { $0["event"]?.stringValue }) == ["loop", "wait", "normal"])
         let loop = try #require(events.first { $0["event"] == "loop" })
         #expect(loop["properties"]?["$plugins_failed"]?.arrayValue?.count == 1)
-        let errors = try harness.database.rows("SELECT error->>'message' AS message FROM posthog_pluginconfig WHERE error IS NOT NULL ORDER BY id")
-        #expect(errors.map { $0["message"] } == ["Script execution timed out after 1 seconds", "Script execution timed out after promise waited for 1 second"])
+        let errors = try harness.database.rows(
+            "SELECT error->>'message' AS message FROM posthog_pluginconfig WHERE error IS NOT NULL ORDER BY id")
+        #expect(
+            errors.map { $0["message"] } == [
+                "Script execution timed out after 1 seconds", "Script execution timed out after promise waited for 1 second",
+            ])
         await harness.stop()
     }
 }

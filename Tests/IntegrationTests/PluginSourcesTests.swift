@@ -13,8 +13,12 @@ import Testing
         try writeFolder(files, at: root.appendingPathComponent(folder))
         let base = root.appendingPathComponent("out").path
         let path = try runCommand(
-            "python3", ["-c", "import shutil, sys; print(shutil.make_archive(sys.argv[1], sys.argv[2], root_dir=sys.argv[3], base_dir=sys.argv[4]))",
-                base, format, root.path, folder]
+            "python3",
+            [
+                "-c",
+                "import shutil, sys; print(shutil.make_archive(sys.argv[1], sys.argv[2], root_dir=sys.argv[3], base_dir=sys.argv[4]))",
+                base, format, root.path, folder,
+            ]
         ).trimmingCharacters(in: .whitespacesAndNewlines)
         defer { try? FileManager.default.removeItem(at: root) }
         return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
@@ -32,14 +36,15 @@ import Testing
     static func installPlugin(_ database: TestDatabase, name: String, order: Int, url: String, archive: [UInt8]?) throws -> Int {
         let archiveSQL = archive.map { "decode('\($0.map { String(format: "%02x", $0) }.joined())', 'hex')" } ?? "NULL"
         let pluginType = url.hasPrefix("file:") ? "local" : "custom"
-        let pluginId = try database.scalar(
-            """
-            INSERT INTO posthog_plugin (name, description, url, config_schema, tag, archive, from_json, from_web, error, plugin_type, source,
-                organization_id, created_at, updated_at, is_global, is_preinstalled)
-            VALUES ('\(name)', '', '\(url)', '{}', 'v1', \(archiveSQL), true, false, NULL, '\(pluginType)', NULL,
-                'ca30f2ec-e9a4-4001-bf27-3ef194086068', now(), now(), false, false)
-            RETURNING id
-            """)?.intValue ?? -1
+        let pluginId =
+            try database.scalar(
+                """
+                INSERT INTO posthog_plugin (name, description, url, config_schema, tag, archive, from_json, from_web, error, plugin_type, source,
+                    organization_id, created_at, updated_at, is_global, is_preinstalled)
+                VALUES ('\(name)', '', '\(url)', '{}', 'v1', \(archiveSQL), true, false, NULL, '\(pluginType)', NULL,
+                    'ca30f2ec-e9a4-4001-bf27-3ef194086068', now(), now(), false, false)
+                RETURNING id
+                """)?.intValue ?? -1
         return try database.scalar(
             """
             INSERT INTO posthog_pluginconfig (enabled, "order", config, error, plugin_id, team_id, created_at, updated_at)
@@ -53,35 +58,39 @@ import Testing
             [
                 "plugin.json": #"{"name": "zipped", "main": "src/index.ts"}"#,
                 "src/index.ts": """
-                    import { greet } from './lib/greet'
-                    import { ORDER } from './lib/constants'
-                    export function processEvent(event, { config }) {
-                        event.properties.zip = greet('zip') + config.suffix
-                        event.properties.order = [ORDER]
-                        return event
-                    }
-                    """,
+                import { greet } from './lib/greet'
+                import { ORDER } from './lib/constants'
+                export function processEvent(event, { config }) {
+                    event.properties.zip = greet('zip') + config.suffix
+                    event.properties.order = [ORDER]
+                    return event
+                }
+                """,
                 "src/lib/greet.ts": "export function greet(name: string): string { return `hello ${name}` }",
                 "src/lib/constants.ts": "export const ORDER: string = 'zip'",
             ], folder: "posthog-zipped-plugin-abc123", format: "zip")
         let tgz = try Self.archive(
             [
                 "plugin.json": #"{"name": "tarred"}"#,
-                "index.js": "function processEvent(event) { event.properties.tgz = true; event.properties.order.push('tgz'); return event }",
+                "index.js":
+                    "function processEvent(event) { event.properties.tgz = true; event.properties.order.push('tgz'); return event }",
             ], folder: "package", format: "gztar")
         let base = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("base"))
         try Self.writeFolder(
             [
                 "plugin.json": #"{"name": "local", "main": "main.js"}"#,
-                "main.js": "exports.processEvent = function (event) { event.properties.local = true; event.properties.order.push('file'); return event }",
+                "main.js":
+                    "exports.processEvent = function (event) { event.properties.local = true; event.properties.order.push('file'); return event }",
             ], at: base.appendingPathComponent("plugins/local-plugin"))
         defer { try? FileManager.default.removeItem(at: base) }
 
         var configs: [String: Int] = [:]
         let harness = try await IngestionHarness.start(environment: ["BASE_DIR": base.path]) { database in
-            configs["zip"] = try Self.installPlugin(database, name: "zipped", order: 1, url: "https://github.com/example/zipped", archive: zip)
+            configs["zip"] = try Self.installPlugin(
+                database, name: "zipped", order: 1, url: "https://github.com/example/zipped", archive: zip)
             // Like an npm tarball: everything under `package/`.
-            configs["tgz"] = try Self.installPlugin(database, name: "tarred", order: 2, url: "https://www.npmjs.com/package/tarred", archive: tgz)
+            configs["tgz"] = try Self.installPlugin(
+                database, name: "tarred", order: 2, url: "https://www.npmjs.com/package/tarred", archive: tgz)
             configs["file"] = try Self.installPlugin(database, name: "local", order: 3, url: "file:plugins/local-plugin", archive: nil)
         }
         try await harness.send(PluginPipelineTests.event("sourced"))
@@ -99,7 +108,8 @@ import Testing
 
     @Test("a broken archive is recorded on its config while the other plugins load and events flow")
     func brokenArchive() async throws {
-        let good = try Self.archive(["index.js": "function processEvent(e) { e.properties.good = true; return e }"], folder: "good", format: "zip")
+        let good = try Self.archive(
+            ["index.js": "function processEvent(e) { e.properties.good = true; return e }"], folder: "good", format: "zip")
         let broken = try Self.archive(["index.js": "function processEvent(e) { return e "], folder: "broken", format: "zip")
         var brokenId = 0
         let harness = try await IngestionHarness.start { database in
@@ -127,7 +137,9 @@ import Testing
         ]
         try silent.run()
         defer { killHelper(silent) }
-        _ = await eventually { (try? runCommand("python3", ["-c", "import socket; socket.create_connection(('127.0.0.1', \(port)), 1)"])) != nil }
+        _ = await eventually {
+            (try? runCommand("python3", ["-c", "import socket; socket.create_connection(('127.0.0.1', \(port)), 1)"])) != nil
+        }
         let harness = try await IngestionHarness.start(environment: ["PLUGIN_FETCH_TIMEOUT": "1"]) { database in
             try PluginPipelineTests.installSourcePlugin(
                 database, name: "slow-fetch",

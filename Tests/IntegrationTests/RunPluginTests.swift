@@ -67,8 +67,10 @@ import Testing
         let run = try runPlugin(["\(Self.examples)/hello-world", "--json", "--config", "greeting=hi"], input: events)
         #expect(run.status == 0, "\(run.errors)")
         let plugins = #""$plugins_succeeded":["Hello World (1)"],"$plugins_failed":[]"#
-        let first = #"{"event":"$pageview","distinct_id":"user-1","timestamp":"2024-05-01T12:00:00.000Z","properties":{"$current_url":"https://example.com/","greeting":"hi",\#(plugins)},"team_id":2}"#
-        let second = #"{"event":"signed up","distinct_id":"user-1","timestamp":"2024-05-01T12:01:00.000Z","properties":{"plan":"free","greeting":"hi",\#(plugins)},"team_id":2}"#
+        let first =
+            #"{"event":"$pageview","distinct_id":"user-1","timestamp":"2024-05-01T12:00:00.000Z","properties":{"$current_url":"https://example.com/","greeting":"hi",\#(plugins)},"team_id":2}"#
+        let second =
+            #"{"event":"signed up","distinct_id":"user-1","timestamp":"2024-05-01T12:01:00.000Z","properties":{"plan":"free","greeting":"hi",\#(plugins)},"team_id":2}"#
         #expect(
             run.lines == [
                 #"{"kind":"log","type":"LOG","message":"greeting events with \"hi\""}"#,
@@ -104,9 +106,11 @@ import Testing
 
     @Test("the multi-file example is bundled with its lib/ imports and uses plugin.json's name")
     func multiFile() throws {
-        let input = #"{"event":"$pageview","distinct_id":"a","properties":{"$current_url":"https://x.io/p?utm_source=a&id=3","$referrer":"https://r.io/?q=1"}}"#
+        let input =
+            #"{"event":"$pageview","distinct_id":"a","properties":{"$current_url":"https://x.io/p?utm_source=a&id=3","$referrer":"https://r.io/?q=1"}}"#
         let plugins = #""$plugins_succeeded":["URL Cleaner (1)"],"$plugins_failed":[]"#
-        let expected = #"{"event":"$pageview","distinct_id":"a","properties":{"$current_url":"https://x.io/p?id=3","$referrer":"https://r.io/",\#(plugins)},"team_id":2}"#
+        let expected =
+            #"{"event":"$pageview","distinct_id":"a","properties":{"$current_url":"https://x.io/p?id=3","$referrer":"https://r.io/",\#(plugins)},"team_id":2}"#
         let readable = try runPlugin(["\(Self.examples)/multi-file", "--config", "keepParams=id"], input: input)
         #expect(readable.status == 0, "\(readable.errors)")
         #expect(readable.lines == ["event: " + expected])
@@ -134,7 +138,10 @@ import Testing
         let json = try runPlugin(["\(Self.fixtures)/throwing.js", "--json"], input: #"{"event":"boom","distinct_id":"b"}"#)
         #expect(json.status == 1)
         #expect(json.lines.count == 2)
-        #expect(json.lines.first?.hasPrefix(#"{"kind":"error","method":"processEvent","name":"TypeError","message":"cannot handle b","stack":"TypeError: cannot handle b\n"#) == true)
+        #expect(
+            json.lines.first?.hasPrefix(
+                #"{"kind":"error","method":"processEvent","name":"TypeError","message":"cannot handle b","stack":"TypeError: cannot handle b\n"#
+            ) == true)
     }
 
     @Test("a failing setupPlugin stops the run with exit 1 before any event; with its config it runs")

@@ -35,7 +35,8 @@ import Testing
         #expect(await first.terminate() == 0)
         #expect(
             await eventually(timeout: .seconds(20)) {
-                (try? database.count("posthog_pluginlogentry", where: "message = 'tick' AND instance_id <> '\(leader?.stringValue ?? "")'")) ?? 0 >= 1
+                (try? database.count("posthog_pluginlogentry", where: "message = 'tick' AND instance_id <> '\(leader?.stringValue ?? "")'"))
+                    ?? 0 >= 1
             }, "\(second.log)")
         #expect(await second.terminate() == 0)
     }
@@ -57,13 +58,15 @@ import Testing
                     await jobs.record({ key: 'later', value: event.event }).runIn(4, 'seconds')
                     return event
                 }
-                """).1
+                """
+        ).1
         let queue = TestEnvironment.uniqueName("q")
         let environment = Self.environment(database, redis: redis, queue: queue)
         let first = ServerProcess(environment: environment)
         try first.start()
         let client = try TestEnvironment.redisClient(url: redis.url)
-        _ = try await client.send("LPUSH", [RedisArgument(queue), RedisArgument(CeleryMessages.processEvent(data: ["event": "queued job"]))])
+        _ = try await client.send(
+            "LPUSH", [RedisArgument(queue), RedisArgument(CeleryMessages.processEvent(data: ["event": "queued job"]))])
         func stored(_ key: String) throws -> JSON? {
             try database.scalar("SELECT value FROM posthog_pluginstorage WHERE plugin_config_id = \(configId) AND key = '\(key)'")
         }

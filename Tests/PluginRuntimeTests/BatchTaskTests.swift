@@ -15,8 +15,12 @@ import Testing
     func pipesThroughEachConfig() async throws {
         let (runtime, host) = makeRuntime(workers: 2)
         await runtime.load([
-            plugin(1, order: 1, name: "single", "function processEvent(e) { if (e.properties.i % 3 === 0) return null; e.properties.seen = ['single']; return e }"),
-            plugin(2, order: 2, name: "batch", "async function processEventBatch(events) { return events.map((e) => { e.properties.seen.push('batch'); return e }) }"),
+            plugin(
+                1, order: 1, name: "single",
+                "function processEvent(e) { if (e.properties.i % 3 === 0) return null; e.properties.seen = ['single']; return e }"),
+            plugin(
+                2, order: 2, name: "batch",
+                "async function processEventBatch(events) { return events.map((e) => { e.properties.seen.push('batch'); return e }) }"),
         ])
         let out = await runtime.processEventBatch(teamId: 2, events: Self.events(10))
         #expect(out.map { $0["event"]?.stringValue } == ["e1", "e2", "e4", "e5", "e7", "e8"])

@@ -33,7 +33,9 @@ import Testing
         start = Date()
         for _ in 0..<iterations { _ = try JSC.json(ctx, value) }
         let out = Date().timeIntervalSince(start)
-        print("conversion per event: JSON text in \(viaText / Double(iterations) * 1e6) µs, direct in \(direct / Double(iterations) * 1e6) µs, out \(out / Double(iterations) * 1e6) µs")
+        print(
+            "conversion per event: JSON text in \(viaText / Double(iterations) * 1e6) µs, direct in \(direct / Double(iterations) * 1e6) µs, out \(out / Double(iterations) * 1e6) µs"
+        )
     }
 
     @Test("strings with NUL, non-ASCII and astral characters, in keys and values, survive the trip")
@@ -138,6 +140,9 @@ import Testing
             }
         }
         // A lone surrogate made in JavaScript comes back as U+FFFD.
-        #expect(try JSC.json(ctx, Self.evaluate(ctx, "['a\\ud800', '\\udc00'.repeat(3000)]")) == ["a\u{FFFD}", .string(String(repeating: "\u{FFFD}", count: 3000))])
+        #expect(
+            try JSC.json(ctx, Self.evaluate(ctx, "['a\\ud800', '\\udc00'.repeat(3000)]")) == [
+                "a\u{FFFD}", .string(String(repeating: "\u{FFFD}", count: 3000)),
+            ])
     }
 }

@@ -10,7 +10,9 @@ import ZIPFoundation
     func metaMembers() async throws {
         let (runtime, host) = makeRuntime()
         await runtime.load([
-            plugin(1, """
+            plugin(
+                1,
+                """
                 async function setupPlugin(meta) {
                   meta.global.keys = Object.keys(meta).join(',')
                   await meta.cache.set('obj', {a: [1, 2]})
@@ -32,7 +34,8 @@ import ZIPFoundation
                   meta.global.config = meta.config.greeting
                 }
                 function processEvent(event, meta) { event.properties.global = meta.global; return event }
-                """).with(config: ["greeting": "hi"])
+                """
+            ).with(config: ["greeting": "hi"])
         ])
         let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
         let global = try #require(result.event?["properties"]?["global"]?.objectValue)
@@ -60,10 +63,13 @@ import ZIPFoundation
     func fetchThroughHost() async throws {
         let (runtime, host) = makeRuntime()
         await host.setFetchHandler { request in
-            FetchResponse(status: 201, statusText: "Created", headers: [("Content-Type", "application/json")], body: Array(#"{"ok":true}"#.utf8))
+            FetchResponse(
+                status: 201, statusText: "Created", headers: [("Content-Type", "application/json")], body: Array(#"{"ok":true}"#.utf8))
         }
         await runtime.load([
-            plugin(1, """
+            plugin(
+                1,
+                """
                 import fetch from 'node-fetch'
                 export async function processEvent(event) {
                   const r = await fetch('https://example.com/x?y=1', { method: 'post', body: JSON.stringify({a: 1}), headers: {'X-Test': 'v'} })
@@ -86,7 +92,9 @@ import ZIPFoundation
     func libraries() async throws {
         let (runtime, host) = makeRuntime()
         await runtime.load([
-            plugin(1, """
+            plugin(
+                1,
+                """
                 const crypto = require('crypto'); const zlib = require('zlib'); const { URL: U } = require('url')
                 function processEvent(event) {
                   const p = event.properties
@@ -111,7 +119,8 @@ import ZIPFoundation
         #expect(p["b64"] == "aMOpbGxv" && p["back"] == "héllo" && p["hex"] == 2 && p["rnd"] == 16)
         #expect(p["url"] == "https://example.com/b?x=1&y=two+words#h" && p["host"] == "example.com")
         #expect(p["gz"] == "round trip" && p["btoa"] == "aGk=" && p["isVM"] == true && p["hasTimers"] == "undefined")
-        #expect(await host.errors[2]?.message.hasPrefix("Cannot import 'aws-sdk'! aws-sdk is not available in this plugin server: ") == true)
+        #expect(
+            await host.errors[2]?.message.hasPrefix("Cannot import 'aws-sdk'! aws-sdk is not available in this plugin server: ") == true)
         #expect(await host.errors[3]?.message == "Cannot import './lib'! This package is not provided by PostHog in plugins.")
         let system = await host.logs.filter { $0.source == .system && $0.config.id == 2 }.map(\.message)
         #expect(system == ["Plugin failed to load (instance ID instance-1)."])
@@ -121,7 +130,9 @@ import ZIPFoundation
     func hostileCode() async throws {
         let (runtime, host) = makeRuntime()
         await runtime.load([
-            plugin(1, order: 1, """
+            plugin(
+                1, order: 1,
+                """
                 var secret = 'mine'
                 function processEvent(event) {
                   let process = 'none'
@@ -132,7 +143,9 @@ import ZIPFoundation
                   return event
                 }
                 """),
-            plugin(2, order: 2, """
+            plugin(
+                2, order: 2,
+                """
                 function processEvent(event) {
                   event.properties.polluted = ({}).polluted === undefined ? 'clean' : 'polluted'
                   event.properties.secret = typeof secret
@@ -173,7 +186,9 @@ import ZIPFoundation
     func tasksAndJobs() async throws {
         let (runtime, host) = makeRuntime()
         await runtime.load([
-            plugin(1, order: 1, """
+            plugin(
+                1, order: 1,
+                """
                 export const runEveryHour = false
                 export async function runEveryMinute(meta) { await meta.cache.set('ran', true) }
                 export const jobs = { work: async (a, b) => { await (b || a).cache.set('job', b ? a : 'meta-first') } }
@@ -199,7 +214,9 @@ import ZIPFoundation
     @Test("reload keeps unchanged sandboxes and tears down replaced and removed ones")
     func reload() async throws {
         let (runtime, host) = makeRuntime()
-        let keep = plugin(1, order: 1, "function setupPlugin(m) { m.global.n = 0 } function processEvent(e, m) { e.properties.n = ++m.global.n; return e }")
+        let keep = plugin(
+            1, order: 1,
+            "function setupPlugin(m) { m.global.n = 0 } function processEvent(e, m) { e.properties.n = ++m.global.n; return e }")
         let replace = plugin(2, order: 2, "function teardownPlugin() { console.log('bye 2') }")
         await runtime.load([keep, replace])
         _ = await runtime.processEventChain(teamId: 2, event: sampleEvent)
@@ -226,9 +243,11 @@ func makeZip(_ files: [String: String]) throws -> [UInt8] {
     let archive = try Archive(data: Data(), accessMode: .create, pathEncoding: nil)
     for (path, text) in files.sorted(by: { $0.key < $1.key }) {
         let data = Data(text.utf8)
-        try archive.addEntry(with: path, type: .file, uncompressedSize: Int64(data.count), provider: { position, size in
-            data.subdata(in: Int(position)..<Int(position) + size)
-        })
+        try archive.addEntry(
+            with: path, type: .file, uncompressedSize: Int64(data.count),
+            provider: { position, size in
+                data.subdata(in: Int(position)..<Int(position) + size)
+            })
     }
     return Array(archive.data!)
 }

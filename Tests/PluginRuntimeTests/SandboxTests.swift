@@ -24,12 +24,16 @@ import Testing
     func typeScriptExports() async throws {
         let (runtime, _) = makeRuntime()
         await runtime.load([
-            plugin(1, order: 1, """
+            plugin(
+                1, order: 1,
+                """
                 import { Plugin } from '@posthog/plugin-scaffold'
                 interface Meta { config: Record<string, string> }
                 export async function processEvent(event: any, { config }: Meta) { event.properties.ts = 1; return event }
                 """),
-            plugin(2, order: 2, """
+            plugin(
+                2, order: 2,
+                """
                 export default { processEvent: async (event: any) => ({ ...event, properties: { ...event.properties, def: true } }) }
                 """),
             plugin(3, order: 3, "module.exports = { processEvent: (e) => { e.properties.cjs = 'yes'; return e } }"),
@@ -118,7 +122,9 @@ import Testing
     func consoleFormatting() async throws {
         let (runtime, host) = makeRuntime()
         await runtime.load([
-            plugin(1, """
+            plugin(
+                1,
+                """
                 function setupPlugin() {
                   console.log(); console.info('number =', 987); console.warn(new Error('something'));
                   console.error({1: 'ein', 2: 'zwei'}); console.debug([99, 79]);
@@ -128,7 +134,8 @@ import Testing
         ])
         try await settleHost()
         let entries = await host.logs.filter { $0.source == .console }
-        #expect(entries.map(\.message) == ["", "number = 987", "Error: something", #"{"1":"ein","2":"zwei"}"#, "[99,79]", "[object Object]"])
+        #expect(
+            entries.map(\.message) == ["", "number = 987", "Error: something", #"{"1":"ein","2":"zwei"}"#, "[99,79]", "[object Object]"])
         #expect(entries.map(\.type) == [.log, .info, .warn, .error, .debug, .log])
     }
 }

@@ -31,7 +31,8 @@ import Testing
                 return event
             }
             """
-        await runtime.load((0..<6).map { config(10 + $0, pluginId: 7, team: 20 + $0, config: ["label": .string("team\(20 + $0)")], source) })
+        await runtime.load(
+            (0..<6).map { config(10 + $0, pluginId: 7, team: 20 + $0, config: ["label": .string("team\(20 + $0)")], source) })
         #expect(await runtime.sandboxCounts() == [6, 6])
         #expect(await runtime.contextCounts() == [1, 1])
         for team in 20..<26 {

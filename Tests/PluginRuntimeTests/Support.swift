@@ -1,4 +1,5 @@
 import PostHogEvents
+
 @testable import PluginRuntime
 
 func plugin(_ id: Int, team: Int = 2, order: Int = 0, name: String? = nil, config: JSONObject = [:], _ source: String)

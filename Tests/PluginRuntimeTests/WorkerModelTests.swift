@@ -11,7 +11,10 @@ import Testing
     func sandboxPerWorker() async throws {
         let (runtime, host) = makeRuntime(workers: 3)
         await runtime.load([
-            plugin(1, "async function setupPlugin(meta) { meta.global.setupNumber = await meta.cache.incr('setups') } function processEvent(e, {global}) { e.properties.setup = global.setupNumber; return e }"),
+            plugin(
+                1,
+                "async function setupPlugin(meta) { meta.global.setupNumber = await meta.cache.incr('setups') } function processEvent(e, {global}) { e.properties.setup = global.setupNumber; return e }"
+            ),
             plugin(2, "function processEvent(e) { return e }"),
         ])
         #expect(await runtime.sandboxCounts() == [2, 2, 2])
@@ -19,7 +22,11 @@ import Testing
         var seen = Set<Int>()
         await withTaskGroup(of: Int?.self) { group in
             for _ in 0..<60 {
-                group.addTask { await runtime.processEventChain(teamId: 2, event: sampleEvent).event?["properties"]?["setup"]?.numberValue.map { Int($0) } }
+                group.addTask {
+                    await runtime.processEventChain(teamId: 2, event: sampleEvent).event?["properties"]?["setup"]?.numberValue.map {
+                        Int($0)
+                    }
+                }
             }
             for await value in group { if let value { seen.insert(value) } }
         }
@@ -37,7 +44,9 @@ import Testing
             return FetchResponse(status: 200, body: Array("ok".utf8))
         }
         await runtime.load([
-            plugin(1, """
+            plugin(
+                1,
+                """
                 async function processEvent(e, {global}) {
                     global.active = (global.active || 0) + 1
                     global.max = Math.max(global.max || 0, global.active)
@@ -64,7 +73,10 @@ import Testing
     func loadRetries() async throws {
         let (runtime, host) = makeRuntime(loadAttempts: 5)
         await runtime.load([
-            plugin(1, "async function setupPlugin(meta) { if (await meta.cache.incr('attempt') < 3) throw new Error('not yet') } function processEvent(e) { e.properties.loaded = true; return e }")
+            plugin(
+                1,
+                "async function setupPlugin(meta) { if (await meta.cache.incr('attempt') < 3) throw new Error('not yet') } function processEvent(e) { e.properties.loaded = true; return e }"
+            )
         ])
         #expect(await runtime.capabilities(configId: 1) == nil)
         var loaded = false
@@ -75,11 +87,12 @@ import Testing
         #expect(loaded)
         #expect(await runtime.processEventChain(teamId: 2, event: sampleEvent).event?["properties"]?["loaded"] == true)
         let messages = await host.logs.filter { $0.source == .system }.map(\.message)
-        #expect(messages == [
-            "Plugin failed to load (instance ID instance-1). Retrying in 0.05 s.",
-            "Plugin failed to load (instance ID instance-1). Retrying in 0.1 s.",
-            "Plugin loaded (instance ID instance-1).",
-        ])
+        #expect(
+            messages == [
+                "Plugin failed to load (instance ID instance-1). Retrying in 0.05 s.",
+                "Plugin failed to load (instance ID instance-1). Retrying in 0.1 s.",
+                "Plugin loaded (instance ID instance-1).",
+            ])
         #expect(await host.errors[1] == nil)
         await runtime.teardownAll()
     }
@@ -97,10 +110,11 @@ import Testing
         #expect(await runtime.capabilities(configId: 1) == nil)
         #expect(await host.errors[1]?.message == "never")
         let messages = await host.logs.filter { $0.source == .system }.map(\.message)
-        #expect(messages == [
-            "Plugin failed to load (instance ID instance-1). Retrying in 0.05 s.",
-            "Plugin failed to load (instance ID instance-1). Disabling it due to too many retries – tried to load it 2 times before giving up.",
-        ])
+        #expect(
+            messages == [
+                "Plugin failed to load (instance ID instance-1). Retrying in 0.05 s.",
+                "Plugin failed to load (instance ID instance-1). Disabling it due to too many retries – tried to load it 2 times before giving up.",
+            ])
         // The event passes untouched while the config is not loaded.
         #expect(await runtime.processEventChain(teamId: 2, event: sampleEvent).event == sampleEvent)
     }
@@ -109,7 +123,9 @@ import Testing
     func utilsCursor() async throws {
         let (runtime, host) = makeRuntime()
         await runtime.load([
-            plugin(1, """
+            plugin(
+                1,
+                """
                 async function processEvent(e, { utils, storage }) {
                     await utils.cursor.init('page', 5)
                     await utils.cursor.init('page', 100)
@@ -137,7 +153,9 @@ import Testing
     func exportBufferFlushes() async throws {
         let (runtime, host) = makeRuntime()
         await runtime.load([
-            plugin(1, config: ["exportEventsBufferBytes": "400", "exportEventsBufferSeconds": "1", "exportEventsToIgnore": "skip me"], """
+            plugin(
+                1, config: ["exportEventsBufferBytes": "400", "exportEventsBufferSeconds": "1", "exportEventsToIgnore": "skip me"],
+                """
                 export async function exportEvents(events, { storage }) {
                     const batches = (await storage.get('batches', [])) || []
                     batches.push(events.map((e) => e.properties.n))
@@ -147,7 +165,10 @@ import Testing
         ])
         func batches() async -> JSON? { await host.storage[1]?["batches"].flatMap { try? JSON(parsing: $0) } }
         func event(_ n: Int, name: String = "$pageview") -> JSON {
-            ["event": .string(name), "distinct_id": "u", "team_id": 2, "properties": ["n": .number(Double(n)), "pad": .string(String(repeating: "x", count: 100))]]
+            [
+                "event": .string(name), "distinct_id": "u", "team_id": 2,
+                "properties": ["n": .number(Double(n)), "pad": .string(String(repeating: "x", count: 100))],
+            ]
         }
         // Each event is about 170 bytes of JSON: the third one overflows 400 bytes and flushes the first two.
         for n in 1...3 { await runtime.onEvent(teamId: 2, event: event(n)) }

@@ -6,7 +6,11 @@ import Testing
     @Test("defaults match the original's")
     func defaults() throws {
         let settings = try ServerSettings(environment: [:], processorCount: 4)
-        #expect(settings.postgres == .init(host: "localhost", port: 5432, username: "postgres", password: nil, database: "posthog", requireTLS: false, maximumConnections: 10))
+        #expect(
+            settings.postgres
+                == .init(
+                    host: "localhost", port: 5432, username: "postgres", password: nil, database: "posthog", requireTLS: false,
+                    maximumConnections: 10))
         #expect(settings.redis.host == "127.0.0.1" && settings.redis.port == 6379)
         #expect(settings.redis.minimumConnections == 1 && settings.redis.maximumConnections == 3)
         #expect(settings.queues.pluginsQueue == "posthog-plugins")
@@ -54,13 +58,22 @@ import Testing
         let fromURL = try ServerSettings(environment: [
             "DATABASE_URL": "postgres://user:p%40ss@db.example:6543/app?sslmode=require", "REDIS_URL": "redis://:secret@cache:6380/2",
         ])
-        #expect(fromURL.postgres == .init(host: "db.example", port: 6543, username: "user", password: "p@ss", database: "app", requireTLS: true, maximumConnections: 10))
-        #expect(fromURL.redis.host == "cache" && fromURL.redis.port == 6380 && fromURL.redis.password == "secret" && fromURL.redis.database == 2)
+        #expect(
+            fromURL.postgres
+                == .init(
+                    host: "db.example", port: 6543, username: "user", password: "p@ss", database: "app", requireTLS: true,
+                    maximumConnections: 10))
+        #expect(
+            fromURL.redis.host == "cache" && fromURL.redis.port == 6380 && fromURL.redis.password == "secret" && fromURL.redis.database == 2
+        )
         let fromFields = try ServerSettings(environment: [
-            "POSTHOG_DB_NAME": "ph", "POSTHOG_DB_USER": "u", "POSTHOG_DB_PASSWORD": "pw", "POSTHOG_POSTGRES_HOST": "h", "POSTHOG_POSTGRES_PORT": "5433",
+            "POSTHOG_DB_NAME": "ph", "POSTHOG_DB_USER": "u", "POSTHOG_DB_PASSWORD": "pw", "POSTHOG_POSTGRES_HOST": "h",
+            "POSTHOG_POSTGRES_PORT": "5433",
             "POSTHOG_REDIS_HOST": "r", "POSTHOG_REDIS_PORT": "7000", "POSTHOG_REDIS_PASSWORD": "rp", "DYNO": "web.1",
         ])
-        #expect(fromFields.postgres == .init(host: "h", port: 5433, username: "u", password: "pw", database: "ph", requireTLS: true, maximumConnections: 10))
+        #expect(
+            fromFields.postgres
+                == .init(host: "h", port: 5433, username: "u", password: "pw", database: "ph", requireTLS: true, maximumConnections: 10))
         #expect(fromFields.redis.host == "r" && fromFields.redis.port == 7000 && fromFields.redis.password == "rp")
     }
 
@@ -68,14 +81,16 @@ import Testing
     func invalid() {
         #expect {
             try ServerSettings(environment: [
-                "WORKER_CONCURRENCY": "abc", "DATABASE_URL": "mysql://nope", "TASKS_PER_WORKER": "-1", "WEB_PORT": "70000", "LOG_LEVEL": "loud",
+                "WORKER_CONCURRENCY": "abc", "DATABASE_URL": "mysql://nope", "TASKS_PER_WORKER": "-1", "WEB_PORT": "70000",
+                "LOG_LEVEL": "loud",
                 "REDIS_POOL_MAX_SIZE": "1.5", "JOB_QUEUES": "graphile,s3", "KAFKA_ENABLED": "true", "SCHEDULE_LOCK_TTL": ".5",
             ])
         } throws: { error in
             guard let error = error as? ConfigError else { return false }
             let names = Set(error.problems.map(\.variable))
             let expected: Set = [
-                "WORKER_CONCURRENCY", "DATABASE_URL", "TASKS_PER_WORKER", "WEB_PORT", "LOG_LEVEL", "REDIS_POOL_MAX_SIZE", "JOB_QUEUES", "KAFKA_HOSTS",
+                "WORKER_CONCURRENCY", "DATABASE_URL", "TASKS_PER_WORKER", "WEB_PORT", "LOG_LEVEL", "REDIS_POOL_MAX_SIZE", "JOB_QUEUES",
+                "KAFKA_HOSTS",
                 "SCHEDULE_LOCK_TTL",
             ]
             return names == expected && error.description.contains("WORKER_CONCURRENCY=\"abc\": expected a whole number")

@@ -19,7 +19,9 @@ enum NativeZlib {
 
     static func deflate(_ input: [UInt8], level: Int32, windowBits: Int32) -> Result<[UInt8], Failure> {
         var stream = z_stream()
-        guard deflateInit2_(&stream, level, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK
+        guard
+            deflateInit2_(&stream, level, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+                == Z_OK
         else { return .failure(Failure(message: "zlib initialisation failed")) }
         defer { deflateEnd(&stream) }
         var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(input.count))) + 64)
@@ -60,7 +62,9 @@ enum NativeZlib {
                 output.append(contentsOf: chunk.prefix(produced))
             } while status == Z_OK && (stream.avail_in > 0 || stream.avail_out == 0)
         }
-        guard status == Z_STREAM_END else { return .failure(Failure(message: status == Z_BUF_ERROR ? "unexpected end of file" : "incorrect header check")) }
+        guard status == Z_STREAM_END else {
+            return .failure(Failure(message: status == Z_BUF_ERROR ? "unexpected end of file" : "incorrect header check"))
+        }
         return .success(output)
     }
 }

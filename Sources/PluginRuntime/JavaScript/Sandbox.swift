@@ -301,7 +301,8 @@ final class Sandbox {
             }
             return JSValueMakeUndefined(ctx)
         case "host":
-            return startHostCall(ctx, op: JSC.toString(ctx, argument(1)) ?? "", arguments: argument(2), bytes: argument(3), exception: &exception)
+            return startHostCall(
+                ctx, op: JSC.toString(ctx, argument(1)) ?? "", arguments: argument(2), bytes: argument(3), exception: &exception)
         default:
             return PureNative.handle(ctx, op, arguments, exception: &exception)
         }

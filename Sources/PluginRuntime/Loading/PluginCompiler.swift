@@ -96,7 +96,8 @@ final class PluginCompiler: @unchecked Sendable {
         process.waitUntilExit()
         group.wait()
         guard process.terminationStatus == 0 else {
-            throw PluginLoadError(message: "/index.ts: " + Self.esbuildMessage(String(decoding: stderr, as: UTF8.self)), isSyntaxError: true)
+            throw PluginLoadError(
+                message: "/index.ts: " + Self.esbuildMessage(String(decoding: stderr, as: UTF8.self)), isSyntaxError: true)
         }
         return String(decoding: stdout, as: UTF8.self)
     }
@@ -104,7 +105,9 @@ final class PluginCompiler: @unchecked Sendable {
     /// `✘ [ERROR] Unexpected "}"` + location lines → `Unexpected "}" (1:12)`.
     private static func esbuildMessage(_ text: String) -> String {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard let first = lines.first(where: { $0.contains("[ERROR]") }) else { return text.trimmingCharacters(in: .whitespacesAndNewlines) }
+        guard let first = lines.first(where: { $0.contains("[ERROR]") }) else {
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
         var message = String(first[first.range(of: "[ERROR]")!.upperBound...]).trimmingCharacters(in: .whitespaces)
         if let location = lines.first(where: { $0.hasPrefix("index.ts:") || $0.hasPrefix("<stdin>:") }) {
             let parts = location.split(separator: ":")

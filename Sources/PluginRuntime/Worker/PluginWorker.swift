@@ -75,7 +75,7 @@ actor PluginWorker {
             }
             do {
                 return try await load(key, descriptor, code: code, in: shared)
-            } catch where error.name == "ReferenceError" {
+            } catch  where error.name == "ReferenceError" {
                 let capabilities = try await load(key, descriptor, code: code, in: nil)
                 isolatedCode[pluginId] = code
                 return capabilities

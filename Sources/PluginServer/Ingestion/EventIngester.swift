@@ -89,7 +89,8 @@ public final class EventIngester: Sendable {
         // 4. timestamp (§5)
         let nowValue = data["now"].map(TimestampResolver.unwrapTaggedDatetime)
         guard let now = nowValue?.stringValue.flatMap(EventTimestamp.parseISO8601) else {
-            throw IngestionError.permanent("Event has no valid \"now\" time: \(nowValue?.jsonString ?? "undefined")", teamId: teamId, eventUUID: uuid)
+            throw IngestionError.permanent(
+                "Event has no valid \"now\" time: \(nowValue?.jsonString ?? "undefined")", teamId: teamId, eventUUID: uuid)
         }
         // An unparsable sent_at counts as absent everywhere (ingestion.md §5.3, Bug #3).
         let sentAt = data["sent_at"].map(TimestampResolver.unwrapTaggedDatetime)?.stringValue.flatMap(EventTimestamp.parseISO8601)
@@ -172,7 +173,7 @@ public final class EventIngester: Sendable {
                 PersonStore.NewPerson(
                     teamId: teamId, distinctId: distinctId, uuid: UUID(uuidString: UUIDT().uuidString)!,
                     createdAt: sentAt ?? EventTimestamp.now()))
-        } catch where !PostgresFailure.isTransient(error) {
+        } catch  where !PostgresFailure.isTransient(error) {
             logger.debug("Person creation lost a race", metadata: ["team_id": "\(teamId)", "distinct_id": "\(distinctId)"])
         }
     }
@@ -198,7 +199,7 @@ public final class EventIngester: Sendable {
             default:
                 return
             }
-        } catch where !PostgresFailure.isTransient(error) {
+        } catch  where !PostgresFailure.isTransient(error) {
             if retry {
                 try await alias(previous: previous, current: current, teamId: teamId, retry: false)
             } else {
@@ -231,7 +232,7 @@ public final class EventIngester: Sendable {
                     createdAt: .now(), properties: JSONObject(), teamId: teamId, isIdentified: true,
                     uuid: UUID(uuidString: UUIDT().uuidString)!, distinctIds: [distinctId])
                 return
-            } catch where !PostgresFailure.isTransient(error) {
+            } catch  where !PostgresFailure.isTransient(error) {
                 person = try await persons.fetchPerson(teamId: teamId, distinctId: distinctId)
             }
         }
@@ -248,7 +249,7 @@ public final class EventIngester: Sendable {
                 person = try await persons.createPerson(
                     createdAt: .now(), properties: set?.objectValue ?? JSONObject(), teamId: teamId, isIdentified: false,
                     uuid: UUID(uuidString: UUIDT().uuidString)!, distinctIds: [distinctId])
-            } catch where !PostgresFailure.isTransient(error) {
+            } catch  where !PostgresFailure.isTransient(error) {
                 person = try await persons.fetchPerson(teamId: teamId, distinctId: distinctId)
             }
         }

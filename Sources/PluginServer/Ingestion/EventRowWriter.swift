@@ -77,7 +77,7 @@ final class EventRowWriter: Sendable {
             do {
                 let outcomes = try await insert(batch.map(\.row))
                 for (waiting, outcome) in zip(batch, outcomes) { waiting.continuation.resume(returning: outcome) }
-            } catch where batch.count > 1 && !PostgresFailure.isTransient(error) {
+            } catch  where batch.count > 1 && !PostgresFailure.isTransient(error) {
                 logger.debug("A multi-row event insert failed; writing its rows one by one", metadata: ["error": "\(error)"])
                 for waiting in batch {
                     do {

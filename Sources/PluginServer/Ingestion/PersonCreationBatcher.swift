@@ -63,7 +63,7 @@ final class PersonCreationBatcher: Sendable {
         do {
             let created = try await persons.createPersonsIfAbsent(group.map(\.request))
             for waiting in group { waiting.continuation.resume(returning: .success(created[waiting.request.uuid] != nil)) }
-        } catch where group.count > 1 && !PostgresFailure.isTransient(error) {
+        } catch  where group.count > 1 && !PostgresFailure.isTransient(error) {
             for waiting in group {
                 do {
                     let created = try await persons.createPersonsIfAbsent([waiting.request])

@@ -120,7 +120,7 @@ actor TeamManager {
                     let rows = try await store.query(
                         "SELECT COUNT(*) FROM ee_hook WHERE team_id = \(teamId) AND event = 'action_performed' LIMIT 1")
                     for try await count in rows.decode(Int.self) { value = count > 0 }
-                } catch where PostgresFailure.sqlState(error) == "42P01" {
+                } catch  where PostgresFailure.sqlState(error) == "42P01" {
                     value = false  // relation "ee_hook" does not exist: a FOSS install without hooks
                 }
             }

@@ -84,7 +84,8 @@ struct JobConsumer: Service {
             var failed = PostgresBindings()
             failed.append(error)
             try await queue.store.execute(
-                PostgresQuery(unsafeSQL: "UPDATE \(table) SET last_error = $1, locked_at = NULL, locked_by = NULL WHERE id = \(id)", binds: failed))
+                PostgresQuery(
+                    unsafeSQL: "UPDATE \(table) SET last_error = $1, locked_at = NULL, locked_by = NULL WHERE id = \(id)", binds: failed))
             logger.warning("Plugin job failed", metadata: ["job_id": "\(id)", "error": "\(error)"])
         } else {
             try await queue.store.execute(PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE id = \(id)"))

@@ -15,7 +15,8 @@ struct JobQueue: Sendable {
 
     func prepare() async throws {
         guard enabled else { return }
-        try await store.execute(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \"\(schema.replacingOccurrences(of: "\"", with: ""))\""))
+        try await store.execute(
+            PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \"\(schema.replacingOccurrences(of: "\"", with: ""))\""))
         try await store.execute(
             PostgresQuery(
                 unsafeSQL: """
@@ -43,7 +44,8 @@ struct JobQueue: Sendable {
         bindings.append(EventTimestamp(millisecondsSince1970: Int64(job.timestamp)).isoString)
         try await store.execute(
             PostgresQuery(
-                unsafeSQL: "INSERT INTO \(table) (task_identifier, payload, run_at, max_attempts) VALUES ('pluginJob', $1::json, $2::timestamptz, 1)",
+                unsafeSQL:
+                    "INSERT INTO \(table) (task_identifier, payload, run_at, max_attempts) VALUES ('pluginJob', $1::json, $2::timestamptz, 1)",
                 binds: bindings))
     }
 }

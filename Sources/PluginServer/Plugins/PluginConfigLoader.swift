@@ -43,7 +43,8 @@ struct PluginConfigLoader: Sendable {
             WHERE plugin_config_id = ANY(\(descriptors.map(\.id)))
             """)
         var byConfig: [Int: [PluginAttachment]] = [:]
-        for try await (configId, key, contentType, fileName, contents) in attachments.decode((Int, String, String, String, ByteBuffer).self) {
+        for try await (configId, key, contentType, fileName, contents) in attachments.decode((Int, String, String, String, ByteBuffer).self)
+        {
             byConfig[configId, default: []].append(
                 PluginAttachment(key: key, contentType: contentType, fileName: fileName, contents: Array(buffer: contents)))
         }

@@ -49,7 +49,8 @@ struct PluginScheduler: Service {
                         let key = "\(task)/\(configId)"
                         let started = running.start(key)
                         guard started else {
-                            logger.debug("Previous run still going, skipped", metadata: ["task": "\(task)", "plugin_config_id": "\(configId)"])
+                            logger.debug(
+                                "Previous run still going, skipped", metadata: ["task": "\(task)", "plugin_config_id": "\(configId)"])
                             continue
                         }
                         group.addTask {
@@ -57,7 +58,9 @@ struct PluginScheduler: Service {
                             do {
                                 try await runtime.runTask(configId: configId, name: task)
                             } catch {
-                                logger.warning("Scheduled task failed", metadata: ["task": "\(task)", "plugin_config_id": "\(configId)", "error": "\(error)"])
+                                logger.warning(
+                                    "Scheduled task failed",
+                                    metadata: ["task": "\(task)", "plugin_config_id": "\(configId)", "error": "\(error)"])
                             }
                         }
                     }

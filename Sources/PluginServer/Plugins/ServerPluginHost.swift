@@ -75,7 +75,10 @@ final class ServerPluginHost: PluginHost {
         if echoConsole || entry.source != .console {
             logger.log(
                 level: Self.logLevel(entry.type), "\(entry.message)",
-                metadata: ["plugin_config_id": "\(entry.config.id)", "team_id": "\(entry.config.teamId ?? 0)", "source": "\(entry.source.rawValue)"])
+                metadata: [
+                    "plugin_config_id": "\(entry.config.id)", "team_id": "\(entry.config.teamId ?? 0)",
+                    "source": "\(entry.source.rawValue)",
+                ])
         }
         guard let teamId = entry.config.teamId else { return }
         if let kafka {
@@ -84,8 +87,10 @@ final class ServerPluginHost: PluginHost {
                     topic: ClickHouseMessages.Topic.pluginLogEntries, key: nil,
                     value: ClickHouseMessages.pluginLogEntryValue(
                         id: UUIDT().uuidString, teamId: teamId, pluginId: entry.config.pluginId, pluginConfigId: entry.config.id,
-                        timestamp: EventTimestamp(millisecondsSince1970: Int64((entry.timestamp.timeIntervalSince1970 * 1000).rounded(.down)))
-                            .isoString,
+                        timestamp: EventTimestamp(
+                            millisecondsSince1970: Int64((entry.timestamp.timeIntervalSince1970 * 1000).rounded(.down))
+                        )
+                        .isoString,
                         source: entry.source.rawValue, type: entry.type.rawValue, message: entry.message, instanceId: entry.instanceId)))
             metrics.pluginLogEntryCreated(source: entry.source.rawValue, teamId: teamId, pluginId: entry.config.pluginId)
             return
@@ -232,10 +237,12 @@ final class ServerPluginHost: PluginHost {
     func capture(_ capture: PluginCapture) async throws {
         guard let teamId = capture.teamId else { throw PluginHostError("posthog.capture needs a plugin config with a team") }
         var properties = capture.properties
-        let timestamp = properties.removeValue(forKey: "timestamp").map { $0.stringValue ?? $0.javaScriptString } ?? EventTimestamp.now().isoString
+        let timestamp =
+            properties.removeValue(forKey: "timestamp").map { $0.stringValue ?? $0.javaScriptString } ?? EventTimestamp.now().isoString
         properties.removeValue(forKey: "distinct_id")
         var eventProperties: JSONObject = [
-            "$lib": "posthog-plugin-server", "$lib_version": .string(PluginServerVersion.compatible), "distinct_id": .string(capture.distinctId),
+            "$lib": "posthog-plugin-server", "$lib_version": .string(PluginServerVersion.compatible),
+            "distinct_id": .string(capture.distinctId),
         ]
         eventProperties.merge(properties)
         let uuid = UUIDT().uuidString

@@ -75,7 +75,7 @@ struct PostgresEventSink: EventSink {
                     ).consume()
                 }
             }
-        } catch where PostgresFailure.isUniqueViolation(error) {
+        } catch  where PostgresFailure.isUniqueViolation(error) {
             // The team already has this chain: its rows are those of the first event with it.
         }
     }

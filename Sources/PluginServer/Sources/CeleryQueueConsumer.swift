@@ -51,7 +51,8 @@ public final class CeleryQueueConsumer: Service, Sendable {
         self.logger = logger
         acknowledger = MessageAcknowledger { [redis, keys, stop, logger] messages in
             await Self.untilDone("acknowledge", stop: stop, logger: logger) {
-                _ = try await redis.eval(CeleryQueueScripts.acknowledge, keys: [keys.processing], arguments: messages.map { RedisArgument($0) })
+                _ = try await redis.eval(
+                    CeleryQueueScripts.acknowledge, keys: [keys.processing], arguments: messages.map { RedisArgument($0) })
             }
         }
     }
@@ -207,7 +208,8 @@ public final class CeleryQueueConsumer: Service, Sendable {
             SentryReport(
                 type: "DeadLetteredMessage", message: reason, tags: ["queue": keys.queue],
                 extra: ["message": .string(String(decoding: raw, as: UTF8.self)), "dead_letter_list": .string(keys.deadLetter)]))
-        logger.error("Message set aside in the dead-letter list", metadata: ["reason": "\(reason)", "dead_letter_list": "\(keys.deadLetter)"])
+        logger.error(
+            "Message set aside in the dead-letter list", metadata: ["reason": "\(reason)", "dead_letter_list": "\(keys.deadLetter)"])
         var entry = JSONObject()
         entry["reason"] = .string(reason)
         entry["queue"] = .string(keys.queue)
@@ -277,7 +279,8 @@ public final class CeleryQueueConsumer: Service, Sendable {
         let members = try await redis.send("SMEMBERS", [RedisArgument(CeleryQueueKeys.registry)])
         for case let list? in (members.array ?? []).map(\.string) where list != keys.processing {
             guard list.hasPrefix(CeleryQueueKeys.processingPrefix) else { continue }
-            let queue = String(list.dropFirst(CeleryQueueKeys.processingPrefix.count).split(separator: "/").dropLast().joined(separator: "/"))
+            let queue = String(
+                list.dropFirst(CeleryQueueKeys.processingPrefix.count).split(separator: "/").dropLast().joined(separator: "/"))
             let moved = try await redis.eval(
                 CeleryQueueScripts.recover, keys: [CeleryQueueKeys.lease(of: list), list, queue, CeleryQueueKeys.registry],
                 arguments: [RedisArgument(list)])

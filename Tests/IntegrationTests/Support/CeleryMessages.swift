@@ -18,7 +18,8 @@ enum CeleryMessages {
             "body": .string(Data(body.jsonBytes).base64EncodedString()), "content-encoding": "utf-8", "content-type": "application/json",
             "headers": ["lang": "py", "task": .string(task), "id": .string(id), "root_id": .string(id), "retries": 0],
             "properties": [
-                "correlation_id": .string(id), "reply_to": "", "delivery_mode": 2, "delivery_info": ["exchange": "", "routing_key": "posthog-plugins"],
+                "correlation_id": .string(id), "reply_to": "", "delivery_mode": 2,
+                "delivery_info": ["exchange": "", "routing_key": "posthog-plugins"],
                 "priority": 0, "body_encoding": "base64", "delivery_tag": .string(UUID().uuidString.lowercased()),
             ],
         ]

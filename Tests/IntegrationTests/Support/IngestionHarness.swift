@@ -69,18 +69,22 @@ final class IngestionHarness: @unchecked Sendable {
     // MARK: Reading and seeding rows
 
     @discardableResult
-    func createPerson(distinctIds: [String], properties: JSON = [:], teamId: Int = 2, createdAt: String = "now()", isIdentified: Bool = false)
+    func createPerson(
+        distinctIds: [String], properties: JSON = [:], teamId: Int = 2, createdAt: String = "now()", isIdentified: Bool = false
+    )
         throws -> Int
     {
         let created = createdAt == "now()" ? "now()" : "'\(createdAt)'"
-        let id = try database.scalar(
-            """
-            INSERT INTO posthog_person (created_at, properties, team_id, is_user_id, is_identified, uuid)
-            VALUES (\(created), '\(properties.jsonString.replacingOccurrences(of: "'", with: "''"))', \(teamId), NULL, \(isIdentified), '\(UUIDT().uuidString)')
-            RETURNING id
-            """)?.intValue ?? -1
+        let id =
+            try database.scalar(
+                """
+                INSERT INTO posthog_person (created_at, properties, team_id, is_user_id, is_identified, uuid)
+                VALUES (\(created), '\(properties.jsonString.replacingOccurrences(of: "'", with: "''"))', \(teamId), NULL, \(isIdentified), '\(UUIDT().uuidString)')
+                RETURNING id
+                """)?.intValue ?? -1
         for distinctId in distinctIds {
-            try database.execute("INSERT INTO posthog_persondistinctid (distinct_id, person_id, team_id) VALUES ('\(distinctId)', \(id), \(teamId))")
+            try database.execute(
+                "INSERT INTO posthog_persondistinctid (distinct_id, person_id, team_id) VALUES ('\(distinctId)', \(id), \(teamId))")
         }
         return id
     }
@@ -96,7 +100,9 @@ final class IngestionHarness: @unchecked Sendable {
     }
 
     func events() throws -> [JSON] {
-        try database.rows("SELECT id, event, distinct_id, properties, timestamp, created_at, elements, elements_hash, team_id FROM posthog_event ORDER BY id")
+        try database.rows(
+            "SELECT id, event, distinct_id, properties, timestamp, created_at, elements, elements_hash, team_id FROM posthog_event ORDER BY id"
+        )
     }
 
     func stop() async {

@@ -27,8 +27,12 @@ final class PrivatePostgres: @unchecked Sendable {
     }
 
     func start() throws {
-        try pg("pg_ctl", ["-D", directory, "-l", directory + "/server.log", "-w", "-o",
-            "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c timezone=UTC", "start"])
+        try pg(
+            "pg_ctl",
+            [
+                "-D", directory, "-l", directory + "/server.log", "-w", "-o",
+                "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c timezone=UTC", "start",
+            ])
     }
 
     func stop() throws { try pg("pg_ctl", ["-D", directory, "-m", "fast", "-w", "stop"]) }

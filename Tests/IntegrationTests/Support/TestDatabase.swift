@@ -26,7 +26,9 @@ struct TestDatabase: Sendable {
 
     /// Rows of `sql` as JSON objects (via psql and json_agg), in the query's order.
     func rows(_ sql: String) throws -> [JSON] {
-        let isWrite = ["INSERT", "UPDATE", "DELETE"].contains { sql.trimmingCharacters(in: .whitespacesAndNewlines).uppercased().hasPrefix($0) }
+        let isWrite = ["INSERT", "UPDATE", "DELETE"].contains {
+            sql.trimmingCharacters(in: .whitespacesAndNewlines).uppercased().hasPrefix($0)
+        }
         let wrapped =
             isWrite
             ? "WITH q AS (\(sql)) SELECT coalesce(json_agg(q), '[]'::json) FROM q"
@@ -67,7 +69,12 @@ actor TemplatePreparation {
         }
         // Rebuilt at every test run so the template always matches the current schema code.
         let templateURL = TestDatabase.url(adminURL, database: template)
-        try runCommand("psql", [templateURL, "-X", "-q", "-c", "DROP SCHEMA public CASCADE; CREATE SCHEMA public; DROP SCHEMA IF EXISTS posthog_plugin_server CASCADE"])
+        try runCommand(
+            "psql",
+            [
+                templateURL, "-X", "-q", "-c",
+                "DROP SCHEMA public CASCADE; CREATE SCHEMA public; DROP SCHEMA IF EXISTS posthog_plugin_server CASCADE",
+            ])
         var environment = ProcessInfo.processInfo.environment
         environment["DATABASE_URL"] = templateURL
         environment["LOG_LEVEL"] = "warn"

@@ -84,7 +84,8 @@ func runCommand(_ executable: String, _ arguments: [String], environment: [Strin
     let errorData = errors.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
-        throw CommandError(command: ([executable] + arguments).joined(separator: " "), status: process.terminationStatus,
+        throw CommandError(
+            command: ([executable] + arguments).joined(separator: " "), status: process.terminationStatus,
             output: String(decoding: data, as: UTF8.self) + String(decoding: errorData, as: UTF8.self))
     }
     return String(decoding: data, as: UTF8.self)

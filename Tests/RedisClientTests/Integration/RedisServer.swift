@@ -52,8 +52,7 @@ final class RedisServer: @unchecked Sendable {
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             if !process.isRunning { return false }
-            if let log = try? String(contentsOf: logFile, encoding: .utf8), log.contains("Ready to accept connections")
-            {
+            if let log = try? String(contentsOf: logFile, encoding: .utf8), log.contains("Ready to accept connections") {
                 return true
             }
             try await Task.sleep(for: .milliseconds(20))
