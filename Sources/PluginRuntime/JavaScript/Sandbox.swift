@@ -142,19 +142,14 @@ final class Sandbox {
             // microtasks drain before the entry returns, so a promise already settled (an async function
             // that never waited) reports through `settle` first: `invoking` keeps that outcome.
             invoking = (id, wantsResult)
-            let result: JSValueRef?
-            do throws(JSThrown) {
-                result = try callHelper("invoke", [kindValue, nameValue, array, JSValueMakeNumber(ctx, Double(id))])
-            } catch {
-                invoking = nil
-                settledEarly = nil
-                throw error
+            let called = Result { () throws(JSThrown) in
+                try callHelper("invoke", [kindValue, nameValue, array, JSValueMakeNumber(ctx, Double(id))])
             }
             invoking = nil
-            if let early = settledEarly {
-                settledEarly = nil
-                return try early.get()
-            }
+            let early = settledEarly
+            settledEarly = nil
+            let result = try called.get()
+            if let early { return try early.get() }
             guard let pendingMarker, JSValueIsStrictEqual(ctx, result, pendingMarker) else {
                 let same = argument.map { JSValueIsStrictEqual(ctx, $0, result) } ?? false
                 return CallResult(value: wantsResult ? try JSC.json(ctx, result) : .null, returnedArgument: same)
