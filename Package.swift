@@ -7,6 +7,11 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// The executables allocate with jemalloc (Debian's libjemalloc): events are built on one thread and
+/// freed on another, which glibc's malloc serves through locked arenas and consolidation. Measured with
+/// `make benchmark`: 30–50 % more plugin executions per second, the same RSS per plugin config.
+let jemalloc: [LinkerSetting] = [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
+
 let package = Package(
     name: "posthog-plugin-server",
     platforms: [.macOS(.v15)],
@@ -92,7 +97,8 @@ let package = Package(
                 "PluginServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: strict
+            swiftSettings: strict,
+            linkerSettings: jemalloc
         ),
         // JavaScriptCore's C API (WebKitGTK build) plus the two watchdog functions the library
         // exports without declaring them in its public headers.
@@ -119,7 +125,8 @@ let package = Package(
         .executableTarget(
             name: "plugin-benchmark",
             dependencies: ["PluginRuntime", "PostHogEvents", "Kafka"],
-            swiftSettings: strict
+            swiftSettings: strict,
+            linkerSettings: jemalloc
         ),
         .testTarget(
             name: "PluginRuntimeTests",

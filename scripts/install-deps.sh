@@ -7,6 +7,7 @@ packages=(
   postgresql redis-server
   libjavascriptcoregtk-4.1-dev esbuild zlib1g-dev
   libmaxminddb-dev libbrotli-dev
+  libjemalloc-dev  # the executables allocate with jemalloc
   librdkafka-dev  # headers and library to build against (Debian's 2.0.2)
   libcurl4-openssl-dev  # make dist: Foundation linked statically needs libcurl to link against
   python3-pip
