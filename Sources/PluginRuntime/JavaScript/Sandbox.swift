@@ -204,9 +204,23 @@ final class Sandbox {
             throw JSThrown(name: "Error", message: "Sandbox is closed", stack: nil)
         }
         var exception: JSValueRef?
+        entryDepth += 1
         let result = JSC.call(ctx, function, arguments, exception: &exception)
+        entryDepth -= 1
+        // The host calls this entry made (its microtasks included) start together.
+        if entryDepth == 0 { handOverHostCalls() }
         if let exception { throw thrown(exception) }
         return result
+    }
+
+    /// Host calls made during the current entry into JavaScript, handed to the dispatcher as it ends.
+    private var startedHostCalls: [HostCallDispatcher.Call] = []
+    private var entryDepth = 0
+
+    private func handOverHostCalls() {
+        guard !startedHostCalls.isEmpty else { return }
+        worker.hostCalls.submit(contentsOf: startedHostCalls)
+        startedHostCalls.removeAll(keepingCapacity: true)
     }
 
     /// A thrown value, or the watchdog's termination reported as the §5.5 timeout error.
@@ -320,11 +334,13 @@ final class Sandbox {
         let host = self.host
         let worker = self.worker
         let key = self.key
-        Task {
+        startedHostCalls.append {
             let result = await call.perform(on: host)
             // The first result into an empty inbox takes the inbox to the worker; later ones ride along.
             if worker.hostResults.post(key: key, id: id, result: result) { await worker.drainHostResults() }
         }
+        // Outside an entry `callHelper` made (none is expected), nothing would hand the call over later.
+        if entryDepth == 0 { handOverHostCalls() }
         // The prelude keeps the promise's resolvers under this id.
         return JSValueMakeNumber(ctx, Double(id))
     }

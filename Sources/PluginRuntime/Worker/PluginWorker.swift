@@ -17,6 +17,8 @@ actor PluginWorker {
     private let host: any PluginHost
     private let settings: PluginRuntimeSettings
     nonisolated let logWriter: PluginLogWriter
+    /// Starts the sandboxes' host calls, off this thread.
+    nonisolated let hostCalls = HostCallDispatcher()
     /// Host call results waiting to be handed to their sandboxes (`drainHostResults`).
     nonisolated let hostResults = HostResultInbox()
     private var sandboxes: [SandboxKey: Sandbox] = [:]
@@ -44,6 +46,7 @@ actor PluginWorker {
     }
 
     deinit {
+        hostCalls.finish()
         thread.stop()
     }
 
