@@ -108,12 +108,15 @@ let package = Package(
             providers: [.apt(["libjavascriptcoregtk-4.1-dev"])]
         ),
         .systemLibrary(name: "CSystemZlib", providers: [.apt(["zlib1g-dev"])]),
+        // clock_gettime for the process: JavaScriptCore's watchdog reads answered from CLOCK_MONOTONIC.
+        .target(name: "CWatchdogClock", linkerSettings: [.linkedLibrary("dl")]),
         // Runs plugin code: worker threads owning JSC context groups, one sandbox per plugin config.
         .target(
             name: "PluginRuntime",
             dependencies: [
                 "CJavaScriptCore",
                 "CSystemZlib",
+                "CWatchdogClock",
                 "PostHogEvents",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -130,7 +133,9 @@ let package = Package(
         ),
         .testTarget(
             name: "PluginRuntimeTests",
-            dependencies: ["PluginRuntime", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            dependencies: [
+                "PluginRuntime", "CJavaScriptCore", "CWatchdogClock", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "PostHogEventsTests", dependencies: ["PostHogEvents"], swiftSettings: strict),

@@ -84,7 +84,7 @@ public struct PluginAttachment: Sendable, Hashable {
 public struct PluginRuntimeSettings: Sendable {
     /// `TASK_TIMEOUT`, seconds: bound of awaited plugin calls. Default 30.
     public var taskTimeout: Double = 30
-    /// `PLUGIN_EXECUTION_TIME_LIMIT`, seconds of synchronous JavaScript per entry; `nil` = `taskTimeout`.
+    /// `PLUGIN_EXECUTION_TIME_LIMIT`, seconds (wall time) of synchronous JavaScript per entry; `nil` = `taskTimeout`.
     public var executionTimeLimit: Double?
     /// The instance UUIDT used in SYSTEM log lines.
     public var instanceId: String = "00000000-0000-0000-0000-000000000000"

@@ -1,4 +1,5 @@
 import CJavaScriptCore
+import CWatchdogClock
 import Foundation
 import PostHogEvents
 import Synchronization
@@ -42,6 +43,8 @@ actor PluginWorker {
         pureBridgeClass = JSClassCreate(&pureDefinition)
         let limit = settings.executionTimeLimit ?? settings.taskTimeout
         watchdog = Watchdog(limit: limit)
+        // The limit counts wall time (see CWatchdogClock); if that cannot be set up, it counts CPU time.
+        _ = watchdog_clock_install()
         JSContextGroupSetExecutionTimeLimit(group, limit, watchdogCallback, Unmanaged.passUnretained(watchdog).toOpaque())
     }
 
