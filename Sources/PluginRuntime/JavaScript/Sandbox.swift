@@ -26,6 +26,11 @@ final class Sandbox {
     private var settledEarly: Result<CallResult, JSThrown>?
     /// The prelude's marker for "the result is a promise, its outcome comes through `settle`".
     private var pendingMarker: JSValueRef?
+    /// The prelude's functions every call and every batch of host results enters by, looked up once.
+    private var invokeFunction: JSObjectRef?
+    private var completeFunction: JSObjectRef?
+    /// Export kinds and names as JavaScript strings, made once per sandbox (all protected).
+    private var nameValues: [String: JSValueRef] = [:]
 
     /// The context, checked to be used on the owning thread only.
     var context: JSGlobalContextRef { pluginContext.context }
@@ -60,6 +65,10 @@ final class Sandbox {
         if let runtime {
             pendingMarker = JSC.get(ctx, runtime, "pending")
             JSValueProtect(ctx, pendingMarker)
+            invokeFunction = JSC.object(ctx, JSC.get(ctx, runtime, "invoke"))
+            JSValueProtect(ctx, invokeFunction)
+            completeFunction = JSC.object(ctx, JSC.get(ctx, runtime, "complete"))
+            JSValueProtect(ctx, completeFunction)
         }
     }
 
@@ -71,8 +80,13 @@ final class Sandbox {
             waiting.continuation.resume(throwing: JSThrown(name: "Error", message: "Plugin was unloaded", stack: nil))
         }
         awaiting = [:]
-        if let pendingMarker { JSValueUnprotect(ctx, pendingMarker) }
+        for value in [pendingMarker, invokeFunction, completeFunction] + Array(nameValues.values) {
+            if let value { JSValueUnprotect(ctx, value) }
+        }
         pendingMarker = nil
+        invokeFunction = nil
+        completeFunction = nil
+        nameValues = [:]
         if let bridge {
             JSObjectSetPrivate(bridge, nil)
             JSValueUnprotect(ctx, bridge)
@@ -126,6 +140,12 @@ final class Sandbox {
         kind: ExportKind, name: String, arguments: [JSON], wantsResult: Bool, timeout: Double?
     ) async throws(JSThrown) -> CallResult {
         let ctx = context
+        // Made (and protected) before the arguments, which nothing roots but the stack until the call.
+        let kindValue = nameValue(kind.rawValue)
+        let nameValue = nameValue(name)
+        defer {
+            for name in [kindValue, nameValue] where !name.isKept { JSValueUnprotect(context, name.value) }
+        }
         let array = JSC.makeArray(ctx, arguments.map { argument in { JSC.makeValue(ctx, argument) } })
         let argument = arguments.isEmpty ? nil : array.flatMap { JSObjectGetPropertyAtIndex(ctx, $0, 0, nil) }
         if let argument { JSValueProtect(ctx, argument) }
@@ -133,17 +153,16 @@ final class Sandbox {
         nextId += 1
         let id = nextId
         do throws(JSThrown) {
-            // Each value is rooted before the next allocation (see `JSC.makeArray`).
-            let kindValue = JSC.makeString(ctx, kind.rawValue)
-            JSValueProtect(ctx, kindValue)
-            let nameValue = JSC.makeString(ctx, name)
-            JSValueUnprotect(ctx, kindValue)
+            guard let invokeFunction, let array else {
+                throw JSThrown(name: "Error", message: "Sandbox is closed", stack: nil)
+            }
             // One entry into JavaScript calls the export and, for a promise, attaches the callbacks. Its
             // microtasks drain before the entry returns, so a promise already settled (an async function
             // that never waited) reports through `settle` first: `invoking` keeps that outcome.
             invoking = (id, wantsResult)
             let called = Result { () throws(JSThrown) in
-                try callHelper("invoke", [kindValue, nameValue, array, JSValueMakeNumber(ctx, Double(id))])
+                try enter(
+                    invokeFunction, [kindValue.value, nameValue.value, array, JSValueMakeNumber(ctx, Double(id))])
             }
             invoking = nil
             let early = settledEarly
@@ -198,11 +217,30 @@ final class Sandbox {
                 stack: nil))
     }
 
+    /// An export kind or name as a protected JavaScript string, kept for the sandbox's life: the names a
+    /// plugin is called by are few (its methods, tasks and jobs), and each call would otherwise make two
+    /// strings. Past `keptNames` (job names come from the queue) the caller unprotects it after use.
+    private func nameValue(_ name: String) -> (value: JSValueRef, isKept: Bool) {
+        if let value = nameValues[name] { return (value, true) }
+        let value = JSC.makeString(context, name)
+        JSValueProtect(context, value)
+        guard runtime != nil, nameValues.count < Self.keptNames else { return (value, false) }
+        nameValues[name] = value
+        return (value, true)
+    }
+
+    private static let keptNames = 64
+
     private func callHelper(_ name: String, _ arguments: [JSValueRef?]) throws(JSThrown) -> JSValueRef? {
-        let ctx = context
-        guard let runtime, let function = JSC.object(ctx, JSC.get(ctx, runtime, name)) else {
+        guard let runtime, let function = JSC.object(context, JSC.get(context, runtime, name)) else {
             throw JSThrown(name: "Error", message: "Sandbox is closed", stack: nil)
         }
+        return try enter(function, arguments)
+    }
+
+    /// Calls one of the prelude's functions: an entry into JavaScript, whose microtasks run before it returns.
+    private func enter(_ function: JSObjectRef, _ arguments: [JSValueRef?]) throws(JSThrown) -> JSValueRef? {
+        let ctx = context
         var exception: JSValueRef?
         entryDepth += 1
         let result = JSC.call(ctx, function, arguments, exception: &exception)
@@ -249,9 +287,10 @@ final class Sandbox {
             }
             elements.append { Self.makeHostValue(ctx, item.result) }
         }
+        guard let completeFunction else { return }
         let list = JSC.makeArray(ctx, elements)
         do {
-            _ = try callHelper("complete", [list])
+            _ = try enter(completeFunction, [list])
         } catch {
             // A continuation was stopped (the watchdog) or threw past its promise: its call fails by timeout.
             _ = worker.takeTermination()
@@ -339,7 +378,7 @@ final class Sandbox {
             // The first result into an empty inbox takes the inbox to the worker; later ones ride along.
             if worker.hostResults.post(key: key, id: id, result: result) { await worker.drainHostResults() }
         }
-        // Outside an entry `callHelper` made (none is expected), nothing would hand the call over later.
+        // Outside an entry `enter` made (none is expected), nothing would hand the call over later.
         if entryDepth == 0 { handOverHostCalls() }
         // The prelude keeps the promise's resolvers under this id.
         return JSValueMakeNumber(ctx, Double(id))
