@@ -1,67 +1,31 @@
-import Synchronization
-
-/// Starts a worker's host calls off its thread. The worker hands each call over with a lock and an
-/// append; one long-lived task takes what has gathered and starts a child task per call, so the
-/// worker thread neither creates tasks nor wakes pool threads per call (a `Task` per call cost the
-/// worker about 2 µs, most of an async plugin call's own cost).
+/// Starts a worker's host calls off its thread. The worker hands over the calls of each entry into
+/// JavaScript at once; one long-lived task starts a child task per call, so the worker thread neither
+/// creates tasks nor wakes pool threads per call (a `Task` per call cost the worker about 2 µs, most
+/// of an async plugin call's own cost). Ends when the dispatcher goes, once the calls handed over
+/// have started.
 final class HostCallDispatcher: Sendable {
     typealias Call = @Sendable () async -> Void
 
-    private struct State {
-        var calls: [Call] = []
-        var waiter: CheckedContinuation<Void, Never>?
-        var finished = false
-    }
-
-    private let state = Mutex(State())
+    private let calls: AsyncStream<[Call]>.Continuation
 
     init() {
-        Task.detached { [self] in await run() }
-    }
-
-    /// Queues calls; they start soon on Swift's global pool.
-    func submit(contentsOf calls: [Call]) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.calls.append(contentsOf: calls)
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume()
-    }
-
-    /// Lets the dispatcher end once the calls already submitted have started.
-    func finish() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.finished = true
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume()
-    }
-
-    private func run() async {
-        await withDiscardingTaskGroup { group in
-            var batch: [Call] = []
-            while true {
-                let finished = state.withLock { state -> Bool in
-                    swap(&batch, &state.calls)
-                    return state.finished
-                }
-                for call in batch { group.addTask { await call() } }
-                if batch.isEmpty && finished { return }
-                if !batch.isEmpty {
-                    batch.removeAll(keepingCapacity: true)
-                    continue
-                }
-                await withCheckedContinuation { continuation in
-                    let ready = state.withLock { state -> Bool in
-                        if !state.calls.isEmpty || state.finished { return true }
-                        state.waiter = continuation
-                        return false
-                    }
-                    if ready { continuation.resume() }
+        let (stream, calls) = AsyncStream.makeStream(of: [Call].self, bufferingPolicy: .unbounded)
+        self.calls = calls
+        Task.detached {
+            await withDiscardingTaskGroup { group in
+                for await batch in stream {
+                    for call in batch { group.addTask { await call() } }
                 }
             }
         }
+    }
+
+    deinit {
+        calls.finish()
+    }
+
+    /// Queues calls; they start soon on Swift's global pool.
+    func submit(contentsOf batch: [Call]) {
+        calls.yield(batch)
     }
 }

@@ -49,7 +49,6 @@ actor PluginWorker {
     }
 
     deinit {
-        hostCalls.finish()
         thread.stop()
     }
 
