@@ -47,6 +47,44 @@ import Testing
         #expect(JSC.toString(ctx, JSC.makeString(ctx, "nul\u{0}inside")) == "nul\u{0}inside")
     }
 
+    @Test("JSON text written on one thread is parsed in a context on another, and read back on a third")
+    func textAcrossThreads() async throws {
+        let value: JSON = ["event": "e", "zero": -0.0, "n": 1e21, "s": "nul\u{0} ключ 😀", "list": [1, ["a": .null]]]
+        let text = try #require(await Task.detached { JSONText(value) }.value)
+        let ctx = JSGlobalContextCreate(nil)!
+        defer { JSGlobalContextRelease(ctx) }
+        let made = text.makeValue(ctx)
+        #expect(JSC.toString(ctx, JSC.get(ctx, JSC.object(ctx, made)!, "s")) == "nul\u{0} ключ 😀")
+        let zeroIsNegative = Self.evaluate(ctx, "(v) => Object.is(v.zero, -0)").flatMap { JSC.object(ctx, $0) }.map { function in
+            var exception: JSValueRef?
+            return JSValueToBoolean(ctx, JSC.call(ctx, function, [made], exception: &exception))
+        }
+        #expect(zeroIsNegative == true)
+        let back = try #require(try JSONText.stringify(ctx, made))
+        let parsed = try await Task.detached { try back.parsed() }.value
+        #expect(parsed == ["event": "e", "zero": 0, "n": 1e21, "s": "nul\u{0} ключ 😀", "list": [1, ["a": .null]]])
+        #expect(try JSONText.stringify(ctx, JSValueMakeUndefined(ctx)) == nil)
+    }
+
+    @Test("call arguments with a non-finite number are built value by value; others go as one text")
+    func callArgumentsFallBack() throws {
+        guard case .values(let values) = CallArguments([["n": .number(.nan)], 1]) else {
+            Issue.record("a NaN argument list was written as JSON text")
+            return
+        }
+        #expect(values.count == 2)
+        guard case .text(_, let count) = CallArguments([["n": 1], "x"]) else {
+            Issue.record("finite arguments were not written as JSON text")
+            return
+        }
+        #expect(count == 2)
+        let ctx = JSGlobalContextCreate(nil)!
+        defer { JSGlobalContextRelease(ctx) }
+        let array = try #require(CallArguments([["n": .number(-.infinity)]]).makeArray(ctx))
+        let first = try #require(JSC.object(ctx, JSObjectGetPropertyAtIndex(ctx, array, 0, nil)))
+        #expect(JSValueToNumber(ctx, JSC.get(ctx, first, "n"), nil) == -.infinity)
+    }
+
     @Test("a large array survives garbage collections during its own conversion")
     func largeArrayUnderCollection() throws {
         let ctx = JSGlobalContextCreate(nil)!

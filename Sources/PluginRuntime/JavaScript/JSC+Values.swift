@@ -6,9 +6,6 @@ import Synchronization
 /// Small helpers over the JavaScriptCore C API. All of them must run on the owning worker thread;
 /// callers (the `Sandbox`) check that before handing out a context.
 enum JSC {
-    /// The size of the last JSON text made for a value, to size the next one's buffer.
-    private static let textSizeHint = Atomic<Int>(0)
-
     /// A new JavaScript string (release it). UTF-8 straight from Swift's storage; JSC keeps ASCII as
     /// 8-bit. A string with an embedded NUL takes the UTF-16 path, which the C-string one would cut.
     static func string(_ text: String) -> JSStringRef {
@@ -123,15 +120,7 @@ enum JSC {
         switch json {
         case .null, .bool, .number, .string: return makeValue(ctx, json)
         case .array, .object:
-            // Sized after the last text (a batch is the size of the one before), so it rarely regrows.
-            // JSON text has no raw NUL (it is escaped): the C string ends where the text does.
-            let text = json.withExactText(capacityHint: textSizeHint.load(ordering: .relaxed)) { text in
-                textSizeHint.store(text.count + 1, ordering: .relaxed)
-                return JSStringCreateWithUTF8CString(UnsafeRawPointer(text.baseAddress!).assumingMemoryBound(to: CChar.self))
-            }
-            guard let text else { return nil }
-            defer { JSStringRelease(text) }
-            return JSValueMakeFromJSONString(ctx, text)
+            return JSONText(json)?.makeValue(ctx)
         }
     }
 
@@ -171,25 +160,7 @@ enum JSC {
             return n.isFinite ? .number(n) : .null
         case kJSTypeString: return .string(toString(ctx, value) ?? "")
         default:
-            var exception: JSValueRef?
-            guard let text = JSValueCreateJSONString(ctx, value, 0, &exception) else {
-                if let exception { throw JSThrown.from(ctx, exception) }
-                return .null
-            }
-            defer { JSStringRelease(text) }
-            // Parsed where JSC writes it, without a copy; JSON.stringify never repeats a key.
-            let capacity = JSStringGetMaximumUTF8CStringSize(text)
-            let parsed = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
-                let written = JSStringGetUTF8CString(
-                    text, UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), capacity)
-                let utf8 = UnsafeBufferPointer(rebasing: buffer[0..<max(0, written - 1)])
-                return Result { () throws(JSONParseError) in try JSON(parsingStringifiedUTF8: utf8) }
-            }
-            do {
-                return try parsed.get()
-            } catch {
-                throw JSThrown(name: "Error", message: "Could not convert value: \(error)", stack: nil)
-            }
+            return try JSONText.stringify(ctx, value)?.parsed() ?? .null
         }
     }
 }

@@ -20,10 +20,10 @@ final class Sandbox {
 
     private var nextId = 0
     /// Swift callers awaiting a JavaScript promise, resumed by the `settle` bridge call or a timeout.
-    private var awaiting: [Int: (continuation: CheckedContinuation<CallResult, any Error>, wantsResult: Bool)] = [:]
+    private var awaiting: [Int: (continuation: CheckedContinuation<SandboxResult, any Error>, wantsResult: Bool)] = [:]
     /// The call being made, whose promise may settle before the call returns (see `invoke`).
     private var invoking: (id: Int, wantsResult: Bool)?
-    private var settledEarly: Result<CallResult, JSThrown>?
+    private var settledEarly: Result<SandboxResult, JSThrown>?
     /// The prelude's marker for "the result is a promise, its outcome comes through `settle`".
     private var pendingMarker: JSValueRef?
     /// The prelude's functions every call and every batch of host results enters by, looked up once.
@@ -133,12 +133,13 @@ final class Sandbox {
         capabilities = PluginCapabilities(methods: list("methods"), scheduledTasks: list("tasks"), jobs: list("jobs"), metrics: metrics)
     }
 
-    /// Calls an export with `meta` appended; returns the converted result, awaiting a returned promise.
-    /// `timeout` bounds the wait for a promise (reference §8.1 "whole call bounded"). On failure the
-    /// first argument's state is attached, since the chain continues with the plugin's mutations (§9.2).
+    /// Calls an export with `meta` appended; returns the result as JSON text (when `wantsResult`),
+    /// awaiting a returned promise. `timeout` bounds the wait for a promise (reference §8.1 "whole call
+    /// bounded"). On failure the first argument's state is attached, since the chain continues with the
+    /// plugin's mutations (§9.2).
     nonisolated(nonsending) func invoke(
-        kind: ExportKind, name: String, arguments: [JSON], wantsResult: Bool, timeout: Double?
-    ) async throws(JSThrown) -> CallResult {
+        kind: ExportKind, name: String, arguments: CallArguments, wantsResult: Bool, timeout: Double?
+    ) async throws(JSThrown) -> SandboxResult {
         let ctx = context
         // Made (and protected) before the arguments, which nothing roots but the stack until the call.
         let kindValue = nameValue(kind.rawValue)
@@ -146,8 +147,8 @@ final class Sandbox {
         defer {
             for name in [kindValue, nameValue] where !name.isKept { JSValueUnprotect(context, name.value) }
         }
-        let array = JSC.makeArray(ctx, arguments.map { argument in { JSC.makeValue(ctx, argument) } })
-        let argument = arguments.isEmpty ? nil : array.flatMap { JSObjectGetPropertyAtIndex(ctx, $0, 0, nil) }
+        let array = arguments.makeArray(ctx)
+        let argument = arguments.count == 0 ? nil : array.flatMap { JSObjectGetPropertyAtIndex(ctx, $0, 0, nil) }
         if let argument { JSValueProtect(ctx, argument) }
         defer { if let argument { JSValueUnprotect(context, argument) } }
         nextId += 1
@@ -171,7 +172,7 @@ final class Sandbox {
             if let early { return try early.get() }
             guard let pendingMarker, JSValueIsStrictEqual(ctx, result, pendingMarker) else {
                 let same = argument.map { JSValueIsStrictEqual(ctx, $0, result) } ?? false
-                return CallResult(value: wantsResult ? try JSC.json(ctx, result) : .null, returnedArgument: same)
+                return SandboxResult(value: wantsResult ? try JSONText.stringify(ctx, result) : nil, returnedArgument: same)
             }
             return try await awaitPromise(id: id, wantsResult: wantsResult, timeout: timeout)
         } catch {
@@ -182,7 +183,8 @@ final class Sandbox {
     }
 
     /// Waits for the outcome of call `id`'s promise, reported through `settle`; `timeout` bounds the wait.
-    nonisolated(nonsending) private func awaitPromise(id: Int, wantsResult: Bool, timeout: Double?) async throws(JSThrown) -> CallResult {
+    nonisolated(nonsending) private func awaitPromise(id: Int, wantsResult: Bool, timeout: Double?) async throws(JSThrown) -> SandboxResult
+    {
         do {
             return try await withCheckedThrowingContinuation { continuation in
                 awaiting[id] = (continuation, wantsResult)
@@ -301,6 +303,8 @@ final class Sandbox {
         switch result {
         case .value(let json):
             return JSC.makeValue(ctx, json)
+        case .text(let text):
+            return text.makeValue(ctx)
         case .undefined:
             return JSValueMakeUndefined(ctx)
         case .response(let response):
@@ -331,13 +335,13 @@ final class Sandbox {
             return JSValueMakeUndefined(ctx)
         case "settle":
             let id = Int(JSValueToNumber(ctx, argument(1), nil))
-            let outcome = { (wantsResult: Bool) -> Result<CallResult, JSThrown> in
+            let outcome = { (wantsResult: Bool) -> Result<SandboxResult, JSThrown> in
                 guard JSValueToBoolean(ctx, argument(2)) else {
                     return .failure(JSThrown.from(ctx, argument(3) ?? JSValueMakeUndefined(ctx)))
                 }
                 do throws(JSThrown) {
-                    let value = wantsResult ? try JSC.json(ctx, argument(3)) : JSON.null
-                    return .success(CallResult(value: value, returnedArgument: JSValueToBoolean(ctx, argument(4))))
+                    let value = wantsResult ? try JSONText.stringify(ctx, argument(3)) : nil
+                    return .success(SandboxResult(value: value, returnedArgument: JSValueToBoolean(ctx, argument(4))))
                 } catch {
                     return .failure(error)
                 }
@@ -359,9 +363,10 @@ final class Sandbox {
     private func startHostCall(
         _ ctx: JSContextRef, op: String, arguments: JSValueRef?, bytes: JSValueRef?, exception: inout JSValueRef?
     ) -> JSValueRef? {
-        let args: [JSON]
-        do {
-            args = try JSC.json(ctx, arguments).arrayValue ?? []
+        // Only stringified here: the text is parsed, and the result written, by the task, off this thread.
+        let argumentsText: JSONText?
+        do throws(JSThrown) {
+            argumentsText = try JSONText.stringify(ctx, arguments)
         } catch {
             exception = JSObjectMakeError(ctx, 1, [JSC.makeString(ctx, error.message)], nil)
             return nil
@@ -369,12 +374,20 @@ final class Sandbox {
         let body = JSC.bytes(ctx, bytes)
         nextId += 1
         let id = nextId
-        let call = HostCall(op: op, arguments: args, body: body, descriptor: descriptor, instanceId: instanceId)
+        let descriptor = self.descriptor
+        let instanceId = self.instanceId
         let host = self.host
         let worker = self.worker
         let key = self.key
         startedHostCalls.append {
-            let result = await call.perform(on: host)
+            let result: HostResult
+            do throws(JSThrown) {
+                let arguments = try argumentsText?.parsed().arrayValue ?? []
+                let call = HostCall(op: op, arguments: arguments, body: body, descriptor: descriptor, instanceId: instanceId)
+                result = await call.perform(on: host).preparedForJavaScript
+            } catch {
+                result = .failure(error.message)
+            }
             // The first result into an empty inbox takes the inbox to the worker; later ones ride along.
             if worker.hostResults.post(key: key, id: id, result: result) { await worker.drainHostResults() }
         }
@@ -389,6 +402,13 @@ final class Sandbox {
             config: descriptor.ref, source: source, type: type, message: message, timestamp: Date(), instanceId: instanceId)
         worker.logWriter.write(entry)
     }
+}
+
+/// What a sandbox call returns: its result as JSON text (`nil` for `null`, `undefined`, or when the
+/// caller wants no result), parsed by the caller off the worker's thread.
+struct SandboxResult: Sendable {
+    var value: JSONText?
+    var returnedArgument: Bool
 }
 
 enum ExportKind: String, Sendable {
@@ -414,7 +434,20 @@ public struct PluginCapabilities: Sendable, Equatable {
 /// What a host call resolves its promise with.
 enum HostResult: Sendable {
     case value(JSON)
+    /// An array or object as JSON text, written off the worker's thread.
+    case text(JSONText)
     case undefined
     case response(FetchResponse)
     case failure(String)
+}
+
+extension HostResult {
+    /// An array or object value as JSON text, for the worker to parse in one engine call.
+    var preparedForJavaScript: HostResult {
+        switch self {
+        case .value(let json) where json.arrayValue != nil || json.objectValue != nil:
+            JSONText(json).map(HostResult.text) ?? self
+        default: self
+        }
+    }
 }

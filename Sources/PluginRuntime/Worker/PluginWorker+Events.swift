@@ -3,19 +3,22 @@ import PostHogEvents
 extension PluginWorker {
     /// Runs a team's `processEvent` chain on this worker (reference §9.2): each plugin gets the previous
     /// one's result; a falsy result drops the event; a failing plugin is recorded and skipped, the chain
-    /// going on with whatever it mutated.
-    func runChain(_ links: [LoadedPlugin], event: JSON, reporter: PluginErrorReporter) async -> ChainResult {
+    /// going on with whatever it mutated. Runs on the caller's executor; only the plugin calls hop to the
+    /// worker's thread.
+    nonisolated func runChain(_ links: [LoadedPlugin], event: JSON, reporter: PluginErrorReporter) async -> ChainResult {
         var current = event
         var originalSurvives = true
         var succeeded: [String] = []
         var failed: [String] = []
         // A link whose sandbox a reload retired since the table was read is skipped: its replacement
         // serves the next events.
-        for link in links where hasSandbox(link.key) {
+        for link in links {
             let descriptor = link.descriptor
             do {
-                let result = try await call(
-                    link.key, kind: .method, name: "processEvent", arguments: [current], wantsResult: true, bounded: true)
+                guard
+                    let result = try await callIfActive(
+                        link.key, kind: .method, name: "processEvent", arguments: [current], wantsResult: true, bounded: true)
+                else { continue }
                 guard result.value.isTruthy else { return .dropped(byConfigId: descriptor.id) }
                 var next = result.value
                 originalSurvives = originalSurvives && result.returnedArgument
@@ -53,17 +56,19 @@ extension PluginWorker {
     /// `processEventBatch` in order (derived from `processEvent` when the plugin has only that). A falsy
     /// or non-array result empties the batch; a failing plugin is recorded and the batch it was handed
     /// goes on. Every surviving event lists the plugins, as the chain does.
-    func runBatch(_ links: [LoadedPlugin], teamId: Int, events: [JSON], reporter: PluginErrorReporter) async -> [JSON] {
+    nonisolated func runBatch(_ links: [LoadedPlugin], teamId: Int, events: [JSON], reporter: PluginErrorReporter) async -> [JSON] {
         var current = events
         var succeeded: [String] = []
         var failed: [String] = []
-        for link in links where hasSandbox(link.key) {
+        for link in links {
             guard !current.isEmpty else { break }
             let descriptor = link.descriptor
             do {
-                let result = try await call(
-                    link.key, kind: .method, name: "processEventBatch", arguments: [.array(current)], wantsResult: true,
-                    bounded: true)
+                guard
+                    let result = try await callIfActive(
+                        link.key, kind: .method, name: "processEventBatch", arguments: [.array(current)], wantsResult: true,
+                        bounded: true)
+                else { continue }
                 var next = (result.value.arrayValue ?? []).filter { $0.isTruthy && $0.objectValue != nil }
                 // A plugin may not move events to another team (0.21.4+ rule of the chain).
                 var moved = false
@@ -104,9 +109,9 @@ extension PluginWorker {
 
     /// Calls `method` of every target concurrently on this worker, each on its own copy of the event
     /// (reference §9.4); errors are recorded per config.
-    func fanOut(_ targets: [LoadedPlugin], method: String, event: JSON, reporter: PluginErrorReporter) async {
+    nonisolated func fanOut(_ targets: [LoadedPlugin], method: String, event: JSON, reporter: PluginErrorReporter) async {
         await withTaskGroup(of: Void.self) { group in
-            for target in targets where hasSandbox(target.key) {
+            for target in targets {
                 group.addTask {
                     await self.callRecording(target, method: method, event: event, reporter: reporter)
                 }
@@ -114,9 +119,9 @@ extension PluginWorker {
         }
     }
 
-    private func callRecording(_ target: LoadedPlugin, method: String, event: JSON, reporter: PluginErrorReporter) async {
+    private nonisolated func callRecording(_ target: LoadedPlugin, method: String, event: JSON, reporter: PluginErrorReporter) async {
         do {
-            _ = try await call(target.key, kind: .method, name: method, arguments: [event], wantsResult: false, bounded: true)
+            _ = try await callIfActive(target.key, kind: .method, name: method, arguments: [event], wantsResult: false, bounded: true)
         } catch {
             await reporter.recordError(target.descriptor, error, event: event)
         }

@@ -168,12 +168,36 @@ actor PluginWorker {
     }
 
     /// Calls an export of a sandbox. `bounded` applies `TASK_TIMEOUT` to the awaited promise.
-    func call(_ key: SandboxKey, kind: ExportKind, name: String, arguments: [JSON], wantsResult: Bool, bounded: Bool)
+    nonisolated func call(_ key: SandboxKey, kind: ExportKind, name: String, arguments: [JSON], wantsResult: Bool, bounded: Bool)
         async throws(JSThrown) -> CallResult
     {
-        guard let sandbox = sandboxes[key] else {
-            throw JSThrown(name: "Error", message: "Plugin config \(key.configId) is not loaded", stack: nil)
-        }
+        guard
+            let result = try await callIfActive(
+                key, kind: kind, name: name, arguments: arguments, wantsResult: wantsResult, bounded: bounded, skipRetired: false)
+        else { throw JSThrown(name: "Error", message: "Plugin config \(key.configId) is not loaded", stack: nil) }
+        return result
+    }
+
+    /// As `call`, but `nil` when the sandbox is gone or retired (a reload replaced it, and its
+    /// replacement serves the next events). The arguments are written as JSON text and the result parsed
+    /// here, on the caller's executor, so the worker's thread only runs the plugin (see `JSONText`).
+    nonisolated func callIfActive(
+        _ key: SandboxKey, kind: ExportKind, name: String, arguments: [JSON], wantsResult: Bool, bounded: Bool,
+        skipRetired: Bool = true
+    ) async throws(JSThrown) -> CallResult? {
+        let prepared = CallArguments(arguments)
+        guard
+            let result = try await run(
+                key, kind: kind, name: name, arguments: prepared, wantsResult: wantsResult, bounded: bounded, skipRetired: skipRetired)
+        else { return nil }
+        return CallResult(value: try result.value?.parsed() ?? .null, returnedArgument: result.returnedArgument)
+    }
+
+    private func run(
+        _ key: SandboxKey, kind: ExportKind, name: String, arguments: CallArguments, wantsResult: Bool, bounded: Bool,
+        skipRetired: Bool
+    ) async throws(JSThrown) -> SandboxResult? {
+        guard let sandbox = sandboxes[key], !(skipRetired && retired.contains(key)) else { return nil }
         running[key, default: 0] += 1
         let started = DispatchTime.now().uptimeNanoseconds
         var failed = false
