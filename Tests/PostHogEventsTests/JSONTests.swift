@@ -25,6 +25,17 @@ import Testing
         #expect(value.jsonString == #"{"2":4,"10":3,"b":1,"a":2,"02":5,"-1":6}"#)
     }
 
+    @Test("keys are looked up by their text: same-length keys, other lengths, and a decomposed accent")
+    func keyLookup() {
+        var object: JSONObject = ["event": 1, "team_id": 2, "$ip": 3, "\u{e9}": 4]
+        object["e\u{301}"] = 5
+        object["team_id"] = 6
+        #expect(object.keys == ["event", "team_id", "$ip", "\u{e9}", "e\u{301}"])
+        #expect(object["team_id"] == 6 && object["event"] == 1 && object["$ip"] == 3)
+        #expect(object["\u{e9}"] == 4 && object["e\u{301}"] == 5)
+        #expect(object["evenT"] == nil && object["team"] == nil)
+    }
+
     @Test("stringify matches JSON.stringify: raw UTF-8, slash unescaped, control characters escaped")
     func stringify() throws {
         let value: JSON = ["url": "http://x/y", "emoji": "💻 café", "ctl": "a\u{01}\n\"\\"]

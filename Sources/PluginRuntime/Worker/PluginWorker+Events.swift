@@ -44,6 +44,7 @@ extension PluginWorker {
             current = .null
             var properties = object["properties"]?.objectValue ?? [:]
             object["properties"] = .null
+            properties.reserveCapacity(properties.count + 2)
             properties["$plugins_succeeded"] = .array(succeeded.map(JSON.string))
             properties["$plugins_failed"] = .array(failed.map(JSON.string))
             object["properties"] = .object(properties)
@@ -99,6 +100,7 @@ extension PluginWorker {
             current[index] = .null
             var properties = object["properties"]?.objectValue ?? [:]
             object["properties"] = .null
+            properties.reserveCapacity(properties.count + 2)
             properties["$plugins_succeeded"] = succeededList
             properties["$plugins_failed"] = failedList
             object["properties"] = .object(properties)

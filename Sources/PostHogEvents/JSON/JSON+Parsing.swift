@@ -124,7 +124,9 @@ private struct JSONParser {
     /// array-index keys are not all first and ascending (JSON.stringify of a Proxy can do that), the
     /// object is rebuilt by key so that they are.
     mutating func parseObjectOfUniqueKeys(depth: Int) throws(JSONParseError) -> JSON {
+        // Room for an event's top level at once; larger objects regrow a few times.
         var entries: [(key: String, value: JSON)] = []
+        entries.reserveCapacity(8)
         var indexKeyCount = 0
         var lastIndex: UInt64 = 0
         var inOrder = true

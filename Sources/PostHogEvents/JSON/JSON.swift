@@ -163,8 +163,11 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         hasher.combine(combined)
     }
 
+    /// Keys of another length are told apart by their stored UTF-8 counts, without a string
+    /// comparison (most of the keys a lookup passes).
     private func position(of key: String) -> Int? {
-        entries.firstIndex { $0.key == key }
+        let length = key.utf8.count
+        return entries.firstIndex { $0.key.utf8.count == length && $0.key == key }
     }
 
     private mutating func remove(at position: Int) {
