@@ -277,20 +277,19 @@ final class Sandbox {
 
     /// Settles host calls' promises in one entry into JavaScript; their continuations run as it ends.
     func completeHostCalls(_ results: ArraySlice<(key: SandboxKey, id: Int, result: HostResult)>) {
-        let ctx = context
-        var elements: [() -> JSValueRef?] = []
-        elements.reserveCapacity(results.count * 3)
-        for item in results {
-            elements.append { JSValueMakeNumber(ctx, Double(item.id)) }
-            if case .failure = item.result {
-                elements.append { JSValueMakeBoolean(ctx, false) }
-            } else {
-                elements.append { JSValueMakeBoolean(ctx, true) }
-            }
-            elements.append { Self.makeHostValue(ctx, item.result) }
-        }
         guard let completeFunction else { return }
-        let list = JSC.makeArray(ctx, elements)
+        let ctx = context
+        // Id, success and value of each call, flat; each element attached as it is made (see `JSC.makeArray`).
+        guard let list = JSObjectMakeArray(ctx, 0, nil, nil) else { return }
+        var index: UInt32 = 0
+        for item in results {
+            var succeeded = true
+            if case .failure = item.result { succeeded = false }
+            JSObjectSetPropertyAtIndex(ctx, list, index, JSValueMakeNumber(ctx, Double(item.id)), nil)
+            JSObjectSetPropertyAtIndex(ctx, list, index + 1, JSValueMakeBoolean(ctx, succeeded), nil)
+            JSObjectSetPropertyAtIndex(ctx, list, index + 2, Self.makeHostValue(ctx, item.result), nil)
+            index += 3
+        }
         do {
             _ = try enter(completeFunction, [list])
         } catch {
