@@ -1,7 +1,7 @@
 import PostHogEvents
 
 extension PluginWorker {
-    /// Runs a team's `processEvent` chain on this worker (reference §9.2): each plugin gets the previous
+    /// Runs a team's `processEvent` chain in this worker's sandboxes (reference §9.2): each plugin gets the previous
     /// one's result; a falsy result drops the event; a failing plugin is recorded and skipped, the chain
     /// going on with whatever it mutated. Runs on the caller's executor; only the plugin calls hop to the
     /// worker's thread.
