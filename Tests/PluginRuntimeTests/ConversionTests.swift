@@ -105,6 +105,40 @@ import Testing
         }
     }
 
+    @Test("values nested close to the parser's limit are written and parsed on Swift's pool, both ways")
+    func deeplyNestedValues() async throws {
+        let (runtime, _) = makeRuntime()
+        let source = """
+            function processEvent(e) {
+                let inner = e.properties.deep
+                let depth = 0
+                while (Array.isArray(inner)) { inner = inner[0]; depth++ }
+                e.properties.depthIn = depth
+                let out = 'end'
+                for (let i = 0; i < 500; i++) out = { next: out }
+                e.properties.out = out
+                return e
+            }
+            """
+        await runtime.load([plugin(1, source)])
+        var deep: JSON = "end"
+        for _ in 0..<500 { deep = [deep] }
+        var event = Self.event
+        event["properties"]?["deep"] = deep
+        guard case .event(let processed) = await runtime.processEventChain(teamId: 2, event: event) else {
+            Issue.record("the event was dropped")
+            return
+        }
+        #expect(processed["properties"]?["depthIn"] == 500)
+        var out = processed["properties"]?["out"]
+        var depth = 0
+        while let next = out?["next"] {
+            out = next
+            depth += 1
+        }
+        #expect(depth == 500 && out == "end")
+    }
+
     static func evaluate(_ ctx: JSGlobalContextRef, _ script: String) -> JSValueRef? {
         let text = JSC.string(script)
         defer { JSStringRelease(text) }
