@@ -10,7 +10,7 @@ import Synchronization
 /// waits for the actor. A reload builds new sandboxes while the old ones keep serving, swaps the table,
 /// then tears the old ones down (reference §11.2).
 public actor PluginRuntime {
-    private let workers: [PluginWorker]
+    nonisolated let workers: [PluginWorker]
     private let slots: WorkerSlots
     private let settings: PluginRuntimeSettings
     private let compilations: CompilationQueue

@@ -184,4 +184,20 @@ import Testing
         await runtime.teardownAll()
         #expect(await batches() == [[1, 2], [3], [4]])
     }
+
+    @Test("a runtime let go frees its workers, their threads and engines, without waiting for its calls' deadlines")
+    func droppedRuntimeFreesWorkers() async throws {
+        weak var worker: PluginWorker?
+        do {
+            let (runtime, _) = makeRuntime(taskTimeout: 30, workers: 2)
+            let source = "async function processEvent(e, { cache }) { await cache.set('k', 1); e.properties.done = true; return e }"
+            await runtime.load([plugin(1, source)])
+            // An awaited host call: its 30 s deadline is held by the worker's timer.
+            #expect(await runtime.processEventChain(teamId: 2, event: sampleEvent).event?["properties"]?["done"] == true)
+            await runtime.teardownAll()
+            worker = runtime.workers.first
+        }
+        for _ in 0..<100 where worker != nil { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(worker == nil)
+    }
 }

@@ -14,6 +14,7 @@ actor PluginWorker {
     private let group: JSContextGroupRef
     private let bridgeClass: JSClassRef
     private let pureBridgeClass: JSClassRef
+    private nonisolated let engineHandles: EngineHandles
     private let watchdog: Watchdog
     private let host: any PluginHost
     private let settings: PluginRuntimeSettings
@@ -41,6 +42,7 @@ actor PluginWorker {
         var pureDefinition = kJSClassDefinitionEmpty
         pureDefinition.callAsFunction = pureBridgeCallback
         pureBridgeClass = JSClassCreate(&pureDefinition)
+        engineHandles = EngineHandles(group: group, classes: [bridgeClass, pureBridgeClass])
         let limit = settings.executionTimeLimit ?? settings.taskTimeout
         watchdog = Watchdog(limit: limit)
         // The limit counts wall time (see CWatchdogClock); if that cannot be set up, it counts CPU time.
@@ -49,7 +51,10 @@ actor PluginWorker {
     }
 
     deinit {
-        thread.stop()
+        // The engine goes on its own thread, after the jobs still queued there. Its contexts hold
+        // the group as long as they live; the watchdog, freed with this worker, is unhooked first.
+        let engine = engineHandles
+        thread.stop { engine.release() }
     }
 
     /// The watchdog's limit when it terminated the last JavaScript entry; resets the mark.
@@ -275,7 +280,13 @@ actor PluginWorker {
         }
         if !expiryTimerRunning {
             expiryTimerRunning = true
-            Task { await self.runExpiries() }
+            // Holds the worker only while expiring: a worker nobody uses any more goes with its thread
+            // and engine, instead of living until the last deadline (the task timeout, 30 s by default).
+            Task.detached { [weak self] in
+                while let wait = await self?.expireDue() {
+                    try? await Task.sleep(nanoseconds: wait)
+                }
+            }
         }
     }
 
@@ -292,16 +303,14 @@ actor PluginWorker {
     private var expiryTimerRunning = false
     private var pendingExpiriesAtLastPrune = 0
 
-    /// Expires due calls until no deadline is left. Deadlines come in order (the task timeout is one
+    /// Expires the calls whose deadline passed. Returns the nanoseconds until the next deadline, or
+    /// `nil` when none is left (the timer then stops). Deadlines come in order (the task timeout is one
     /// setting), so the timer only ever sleeps until the first.
-    private func runExpiries() async {
+    private func expireDue() -> UInt64? {
         while expiryHead < expiries.count {
             let now = DispatchTime.now().uptimeNanoseconds
             let next = expiries[expiryHead]
-            if next.deadline > now {
-                try? await Task.sleep(nanoseconds: next.deadline - now)
-                continue
-            }
+            if next.deadline > now { return next.deadline - now }
             expiryHead += 1
             sandboxes[next.key]?.expireAwait(id: next.id, after: next.seconds)
             if expiryHead > 1024 && expiryHead * 2 > expiries.count {
@@ -313,6 +322,7 @@ actor PluginWorker {
         expiryHead = 0
         pendingExpiriesAtLastPrune = 0
         expiryTimerRunning = false
+        return nil
     }
 
     /// Drops the deadlines of calls that already settled, so the list stays as long as the calls waiting.
@@ -337,6 +347,19 @@ actor PluginWorker {
     func takeMetrics(_ key: SandboxKey) -> JSONObject { sandboxes[key]?.takeMetrics() ?? [:] }
 
     func hasSandbox(_ key: SandboxKey) -> Bool { sandboxes[key] != nil && !retired.contains(key) }
+}
+
+/// What a worker made of the engine, released on its thread when the worker goes.
+private struct EngineHandles: @unchecked Sendable {
+    // @unchecked Sendable: handed once to the worker's thread, which alone uses them.
+    let group: JSContextGroupRef
+    let classes: [JSClassRef]
+
+    func release() {
+        JSContextGroupClearExecutionTimeLimit(group)
+        JSContextGroupRelease(group)
+        for jsClass in classes { JSClassRelease(jsClass) }
+    }
 }
 
 /// Results of host calls, posted from any thread and taken by the worker in one batch.

@@ -9,6 +9,7 @@ final class WorkerThread: SerialExecutor, @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
     private var stopped = false
+    private var cleanup: (@Sendable () -> Void)?
     private var owner: pthread_t?
 
     init(name: String, stackSize: Int = 16 << 20) {
@@ -55,10 +56,11 @@ final class WorkerThread: SerialExecutor, @unchecked Sendable {
         assertCurrent()
     }
 
-    /// Lets the thread finish the queued jobs and exit.
-    func stop() {
+    /// Lets the thread finish the queued jobs, run `cleanup`, and exit.
+    func stop(then cleanup: (@Sendable () -> Void)? = nil) {
         condition.lock()
         stopped = true
+        self.cleanup = cleanup
         condition.signal()
         condition.unlock()
     }
@@ -69,7 +71,10 @@ final class WorkerThread: SerialExecutor, @unchecked Sendable {
             condition.lock()
             while jobs.isEmpty && !stopped { condition.wait() }
             if jobs.isEmpty && stopped {
+                let cleanup = self.cleanup
+                self.cleanup = nil
                 condition.unlock()
+                cleanup?()
                 return
             }
             swap(&batch, &jobs)
