@@ -1,16 +1,45 @@
 import PostHogEvents
 
+/// Who makes a sandbox's host calls: its config, instance and host, shared by all of its calls, so a
+/// call carries one reference instead of a copy of the config (each call's task then fits its frames
+/// in the task's own first allocation).
+final class HostCallOrigin: Sendable {
+    let descriptor: PluginConfigDescriptor
+    let instanceId: String
+    let host: any PluginHost
+
+    init(descriptor: PluginConfigDescriptor, instanceId: String, host: any PluginHost) {
+        self.descriptor = descriptor
+        self.instanceId = instanceId
+        self.host = host
+    }
+}
+
 /// A host operation requested by plugin code, decoded from the prelude's `host(op, args, bytes)`.
 struct HostCall: Sendable {
     var op: String
     var arguments: [JSON]
     var body: [UInt8]?
-    var descriptor: PluginConfigDescriptor
-    var instanceId: String
+    var origin: HostCallOrigin
 
-    func perform(on host: any PluginHost) async -> HostResult {
+    var descriptor: PluginConfigDescriptor { origin.descriptor }
+    var instanceId: String { origin.instanceId }
+
+    /// Parses the arguments' JSON text (written by `JSON.stringify` on the worker) and runs the call;
+    /// an array or object result comes back as JSON text for the worker (see `JSONText`).
+    static func perform(op: String, argumentsText: JSONText?, body: [UInt8]?, origin: HostCallOrigin) async -> HostResult {
+        let arguments: [JSON]
+        do throws(JSThrown) {
+            arguments = try argumentsText?.parsed().arrayValue ?? []
+        } catch {
+            return .failure(error.message)
+        }
+        return await HostCall(op: op, arguments: arguments, body: body, origin: origin).perform().preparedForJavaScript
+    }
+
+    func perform() async -> HostResult {
         do {
-            return try await run(host)
+            return try await run()
         } catch let error as PluginHostError {
             return .failure(error.message)
         } catch {
@@ -21,9 +50,18 @@ struct HostCall: Sendable {
     private func string(_ index: Int) -> String { index < arguments.count ? arguments[index].stringValue ?? "" : "" }
     private func int(_ index: Int) -> Int { index < arguments.count ? Int(arguments[index].numberValue ?? 0) : 0 }
 
-    private func run(_ host: any PluginHost) async throws -> HostResult {
+    /// Each family of operations has a function (and an async frame) of its own: the frame of one
+    /// switch over all of them held every case's locals, and a call's task allocated it all.
+    private func run() async throws -> HostResult {
+        if op.hasPrefix("cache.") { return try await runCache() }
+        if op.hasPrefix("storage.") { return try await runStorage() }
+        if op.hasPrefix("export") { return try await runExport() }
+        return try await runOther()
+    }
+
+    private func runCache() async throws -> HostResult {
+        let host = origin.host
         let scope = CacheScope(pluginId: descriptor.pluginId, teamId: descriptor.teamId)
-        let config = descriptor.ref
         switch op {
         case "cache.get":
             return .value(try await host.cacheGet(scope, key: string(0)).map(JSON.string) ?? .null)
@@ -35,6 +73,15 @@ struct HostCall: Sendable {
             return .value(.number(Double(try await host.cacheIncr(scope, key: string(0)))))
         case "cache.expire":
             return .value(.bool(try await host.cacheExpire(scope, key: string(0), ttlSeconds: int(1))))
+        default:
+            return try await runCacheList()
+        }
+    }
+
+    private func runCacheList() async throws -> HostResult {
+        let host = origin.host
+        let scope = CacheScope(pluginId: descriptor.pluginId, teamId: descriptor.teamId)
+        switch op {
         case "cache.lpush":
             let values = (arguments.count > 1 ? arguments[1].arrayValue ?? [] : []).compactMap(\.stringValue)
             return .value(.number(Double(try await host.cacheLPush(scope, key: string(0), values: values))))
@@ -47,6 +94,15 @@ struct HostCall: Sendable {
             return .value(.number(Double(try await host.cacheLRem(scope, key: string(0), count: int(1), value: string(2)))))
         case "cache.lpop":
             return .value(.array(try await host.cacheLPop(scope, key: string(0), count: int(1)).map(JSON.string)))
+        default:
+            return .failure("Unknown host operation \(op)")
+        }
+    }
+
+    private func runStorage() async throws -> HostResult {
+        let host = origin.host
+        let config = descriptor.ref
+        switch op {
         case "storage.get":
             return .value(try await host.storageGet(config: config, key: string(0)).map(JSON.string) ?? .null)
         case "storage.set":
@@ -61,6 +117,40 @@ struct HostCall: Sendable {
         case "storage.increment":
             let by = arguments.count > 1 ? arguments[1].numberValue ?? 1 : 1
             return .value(.number(try await host.storageIncrement(config: config, key: string(0), by: by)))
+        default:
+            return .failure("Unknown host operation \(op)")
+        }
+    }
+
+    private func runExport() async throws -> HostResult {
+        let host = origin.host
+        let config = descriptor.ref
+        switch op {
+        case "exportEvents":
+            await host.exportingEvents(arguments.first?.arrayValue ?? [], config: config)
+            return .undefined
+        case "export.buffer":
+            try await host.exportBufferAdd(config: config, instance: instanceId, entry: string(0), eventJSON: string(1))
+            return .undefined
+        case "export.seal":
+            let entries = (arguments.first?.arrayValue ?? []).compactMap(\.stringValue)
+            let sealed = try await host.exportSeal(config: config, instance: instanceId, entries: entries, batchKey: string(1))
+            return .value(.array(sealed.map(JSON.string)))
+        case "export.isDone":
+            return .value(.bool(try await host.exportIsDone(config: config, batchKey: string(0))))
+        case "export.complete":
+            let succeeded = arguments.count > 1 && arguments[1] == .bool(true)
+            try await host.exportComplete(config: config, instance: instanceId, batchKey: string(0), succeeded: succeeded)
+            return .undefined
+        default:
+            return .failure("Unknown host operation \(op)")
+        }
+    }
+
+    private func runOther() async throws -> HostResult {
+        let host = origin.host
+        let config = descriptor.ref
+        switch op {
         case "capture":
             let properties = arguments.count > 1 ? arguments[1].objectValue ?? [:] : [:]
             let distinctId = properties["distinct_id"].map { $0.stringValue ?? $0.javaScriptString } ?? descriptor.pluginName
@@ -87,22 +177,6 @@ struct HostCall: Sendable {
                     type: job["type"]?.stringValue ?? "", payload: job["payload"] ?? .null,
                     timestamp: job["timestamp"]?.numberValue ?? 0, pluginConfigId: descriptor.id,
                     pluginConfigTeam: descriptor.teamId))
-            return .undefined
-        case "exportEvents":
-            await host.exportingEvents(arguments.first?.arrayValue ?? [], config: config)
-            return .undefined
-        case "export.buffer":
-            try await host.exportBufferAdd(config: config, instance: instanceId, entry: string(0), eventJSON: string(1))
-            return .undefined
-        case "export.seal":
-            let entries = (arguments.first?.arrayValue ?? []).compactMap(\.stringValue)
-            let sealed = try await host.exportSeal(config: config, instance: instanceId, entries: entries, batchKey: string(1))
-            return .value(.array(sealed.map(JSON.string)))
-        case "export.isDone":
-            return .value(.bool(try await host.exportIsDone(config: config, batchKey: string(0))))
-        case "export.complete":
-            let succeeded = arguments.count > 1 && arguments[1] == .bool(true)
-            try await host.exportComplete(config: config, instance: instanceId, batchKey: string(0), succeeded: succeeded)
             return .undefined
         case "events.bounds":
             guard let teamId = descriptor.teamId, let bounds = try await host.eventBounds(teamId: teamId) else {

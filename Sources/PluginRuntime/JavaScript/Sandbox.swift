@@ -14,6 +14,8 @@ final class Sandbox {
     let host: any PluginHost
     let instanceId: String
     let pluginContext: PluginContext
+    /// The config, instance and host every host call of this sandbox carries.
+    private let hostCallOrigin: HostCallOrigin
     private var runtime: JSObjectRef?
     private var bridge: JSObjectRef?
     private(set) var capabilities = PluginCapabilities()
@@ -48,6 +50,7 @@ final class Sandbox {
         self.host = host
         self.instanceId = instanceId
         self.pluginContext = pluginContext
+        hostCallOrigin = HostCallOrigin(descriptor: descriptor, instanceId: instanceId, host: host)
         pluginContext.join()
         let ctx = pluginContext.context
         guard let configure = pluginContext.entryPoints?.configure else {
@@ -373,20 +376,11 @@ final class Sandbox {
         let body = JSC.bytes(ctx, bytes)
         nextId += 1
         let id = nextId
-        let descriptor = self.descriptor
-        let instanceId = self.instanceId
-        let host = self.host
+        let origin = hostCallOrigin
         let worker = self.worker
         let key = self.key
         startedHostCalls.append {
-            let result: HostResult
-            do throws(JSThrown) {
-                let arguments = try argumentsText?.parsed().arrayValue ?? []
-                let call = HostCall(op: op, arguments: arguments, body: body, descriptor: descriptor, instanceId: instanceId)
-                result = await call.perform(on: host).preparedForJavaScript
-            } catch {
-                result = .failure(error.message)
-            }
+            let result = await HostCall.perform(op: op, argumentsText: argumentsText, body: body, origin: origin)
             // The first result into an empty inbox takes the inbox to the worker; later ones ride along.
             if worker.hostResults.post(key: key, id: id, result: result) { await worker.drainHostResults() }
         }
@@ -436,7 +430,9 @@ enum HostResult: Sendable {
     /// An array or object as JSON text, written off the worker's thread.
     case text(JSONText)
     case undefined
-    case response(FetchResponse)
+    /// Boxed: the response is several times the size of the other payloads, and every frame on a host
+    /// call's way holds a result.
+    indirect case response(FetchResponse)
     case failure(String)
 }
 
