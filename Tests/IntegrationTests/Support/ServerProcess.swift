@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The real `plugin-server` binary run as a child process, so tests exercise signals, kill -9 and
 /// restarts exactly as deployments do.
@@ -41,7 +42,11 @@ final class ServerProcess: @unchecked Sendable {
         let log = try FileHandle(forWritingTo: logURL)
         process.standardOutput = log
         process.standardError = log
+        // Forgotten as it exits, before its id can be reused.
+        process.terminationHandler = { RunningServers.forget($0.processIdentifier) }
         try process.run()
+        RunningServers.remember(process.processIdentifier)
+        if !process.isRunning { RunningServers.forget(process.processIdentifier) }
         self.process = process
     }
 
@@ -71,5 +76,25 @@ final class ServerProcess: @unchecked Sendable {
 
     deinit {
         if let process, process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+/// Servers still running when the test process exits, killed then: a failing test's deferred stop
+/// may not have run, and a server left behind holds the shared Redis's job and schedule locks.
+private enum RunningServers {
+    private static let pids = Mutex<Set<Int32>>([])
+    private static let exitHandler: Void = {
+        atexit {
+            for pid in RunningServers.pids.withLock({ $0 }) { kill(pid, SIGKILL) }
+        }
+    }()
+
+    static func remember(_ pid: Int32) {
+        _ = exitHandler
+        pids.withLock { _ = $0.insert(pid) }
+    }
+
+    static func forget(_ pid: Int32) {
+        pids.withLock { _ = $0.remove(pid) }
     }
 }
