@@ -290,9 +290,9 @@ public actor PluginRuntime {
         await withTaskGroup(of: Void.self) { group in
             for worker in workers {
                 group.addTask {
-                    for plugin in exporters where await worker.hasSandbox(plugin.key) {
+                    for plugin in exporters {
                         do throws(JSThrown) {
-                            _ = try await worker.call(
+                            _ = try await worker.callIfActive(
                                 plugin.key, kind: .method, name: "__flushExportIfDue", arguments: [], wantsResult: false, bounded: true)
                         } catch {
                             await self.reporter.recordError(plugin.descriptor, error, event: nil)

@@ -24,6 +24,10 @@ struct HostCall: Sendable {
 
     var descriptor: PluginConfigDescriptor { origin.descriptor }
     var instanceId: String { origin.instanceId }
+    private var host: any PluginHost { origin.host }
+    private var config: PluginConfigRef { descriptor.ref }
+    private var scope: CacheScope { CacheScope(pluginId: descriptor.pluginId, teamId: descriptor.teamId) }
+    private var unknownOperation: HostResult { .failure("Unknown host operation \(op)") }
 
     /// Parses the arguments' JSON text (written by `JSON.stringify` on the worker) and runs the call;
     /// an array or object result comes back as JSON text for the worker (see `JSONText`).
@@ -60,8 +64,6 @@ struct HostCall: Sendable {
     }
 
     private func runCache() async throws -> HostResult {
-        let host = origin.host
-        let scope = CacheScope(pluginId: descriptor.pluginId, teamId: descriptor.teamId)
         switch op {
         case "cache.get":
             return .value(try await host.cacheGet(scope, key: string(0)).map(JSON.string) ?? .null)
@@ -79,8 +81,6 @@ struct HostCall: Sendable {
     }
 
     private func runCacheList() async throws -> HostResult {
-        let host = origin.host
-        let scope = CacheScope(pluginId: descriptor.pluginId, teamId: descriptor.teamId)
         switch op {
         case "cache.lpush":
             let values = (arguments.count > 1 ? arguments[1].arrayValue ?? [] : []).compactMap(\.stringValue)
@@ -95,13 +95,11 @@ struct HostCall: Sendable {
         case "cache.lpop":
             return .value(.array(try await host.cacheLPop(scope, key: string(0), count: int(1)).map(JSON.string)))
         default:
-            return .failure("Unknown host operation \(op)")
+            return unknownOperation
         }
     }
 
     private func runStorage() async throws -> HostResult {
-        let host = origin.host
-        let config = descriptor.ref
         switch op {
         case "storage.get":
             return .value(try await host.storageGet(config: config, key: string(0)).map(JSON.string) ?? .null)
@@ -118,13 +116,11 @@ struct HostCall: Sendable {
             let by = arguments.count > 1 ? arguments[1].numberValue ?? 1 : 1
             return .value(.number(try await host.storageIncrement(config: config, key: string(0), by: by)))
         default:
-            return .failure("Unknown host operation \(op)")
+            return unknownOperation
         }
     }
 
     private func runExport() async throws -> HostResult {
-        let host = origin.host
-        let config = descriptor.ref
         switch op {
         case "exportEvents":
             await host.exportingEvents(arguments.first?.arrayValue ?? [], config: config)
@@ -143,13 +139,11 @@ struct HostCall: Sendable {
             try await host.exportComplete(config: config, instance: instanceId, batchKey: string(0), succeeded: succeeded)
             return .undefined
         default:
-            return .failure("Unknown host operation \(op)")
+            return unknownOperation
         }
     }
 
     private func runOther() async throws -> HostResult {
-        let host = origin.host
-        let config = descriptor.ref
         switch op {
         case "capture":
             let properties = arguments.count > 1 ? arguments[1].objectValue ?? [:] : [:]
@@ -211,7 +205,7 @@ struct HostCall: Sendable {
         case "geoip.locate":
             return .value(try await host.geoipLocate(string(0)) ?? .null)
         default:
-            return .failure("Unknown host operation \(op)")
+            return unknownOperation
         }
     }
 }

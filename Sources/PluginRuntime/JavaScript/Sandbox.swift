@@ -11,7 +11,6 @@ final class Sandbox {
     let descriptor: PluginConfigDescriptor
     let thread: WorkerThread
     unowned let worker: PluginWorker
-    let host: any PluginHost
     let instanceId: String
     let pluginContext: PluginContext
     /// The config, instance and host every host call of this sandbox carries.
@@ -47,7 +46,6 @@ final class Sandbox {
         self.descriptor = descriptor
         self.thread = thread
         self.worker = worker
-        self.host = host
         self.instanceId = instanceId
         self.pluginContext = pluginContext
         hostCallOrigin = HostCallOrigin(descriptor: descriptor, instanceId: instanceId, host: host)
@@ -397,8 +395,8 @@ final class Sandbox {
     }
 }
 
-/// What a sandbox call returns: its result as JSON text (`nil` for `null`, `undefined`, or when the
-/// caller wants no result), parsed by the caller off the worker's thread.
+/// What a sandbox call returns: its result as JSON text (`nil` for what `JSON.stringify` turns into
+/// `undefined`, or when the caller wants no result), parsed by the caller off the worker's thread.
 struct SandboxResult: Sendable {
     var value: JSONText?
     var returnedArgument: Bool
@@ -440,8 +438,11 @@ extension HostResult {
     /// An array or object value as JSON text, for the worker to parse in one engine call.
     var preparedForJavaScript: HostResult {
         switch self {
-        case .value(let json) where json.arrayValue != nil || json.objectValue != nil:
-            JSONText(json).map(HostResult.text) ?? self
+        case .value(let json):
+            switch json {
+            case .array, .object: JSONText(json).map(HostResult.text) ?? self
+            case .null, .bool, .number, .string: self
+            }
         default: self
         }
     }

@@ -11,10 +11,7 @@ import Synchronization
 actor PluginWorker {
     nonisolated let thread: WorkerThread
     nonisolated var unownedExecutor: UnownedSerialExecutor { thread.asUnownedSerialExecutor() }
-    private let group: JSContextGroupRef
-    private let bridgeClass: JSClassRef
-    private let pureBridgeClass: JSClassRef
-    private nonisolated let engineHandles: EngineHandles
+    private nonisolated let engine: Engine
     private let watchdog: Watchdog
     private let host: any PluginHost
     private let settings: PluginRuntimeSettings
@@ -35,25 +32,23 @@ actor PluginWorker {
         self.host = host
         self.settings = settings
         logWriter = PluginLogWriter(host: host)
-        group = JSContextGroupCreate()
         var definition = kJSClassDefinitionEmpty
         definition.callAsFunction = nativeBridgeCallback
-        bridgeClass = JSClassCreate(&definition)
         var pureDefinition = kJSClassDefinitionEmpty
         pureDefinition.callAsFunction = pureBridgeCallback
-        pureBridgeClass = JSClassCreate(&pureDefinition)
-        engineHandles = EngineHandles(group: group, classes: [bridgeClass, pureBridgeClass])
+        engine = Engine(
+            group: JSContextGroupCreate(), bridgeClass: JSClassCreate(&definition), pureBridgeClass: JSClassCreate(&pureDefinition))
         let limit = settings.executionTimeLimit ?? settings.taskTimeout
         watchdog = Watchdog(limit: limit)
         // The limit counts wall time (see CWatchdogClock); if that cannot be set up, it counts CPU time.
         _ = watchdog_clock_install()
-        JSContextGroupSetExecutionTimeLimit(group, limit, watchdogCallback, Unmanaged.passUnretained(watchdog).toOpaque())
+        JSContextGroupSetExecutionTimeLimit(engine.group, limit, watchdogCallback, Unmanaged.passUnretained(watchdog).toOpaque())
     }
 
     deinit {
         // The engine goes on its own thread, after the jobs still queued there. Its contexts hold
         // the group as long as they live; the watchdog, freed with this worker, is unhooked first.
-        let engine = engineHandles
+        let engine = self.engine
         thread.stop { engine.release() }
     }
 
@@ -132,7 +127,8 @@ actor PluginWorker {
         let sandbox: Sandbox
         do {
             sandbox = try Sandbox(
-                key: key, descriptor: descriptor, pluginContext: pluginContext, bridgeClass: bridgeClass, worker: self, thread: thread,
+                key: key, descriptor: descriptor, pluginContext: pluginContext, bridgeClass: engine.bridgeClass, worker: self,
+                thread: thread,
                 host: host, instanceId: settings.instanceId)
         } catch {
             release(pluginContext)
@@ -160,7 +156,8 @@ actor PluginWorker {
 
     private func makeContext(pluginId: Int, code: String, isShared: Bool) throws(JSThrown) -> PluginContext {
         try PluginContext(
-            pluginId: pluginId, code: code, isShared: isShared, group: group, pureBridgeClass: pureBridgeClass, thread: thread)
+            pluginId: pluginId, code: code, isShared: isShared, group: engine.group, pureBridgeClass: engine.pureBridgeClass, thread: thread
+        )
     }
 
     /// The code of each plugin that loads only with a global object of its own.
@@ -345,20 +342,21 @@ actor PluginWorker {
 
     /// The sandbox's `meta.metrics` values since the last call, reset.
     func takeMetrics(_ key: SandboxKey) -> JSONObject { sandboxes[key]?.takeMetrics() ?? [:] }
-
-    func hasSandbox(_ key: SandboxKey) -> Bool { sandboxes[key] != nil && !retired.contains(key) }
 }
 
-/// What a worker made of the engine, released on its thread when the worker goes.
-private struct EngineHandles: @unchecked Sendable {
-    // @unchecked Sendable: handed once to the worker's thread, which alone uses them.
+/// The worker's engine: its context group (JavaScriptCore's VM) and the bridge classes, released on
+/// the worker's thread when the worker goes.
+private struct Engine: @unchecked Sendable {
+    // @unchecked Sendable: used on the worker's thread only, and released there.
     let group: JSContextGroupRef
-    let classes: [JSClassRef]
+    let bridgeClass: JSClassRef
+    let pureBridgeClass: JSClassRef
 
     func release() {
         JSContextGroupClearExecutionTimeLimit(group)
         JSContextGroupRelease(group)
-        for jsClass in classes { JSClassRelease(jsClass) }
+        JSClassRelease(bridgeClass)
+        JSClassRelease(pureBridgeClass)
     }
 }
 
