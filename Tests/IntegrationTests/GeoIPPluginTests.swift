@@ -85,6 +85,11 @@ import Testing
         #expect(event["properties"]?["$plugins_failed"] == [])
         #expect(download.requests.isEmpty, "a fresh stored database is not downloaded again")
 
+        // The internal port is a service of its own, started beside ingestion: wait until it listens.
+        let listening = await eventually {
+            (try? runCommand("python3", ["-c", "import socket; socket.create_connection(('127.0.0.1', \(port))).close()"])) != nil
+        }
+        #expect(listening, "\(harness.server.log)")
         let reply = try runCommand(
             "python3",
             [
