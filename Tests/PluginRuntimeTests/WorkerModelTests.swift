@@ -1,5 +1,6 @@
 import Foundation
 import PostHogEvents
+import Synchronization
 import Testing
 
 @testable import PluginRuntime
@@ -199,5 +200,52 @@ import Testing
         }
         for _ in 0..<100 where worker != nil { try await Task.sleep(for: .milliseconds(20)) }
         #expect(worker == nil)
+    }
+
+    @Test("a reload retires a sandbox with an event in flight: the event finishes in it, new events use the replacement")
+    func reloadWithEventInFlight() async throws {
+        let (runtime, host) = makeRuntime()
+        // The first fetch waits until the test lets it go; the test learns when it started.
+        let (started, startedSignal) = AsyncStream<Void>.makeStream()
+        let (release, releaseSignal) = AsyncStream<Void>.makeStream()
+        let gate = Mutex(Optional(release))
+        await host.setFetchHandler { _ in
+            startedSignal.yield()
+            let waiting = gate.withLock { gate -> AsyncStream<Void>? in
+                defer { gate = nil }
+                return gate
+            }
+            if let waiting {
+                for await _ in waiting { break }
+            }
+            return FetchResponse(status: 200, body: Array("ok".utf8))
+        }
+        func version(_ name: String) -> PluginConfigDescriptor {
+            var descriptor = plugin(
+                1,
+                """
+                async function processEvent(e) { await fetch('http://example.test/'); e.properties.version = '\(name)'; return e }
+                function teardownPlugin() { console.log('bye \(name)') }
+                """)
+            descriptor.updatedMarker = name
+            return descriptor
+        }
+        await runtime.load([version("v1")])
+        let inFlight = Task { await runtime.processEventChain(teamId: 2, event: sampleEvent) }
+        for await _ in started { break }
+        await runtime.reload([version("v2")])
+        // The replaced sandbox was torn down but stays open for its running call.
+        #expect(await runtime.sandboxCounts() == [2])
+        let next = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        #expect(next.event?["properties"]?["version"] == "v2")
+        releaseSignal.yield()
+        let first = await inFlight.value
+        #expect(first.event?["properties"]?["version"] == "v1")
+        #expect(first.event?["properties"]?["$plugins_succeeded"] == ["plugin1 (1)"])
+        #expect(await runtime.sandboxCounts() == [1])
+        try await settleHost()
+        #expect(await host.logs.filter { $0.message.hasPrefix("bye") }.map(\.message) == ["bye v1"])
+        await runtime.teardownAll()
+        #expect(await runtime.sandboxCounts() == [0])
     }
 }

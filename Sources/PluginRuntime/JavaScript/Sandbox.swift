@@ -18,6 +18,10 @@ final class Sandbox {
     private var runtime: JSObjectRef?
     private var bridge: JSObjectRef?
     private(set) var capabilities = PluginCapabilities()
+    /// Calls of the worker's running in this sandbox, so a retired sandbox closes only once they are done.
+    var runningCalls = 0
+    /// A reload replaced it: it takes no new calls and closes when `runningCalls` reaches 0.
+    var isRetired = false
 
     private var nextId = 0
     /// Swift callers awaiting a JavaScript promise, resumed by the `settle` bridge call or a timeout.

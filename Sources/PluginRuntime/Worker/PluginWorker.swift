@@ -21,9 +21,6 @@ actor PluginWorker {
     /// Host call results waiting to be handed to their sandboxes (`drainHostResults`).
     nonisolated let hostResults = HostResultInbox()
     private var sandboxes: [SandboxKey: Sandbox] = [:]
-    /// Calls running in each sandbox, so a retired sandbox closes only once they are done.
-    private var running: [SandboxKey: Int] = [:]
-    private var retired: Set<SandboxKey> = []
     /// The context new configs of each plugin join.
     private var sharedContexts: [Int: PluginContext] = [:]
 
@@ -199,8 +196,8 @@ actor PluginWorker {
         _ key: SandboxKey, kind: ExportKind, name: String, arguments: CallArguments, wantsResult: Bool, bounded: Bool,
         skipRetired: Bool
     ) async throws(JSThrown) -> SandboxResult? {
-        guard let sandbox = sandboxes[key], !(skipRetired && retired.contains(key)) else { return nil }
-        running[key, default: 0] += 1
+        guard let sandbox = sandboxes[key], !(skipRetired && sandbox.isRetired) else { return nil }
+        sandbox.runningCalls += 1
         let started = DispatchTime.now().uptimeNanoseconds
         var failed = false
         defer { finished(key, sandbox, method: kind == .job ? "jobs.\(name)" : name, started: started, failed: failed) }
@@ -217,9 +214,8 @@ actor PluginWorker {
     private func finished(_ key: SandboxKey, _ sandbox: Sandbox, method: String, started: UInt64, failed: Bool) {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         host.recordInvocation(PluginInvocation(method: method, config: sandbox.descriptor.ref, seconds: seconds, failed: failed))
-        let left = (running[key] ?? 1) - 1
-        running[key] = left == 0 ? nil : left
-        if left == 0 && retired.remove(key) != nil { close(key) }
+        sandbox.runningCalls -= 1
+        if sandbox.runningCalls == 0 && sandbox.isRetired && sandboxes[key] === sandbox { close(key) }
     }
 
     /// Runs `teardownPlugin` when the plugin has it (or buffers exports), then closes the sandbox
@@ -235,13 +231,12 @@ actor PluginWorker {
                 failure = error
             }
         }
-        if running[key] == nil { close(key) } else { retired.insert(key) }
+        if sandbox.runningCalls == 0 { close(key) } else { sandbox.isRetired = true }
         return failure
     }
 
     /// Closes at once, failing the calls still waiting on the sandbox.
     func close(_ key: SandboxKey) {
-        retired.remove(key)
         guard let sandbox = sandboxes.removeValue(forKey: key) else { return }
         sandbox.close()
         release(sandbox.pluginContext)
