@@ -88,6 +88,47 @@ import ZIPFoundation
         #expect(request.body == Array(#"{"a":1}"#.utf8))
     }
 
+    @Test("a failed fetch rejects with node-fetch's FetchError: system errors carry code and errno")
+    func fetchErrors() async throws {
+        let (runtime, host) = makeRuntime()
+        await host.setFetchHandler { request in
+            if request.url.contains("down") { throw PluginHostError("connect ECONNREFUSED 127.0.0.1:1") }
+            if request.url.contains("slow") { throw PluginHostError("network timeout at: \(request.url)") }
+            throw PluginHostError("getaddrinfo ENOTFOUND nowhere.invalid")
+        }
+        await runtime.load([
+            plugin(
+                1,
+                """
+                async function describe(url) {
+                  try { await fetch(url); return 'resolved' }
+                  catch (e) { return [e.name, e.type, e.code ?? null, e.errno ?? null, e.message] }
+                }
+                export async function processEvent(event) {
+                  event.properties.down = await describe('http://127.0.0.1:1/down')
+                  event.properties.slow = await describe('http://example.test/slow')
+                  event.properties.unknown = await describe('http://nowhere.invalid/')
+                  return event
+                }
+                """)
+        ])
+        let properties = try #require(await runtime.processEventChain(teamId: 2, event: sampleEvent).event?["properties"])
+        #expect(
+            properties["down"]
+                == [
+                    "FetchError", "system", "ECONNREFUSED", "ECONNREFUSED",
+                    "request to http://127.0.0.1:1/down failed, reason: connect ECONNREFUSED 127.0.0.1:1",
+                ])
+        #expect(
+            properties["slow"] == ["FetchError", "request-timeout", nil, nil, "network timeout at: http://example.test/slow"])
+        #expect(
+            properties["unknown"]
+                == [
+                    "FetchError", "system", "ENOTFOUND", "ENOTFOUND",
+                    "request to http://nowhere.invalid/ failed, reason: getaddrinfo ENOTFOUND nowhere.invalid",
+                ])
+    }
+
     @Test("libraries: crypto, Buffer, URL, zlib and the refused-module error")
     func libraries() async throws {
         let (runtime, host) = makeRuntime()

@@ -419,7 +419,11 @@ class Response {
   clone() { return new Response(this._body, this); }
 }
 class FetchError extends Error {
-  constructor(message, type) { super(message); this.name = 'FetchError'; this.type = type; }
+  constructor(message, type, code) {
+    super(message); this.name = 'FetchError'; this.type = type;
+    // node-fetch 2: a system error's code (ECONNREFUSED, ENOTFOUND…) as both `code` and `errno`.
+    if (code !== undefined) { this.code = code; this.errno = code; }
+  }
 }
 
 // ---- libraries for require/import (§6.3)
@@ -585,7 +589,8 @@ async function fetch(url, options) {
     if (e.message.startsWith('network timeout at: ')) throw new FetchError(e.message, 'request-timeout');
     if (e.message.startsWith('uri requested responds with a redirect')) throw new FetchError(e.message, 'no-redirect');
     if (e.message === 'Only absolute URLs are supported') throw new TypeError(e.message);
-    throw new FetchError('request to ' + request.url + ' failed, reason: ' + e.message, 'system');
+    const code = /^(?:connect|getaddrinfo) (E[A-Z_]+) /.exec(e.message);
+    throw new FetchError('request to ' + request.url + ' failed, reason: ' + e.message, 'system', code ? code[1] : undefined);
   }
   return new Response(result.body, { status: result.status, statusText: result.statusText, headers: result.headers, url: result.url || request.url, redirected: false });
 }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import PluginRuntime
 
 /// The sandbox's `fetch` (reference §6.4, node-fetch 2) over async-http-client: up to 20 redirects,
@@ -16,11 +17,15 @@ final class PluginFetcher: Sendable {
     init(timeoutSeconds: Double) {
         timeout = .milliseconds(Int64(max(0.001, timeoutSeconds) * 1000))
         let decompression = HTTPClient.Decompression.enabled(limit: .ratio(100))
-        following = HTTPClient(
-            eventLoopGroupProvider: .singleton,
-            configuration: .init(redirectConfiguration: .follow(max: 20, allowCycles: false), decompression: decompression))
-        manual = HTTPClient(
-            eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow, decompression: decompression))
+        var followingConfiguration = HTTPClient.Configuration(
+            redirectConfiguration: .follow(max: 20, allowCycles: false), decompression: decompression)
+        var manualConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow, decompression: decompression)
+        // node-fetch fails at once when a connection cannot be made; async-http-client would retry until
+        // its connect timeout, holding the event 10 s for a server that is down.
+        followingConfiguration.connectionPool.retryConnectionEstablishment = false
+        manualConfiguration.connectionPool.retryConnectionEstablishment = false
+        following = HTTPClient(eventLoopGroupProvider: .singleton, configuration: followingConfiguration)
+        manual = HTTPClient(eventLoopGroupProvider: .singleton, configuration: manualConfiguration)
     }
 
     func shutdown() async {
@@ -59,7 +64,41 @@ final class PluginFetcher: Sendable {
             throw PluginHostError("network timeout at: \(request.url)")
         } catch {
             // The sandbox wraps this as node-fetch does: `request to <url> failed, reason: <this>`.
-            throw PluginHostError("\(error)")
+            throw PluginHostError(Self.nodeReason(error, url: url) ?? "\(error)")
+        }
+    }
+
+    /// Node's wording of a connection failure, which plugins match on (`connect ECONNREFUSED
+    /// 127.0.0.1:1`, `getaddrinfo ENOTFOUND example.invalid`); the sandbox's FetchError takes its
+    /// `code` from it. The address is the URL's host and port (Node gave the resolved address).
+    static func nodeReason(_ error: any Error, url: URL) -> String? {
+        let host = url.host ?? ""
+        let port = url.port ?? (url.scheme?.lowercased() == "https" ? 443 : 80)
+        if let error = error as? IOError, let name = errnoName(error.errnoCode) {
+            return "connect \(name) \(host):\(port)"
+        }
+        guard let error = error as? NIOConnectionError else { return nil }
+        if let failure = error.connectionErrors.first, let ioError = failure.error as? IOError, let name = errnoName(ioError.errnoCode) {
+            return "connect \(name) \(failure.target.ipAddress ?? host):\(failure.target.port ?? port)"
+        }
+        if let dns = error.dnsAError ?? error.dnsAAAAError {
+            // EAI_AGAIN (-3): the resolver could not answer now; anything else: the name does not exist.
+            return "getaddrinfo \(String(describing: dns).contains("(error -3)") ? "EAI_AGAIN" : "ENOTFOUND") \(host)"
+        }
+        return nil
+    }
+
+    private static func errnoName(_ code: CInt) -> String? {
+        switch code {
+        case ECONNREFUSED: "ECONNREFUSED"
+        case ECONNRESET: "ECONNRESET"
+        case ETIMEDOUT: "ETIMEDOUT"
+        case EHOSTUNREACH: "EHOSTUNREACH"
+        case ENETUNREACH: "ENETUNREACH"
+        case ECONNABORTED: "ECONNABORTED"
+        case EADDRNOTAVAIL: "EADDRNOTAVAIL"
+        case EPIPE: "EPIPE"
+        default: nil
         }
     }
 }
