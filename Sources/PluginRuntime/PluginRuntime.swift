@@ -73,7 +73,7 @@ public actor PluginRuntime {
             table = PluginTable()
             return loaded
         }
-        await retire(all)
+        await retire(all, awaitClose: true)
         for worker in workers { await worker.logWriter.flush() }
     }
 
@@ -224,13 +224,15 @@ public actor PluginRuntime {
     }
 
     /// Runs `teardownPlugin` on every worker and closes the sandboxes (reference §11.2, §11.3).
-    private nonisolated func retire(_ plugins: [LoadedPlugin]) async {
+    private nonisolated func retire(_ plugins: [LoadedPlugin], awaitClose: Bool = false) async {
         await withTaskGroup(of: Void.self) { group in
             for plugin in plugins {
                 group.addTask {
                     var failure: JSThrown?
                     for worker in self.workers {
-                        if let error = await worker.retire(plugin.key, runTeardown: true), failure == nil { failure = error }
+                        if let error = await worker.retire(plugin.key, runTeardown: true, awaitClose: awaitClose), failure == nil {
+                            failure = error
+                        }
                     }
                     let instance = self.settings.instanceId
                     if let failure {

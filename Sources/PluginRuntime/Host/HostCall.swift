@@ -204,6 +204,11 @@ struct HostCall: Sendable {
             return .undefined
         case "geoip.locate":
             return .value(try await host.geoipLocate(string(0)) ?? .null)
+        case "timer":
+            // The prelude's timers (createBuffer's flush timeout): resolves after the milliseconds given.
+            let milliseconds = arguments.first?.numberValue ?? 0
+            try await Task.sleep(nanoseconds: UInt64(min(max(0, milliseconds), 86_400_000) * 1_000_000))
+            return .undefined
         default:
             return unknownOperation
         }

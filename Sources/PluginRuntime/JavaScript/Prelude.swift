@@ -427,9 +427,10 @@ class FetchError extends Error {
 }
 
 // ---- libraries for require/import (§6.3)
-function createBuffer(opts) {
-  const limit = opts.limit || 10 * 1024 * 1024;
-  const timeoutMs = (opts.timeoutSeconds || 10) * 1000;
+// The exportEvents buffer (reference §13.2): flushed before an add would pass `limit`, and by the
+// runtime's one-second tick once its oldest item is `timeoutSeconds` old (`due`).
+function makeExportBuffer(opts) {
+  const limit = opts.limit, timeoutMs = opts.timeoutSeconds * 1000;
   const buffer = {
     points: 0, items: [], startedAt: 0,
     add(item, points = 1) {
@@ -438,13 +439,45 @@ function createBuffer(opts) {
       this.items.push(item); this.points += points;
       return flushed;
     },
-    // The sandbox has no timers: the runtime asks every second whether the oldest item is old enough.
     due() { return this.items.length > 0 && Date.now() - this.startedAt >= timeoutMs; },
     flush() {
       const items = this.items, points = this.points;
       this.items = []; this.points = 0;
       if (items.length === 0) return $Promise.resolve();
-      return $Promise.resolve(opts.onFlush ? opts.onFlush(items, points) : undefined);
+      return $Promise.resolve(opts.onFlush(items, points));
+    },
+  };
+  return buffer;
+}
+// `@posthog/plugin-contrib`'s createBuffer as 2021 plugins knew it: an add that would pass `limit`
+// points flushes the held items first, one that still passes it flushes again, and the first add
+// starts a `timeoutSeconds` timer that flushes whatever is held then. The sandbox has no setTimeout:
+// `wait(ms)` is a host timer of the config's. Flushes the buffer starts itself are awaited by no one,
+// so their failures go to `report` (Node saw them as unhandled rejections).
+function createBufferWith(opts, wait, report) {
+  const options = { limit: 10, timeoutSeconds: 60, ...opts };
+  const unattended = (promise) => { promise.catch(report); };
+  const buffer = {
+    _buffer: [], _points: 0, _timeout: null, _options: options,
+    add: (object, points = 1) => {
+      if (buffer._points && buffer._points + points > options.limit) unattended(buffer.flush());
+      buffer._points += points;
+      buffer._buffer.push(object);
+      if (buffer._points > options.limit) {
+        unattended(buffer.flush());
+      } else if (!buffer._timeout) {
+        const timeout = {};
+        buffer._timeout = timeout;
+        wait((+options.timeoutSeconds || 0) * 1000).then(() => { if (buffer._timeout === timeout) unattended(buffer.flush()); });
+      }
+    },
+    flush: async () => {
+      buffer._timeout = null;
+      if (buffer._buffer.length > 0 || buffer._points !== 0) {
+        const oldBuffer = buffer._buffer, oldPoints = buffer._points;
+        buffer._buffer = []; buffer._points = 0;
+        if (options.onFlush) await options.onFlush(oldBuffer, oldPoints);
+      }
     },
   };
   return buffer;
@@ -654,7 +687,10 @@ return {
   'url': $freeze({ URL, URLSearchParams }),
   'zlib': $freeze(zlib),
   'stream': $freeze({ PassThrough }),
-  '@posthog/plugin-contrib': $freeze({ createBuffer }),
+  '@posthog/plugin-contrib': $freeze({
+    createBuffer: (opts) => createBufferWith(
+      opts, (ms) => host('timer', [ms]), (error) => consoleObject.error('createBuffer: onFlush failed:', error)),
+  }),
   '@posthog/plugin-scaffold': $freeze({ RetryError }),
 };
 }
@@ -936,7 +972,7 @@ function installExportEvents(found) {
     updateMetric('events_delivered_successfully', 'sum', batch.length);
     if (batchKey) await host('export.complete', [batchKey, true]);
   };
-  const buffer = createBuffer({
+  const buffer = makeExportBuffer({
     limit: clamp(config.exportEventsBufferBytes, 1, 100 * 1024 * 1024, 1024 * 1024),
     timeoutSeconds: clamp(config.exportEventsBufferSeconds, 1, 600, 10),
     onFlush: async (items) => {

@@ -22,6 +22,13 @@ final class Sandbox {
     var runningCalls = 0
     /// A reload replaced it: it takes no new calls and closes when `runningCalls` reaches 0.
     var isRetired = false
+    /// Host calls started and not yet settled, timers aside: work a retiring sandbox lets finish.
+    private(set) var hostWorkInFlight = 0
+    /// Ids of the timer calls in flight, which no retirement waits for.
+    private var timerCalls: Set<Int> = []
+    private(set) var isClosed = false
+    /// Waiting for `close` (see `PluginWorker.retire`).
+    private var closeWaiters: [CheckedContinuation<Void, Never>] = []
 
     private var nextId = 0
     /// Swift callers awaiting a JavaScript promise, resumed by the `settle` bridge call or a timeout.
@@ -85,6 +92,10 @@ final class Sandbox {
             waiting.continuation.resume(throwing: JSThrown(name: "Error", message: "Plugin was unloaded", stack: nil))
         }
         awaiting = [:]
+        isClosed = true
+        let waiters = closeWaiters
+        closeWaiters = []
+        for waiter in waiters { waiter.resume() }
         for value in [pendingMarker, invokeFunction, completeFunction] + Array(nameValues.values) {
             if let value { JSValueUnprotect(ctx, value) }
         }
@@ -295,12 +306,19 @@ final class Sandbox {
             JSObjectSetPropertyAtIndex(ctx, list, index + 2, Self.makeHostValue(ctx, item.result), nil)
             index += 3
         }
+        for item in results where timerCalls.remove(item.id) == nil { hostWorkInFlight -= 1 }
         do {
             _ = try enter(completeFunction, [list])
         } catch {
             // A continuation was stopped (the watchdog) or threw past its promise: its call fails by timeout.
             _ = worker.takeTermination()
         }
+    }
+
+    /// Returns once the sandbox is closed.
+    nonisolated(nonsending) func closed() async {
+        guard !isClosed else { return }
+        await withCheckedContinuation { closeWaiters.append($0) }
     }
 
     private static func makeHostValue(_ ctx: JSContextRef, _ result: HostResult) -> JSValueRef? {
@@ -378,6 +396,7 @@ final class Sandbox {
         let body = JSC.bytes(ctx, bytes)
         nextId += 1
         let id = nextId
+        if op == "timer" { timerCalls.insert(id) } else { hostWorkInFlight += 1 }
         let origin = hostCallOrigin
         let worker = self.worker
         let key = self.key

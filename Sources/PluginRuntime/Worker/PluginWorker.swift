@@ -215,12 +215,14 @@ actor PluginWorker {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         host.recordInvocation(PluginInvocation(method: method, config: sandbox.descriptor.ref, seconds: seconds, failed: failed))
         sandbox.runningCalls -= 1
-        if sandbox.runningCalls == 0 && sandbox.isRetired && sandboxes[key] === sandbox { close(key) }
+        closeIfDone(key, sandbox)
     }
 
-    /// Runs `teardownPlugin` when the plugin has it (or buffers exports), then closes the sandbox
-    /// once its running calls are done. Returns the teardown's error.
-    func retire(_ key: SandboxKey, runTeardown: Bool) async -> JSThrown? {
+    /// Runs `teardownPlugin` when the plugin has it (or buffers exports), then closes the sandbox once
+    /// its running calls and the host calls it started are done, or after the task timeout. Node kept
+    /// a replaced VM's promises running: a teardown's `buffer.flush()` that nobody awaits still delivers.
+    /// `awaitClose` (at shutdown) returns only once it is closed. Returns the teardown's error.
+    func retire(_ key: SandboxKey, runTeardown: Bool, awaitClose: Bool = false) async -> JSThrown? {
         guard let sandbox = sandboxes[key] else { return nil }
         var failure: JSThrown?
         let capabilities = sandbox.capabilities
@@ -231,8 +233,29 @@ actor PluginWorker {
                 failure = error
             }
         }
-        if sandbox.runningCalls == 0 { close(key) } else { sandbox.isRetired = true }
+        guard sandboxes[key] === sandbox else { return failure }
+        sandbox.isRetired = true
+        closeIfDone(key, sandbox)
+        guard !sandbox.isClosed else { return failure }
+        let seconds = settings.taskTimeout
+        Task { [weak self] in
+            try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+            await self?.closeRetired(key)
+        }
+        if awaitClose { await sandbox.closed() }
         return failure
+    }
+
+    /// Closes a retired sandbox whose calls and host calls are all done.
+    private func closeIfDone(_ key: SandboxKey, _ sandbox: Sandbox) {
+        guard sandbox.isRetired && sandbox.runningCalls == 0 && sandbox.hostWorkInFlight == 0 && sandboxes[key] === sandbox else {
+            return
+        }
+        close(key)
+    }
+
+    private func closeRetired(_ key: SandboxKey) {
+        if sandboxes[key]?.isRetired == true { close(key) }
     }
 
     /// Closes at once, failing the calls still waiting on the sandbox.
@@ -251,7 +274,10 @@ actor PluginWorker {
             let key = results[start].key
             var end = start + 1
             while end < results.endIndex && results[end].key == key && end - start < Self.hostResultsPerEntry { end += 1 }
-            sandboxes[key]?.completeHostCalls(results[start..<end])
+            if let sandbox = sandboxes[key] {
+                sandbox.completeHostCalls(results[start..<end])
+                if sandbox.isRetired { closeIfDone(key, sandbox) }
+            }
             start = end
         }
     }
