@@ -118,6 +118,11 @@ struct RunPlugin: AsyncParsableCommand {
     @Option(help: "The plugin id (scopes cache keys).")
     var pluginId = 1
 
+    @Option(
+        name: .customLong("mmdb"),
+        help: ArgumentHelp("A MaxMind City database (.mmdb or .mmdb.br) for meta.geoip.locate.", valueName: "file"))
+    var geoIPDatabasePath: String?
+
     func run() async throws {
         let settings = try loadSettings()
         LoggingSystem.bootstrap { label in
@@ -137,7 +142,7 @@ struct RunPlugin: AsyncParsableCommand {
             attachments: try pairs(attachments, option: "attachment").map { (key: $0.key, path: $0.value) },
             eventsPath: eventsPath == "-" ? nil : eventsPath, tasks: tasks, json: json, teamId: teamId,
             pluginConfigId: pluginConfigId, pluginId: pluginId, useRedis: environment["REDIS_URL"] != nil,
-            usePostgres: environment["DATABASE_URL"] != nil)
+            usePostgres: environment["DATABASE_URL"] != nil, geoIPDatabasePath: geoIPDatabasePath)
         let summary: PluginRunner.Summary
         do {
             summary = try await PluginRunner(options: options, settings: settings, logger: Logger(label: "run-plugin")).run()

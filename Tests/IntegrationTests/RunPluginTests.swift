@@ -1,4 +1,5 @@
 import Foundation
+import PostHogEvents
 import Testing
 
 /// `plugin-server run-plugin` as a plugin author meets it: the examples and fixtures through the real
@@ -190,5 +191,25 @@ import Testing
         #expect(run.lines.contains("log: [LOG] receiver not ready for 2 events"), "\(run.output)")
         let job = try #require(run.lines.first { $0.hasPrefix("job: exportEventsWithRetry ") }, "\(run.output)")
         #expect(job.contains(#""retriesPerformedSoFar":1"#) && job.hasSuffix("(not run)"))
+    }
+
+    @Test("--mmdb answers meta.geoip.locate from a MaxMind database; without it locate rejects as a server without one")
+    func geoIP() throws {
+        let database = TestEnvironment.packageRoot.appendingPathComponent("Tests/GeoIPTests/Fixtures/GeoLite2-City-Test.mmdb.br").path
+        let events =
+            #"{"event":"a","distinct_id":"u","properties":{"$ip":"89.160.20.129"}}"# + "\n"
+            + #"{"event":"b","distinct_id":"u","properties":{"$ip":"10.0.0.1"}}"#
+        let located = try runPlugin(["\(Self.fixtures)/geoip.js", "--mmdb", database, "--json"], input: events)
+        #expect(located.status == 0, "\(located.errors)")
+        let properties = located.lines.compactMap { line -> JSON? in
+            guard let event = try? JSON(parsing: line), event["kind"] == "event" else { return nil }
+            return event["properties"]
+        }
+        #expect(properties.map { $0["country"] } == ["SE", .null], "\(located.output)")
+        let without = try runPlugin(["\(Self.fixtures)/geoip.js", "--json"], input: events)
+        #expect(without.status == 0, "\(without.errors)")
+        #expect(without.output.contains(#""geoipError":"IP location capabilities are not available in this PostHog instance!""#))
+        let broken = try runPlugin(["\(Self.fixtures)/geoip.js", "--mmdb", "\(Self.fixtures)/geoip.js"], input: events)
+        #expect(broken.status == 2 && broken.errors.contains("is not a MaxMind database"), "\(broken.errors)")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GeoIP
 import Logging
 import PluginRuntime
 import PostHogEvents
@@ -30,9 +31,10 @@ public struct PluginRunner: Sendable {
         let output = RunnerOutput(json: options.json)
         let postgres = options.usePostgres ? PostgresStore(settings: settings.postgres, logger: logger) : nil
         let redis = options.useRedis ? RedisClient(configuration: PluginServer.redisConfiguration(settings.redis), logger: logger) : nil
+        let geoIP = try options.geoIPDatabasePath.map(Self.openGeoIPDatabase)
         let host = RunnerPluginHost(
             output: output, cache: redis.map(RedisPluginCache.init), storage: postgres.map(PostgresPluginStorage.init),
-            fetchTimeout: settings.plugins.fetchTimeoutSeconds)
+            fetchTimeout: settings.plugins.fetchTimeoutSeconds, geoIP: geoIP)
         let summary = await withTaskGroup(of: Void.self) { group in
             if let postgres { group.addTask { await postgres.client.run() } }
             let summary = await runPlugin(descriptor, events: events, host: host, output: output)
@@ -98,5 +100,16 @@ public struct PluginRunner: Sendable {
     private func settle(_ runtime: PluginRuntime, _ output: RunnerOutput) async {
         await runtime.flushLogs()
         await output.flush()
+    }
+
+    /// A `.mmdb` file, or one compressed with brotli (`.br`, as PostHog stores it).
+    static func openGeoIPDatabase(_ path: String) throws -> MaxMindDatabase {
+        guard let data = FileManager.default.contents(atPath: path) else { throw RunnerError("cannot read the GeoIP database \(path)") }
+        do {
+            let bytes = path.hasSuffix(".br") ? try Brotli.decompress(Array(data)) : Array(data)
+            return try MaxMindDatabase(contents: bytes)
+        } catch {
+            throw RunnerError("\(path) is not a MaxMind database: \(error)")
+        }
     }
 }

@@ -21,11 +21,14 @@ public struct RunnerOptions: Sendable {
     public var useRedis: Bool
     /// Storage in Postgres instead of memory (DATABASE_URL was set).
     public var usePostgres: Bool
+    /// `--mmdb FILE`: a MaxMind City database (`.mmdb`, or brotli-compressed `.mmdb.br`) answering
+    /// `meta.geoip.locate`; without one it rejects as a server without a database does.
+    public var geoIPDatabasePath: String?
 
     public init(
         pluginPath: String, config: [(key: String, value: String)] = [], attachments: [(key: String, path: String)] = [],
         eventsPath: String? = nil, tasks: [String] = [], json: Bool = false, teamId: Int = 2, pluginConfigId: Int = 1,
-        pluginId: Int = 1, useRedis: Bool = false, usePostgres: Bool = false
+        pluginId: Int = 1, useRedis: Bool = false, usePostgres: Bool = false, geoIPDatabasePath: String? = nil
     ) {
         self.pluginPath = pluginPath
         self.config = config
@@ -38,6 +41,7 @@ public struct RunnerOptions: Sendable {
         self.pluginId = pluginId
         self.useRedis = useRedis
         self.usePostgres = usePostgres
+        self.geoIPDatabasePath = geoIPDatabasePath
     }
 
     /// Splits `key=value` at the first `=`; `nil` when there is none or the key is empty.

@@ -1,4 +1,5 @@
 import Foundation
+import GeoIP
 import PluginRuntime
 import PostHogEvents
 
@@ -10,12 +11,16 @@ final class RunnerPluginHost: PluginHost {
     private let cache: RedisPluginCache?
     private let storage: PostgresPluginStorage?
     private let fetcher: PluginFetcher
+    private let geoIP: MaxMindDatabase?
 
-    init(output: RunnerOutput, cache: RedisPluginCache?, storage: PostgresPluginStorage?, fetchTimeout: Double) {
+    init(
+        output: RunnerOutput, cache: RedisPluginCache?, storage: PostgresPluginStorage?, fetchTimeout: Double, geoIP: MaxMindDatabase?
+    ) {
         self.output = output
         self.cache = cache
         self.storage = storage
         self.fetcher = PluginFetcher(timeoutSeconds: fetchTimeout)
+        self.geoIP = geoIP
     }
 
     func shutdown() async { await fetcher.shutdown() }
@@ -50,7 +55,10 @@ final class RunnerPluginHost: PluginHost {
 
     func fetch(_ request: FetchRequest) async throws -> FetchResponse { try await fetcher.fetch(request) }
 
-    func geoipLocate(_ ip: String) async throws -> JSON? { nil }
+    func geoipLocate(_ ip: String) async throws -> JSON? {
+        guard let geoIP else { throw PluginHostError(GeoIPLocator.unavailableMessage) }
+        return geoIP.city(ip)
+    }
 
     func cacheGet(_ scope: CacheScope, key: String) async throws -> String? {
         if let cache { return try await cache.get(scope, key: key) }
