@@ -1,3 +1,4 @@
+import Foundation
 import PostHogEvents
 
 /// A plugin config in force, as the server read it (reference §2): what the runtime needs to build
@@ -97,11 +98,29 @@ public struct PluginRuntimeSettings: Sendable {
     public var loadRetryDelay: Double = 3
     /// `PLUGIN_DISABLE_ON_FAILURE`: set `enabled = false` after the last failed attempt.
     public var disableOnFailure: Bool = false
+    /// Resident memory of the process above which a long-running entry into JavaScript is stopped
+    /// (see `Watchdog`); `nil` = no such check.
+    public var memoryLimitBytes: Int? = PluginRuntimeSettings.defaultMemoryLimitBytes
+
+    /// 80 % of the process's cgroup memory limit when it has one (a container), else half the
+    /// machine's memory: the server stops a plugin's runaway allocation before the system's OOM
+    /// killer stops the server.
+    public static let defaultMemoryLimitBytes: Int? = {
+        let physical = Int(ProcessInfo.processInfo.physicalMemory)
+        if let text = try? String(contentsOfFile: "/sys/fs/cgroup/memory.max", encoding: .utf8),
+            let limit = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), physical <= 0 || limit < physical
+        {
+            return limit / 5 * 4
+        }
+        return physical > 0 ? physical / 2 : nil
+    }()
 
     public init(
         taskTimeout: Double = 30, executionTimeLimit: Double? = nil, instanceId: String? = nil, esbuildPath: String? = nil,
-        loadAttempts: Int = 10, loadRetryDelay: Double = 3, disableOnFailure: Bool = false
+        loadAttempts: Int = 10, loadRetryDelay: Double = 3, disableOnFailure: Bool = false,
+        memoryLimitBytes: Int? = PluginRuntimeSettings.defaultMemoryLimitBytes
     ) {
+        self.memoryLimitBytes = memoryLimitBytes
         self.taskTimeout = taskTimeout
         self.executionTimeLimit = executionTimeLimit
         self.loadAttempts = max(1, loadAttempts)

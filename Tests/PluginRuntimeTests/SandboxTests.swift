@@ -104,6 +104,24 @@ import Testing
         #expect(again.event?["properties"]?["$plugins_failed"] == ["plugin1 (1)"])
     }
 
+    @Test("a plugin filling memory in a loop is stopped once the process passes the memory limit; the server goes on")
+    func memoryLimit() async throws {
+        let limit = try #require(Watchdog.residentBytes()) + (256 << 20)
+        let (runtime, host) = makeRuntime(executionLimit: 60, memoryLimitBytes: limit)
+        await runtime.load([
+            plugin(1, order: 1, "function processEvent(e) { const keep = []; while (true) keep.push(new Array(1e6).fill(e.event)) }"),
+            plugin(2, order: 2, "function processEvent(e) { e.properties.ok = true; return e }"),
+        ])
+        let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        #expect(result.event?["properties"]?["ok"] == true)
+        #expect(result.event?["properties"]?["$plugins_failed"] == ["plugin1 (1)"])
+        let error = try #require(await host.errors[1])
+        #expect(error.name == "RangeError")
+        #expect(error.message == "Out of memory: stopped while the server's memory passed its limit of \(limit >> 20) MB")
+        await runtime.collectGarbage()
+        await runtime.teardownAll()
+    }
+
     @Test("a never-resolving promise times out after TASK_TIMEOUT with the original text")
     func promiseTimeout() async throws {
         let (runtime, host) = makeRuntime(taskTimeout: 1)

@@ -12,14 +12,14 @@ func plugin(_ id: Int, team: Int = 2, order: Int = 0, name: String? = nil, confi
 
 func makeRuntime(
     taskTimeout: Double = 30, executionLimit: Double? = nil, workers: Int = 1, tasksPerWorker: Int = 10, loadAttempts: Int = 1,
-    disableOnFailure: Bool = false
+    disableOnFailure: Bool = false, memoryLimitBytes: Int? = PluginRuntimeSettings.defaultMemoryLimitBytes
 ) -> (PluginRuntime, InMemoryPluginHost) {
     let host = InMemoryPluginHost()
     let runtime = PluginRuntime(
         workerCount: workers, tasksPerWorker: tasksPerWorker, host: host,
         settings: PluginRuntimeSettings(
             taskTimeout: taskTimeout, executionTimeLimit: executionLimit, instanceId: "instance-1", loadAttempts: loadAttempts,
-            loadRetryDelay: 0.05, disableOnFailure: disableOnFailure))
+            loadRetryDelay: 0.05, disableOnFailure: disableOnFailure, memoryLimitBytes: memoryLimitBytes))
     return (runtime, host)
 }
 

@@ -260,6 +260,7 @@ final class Sandbox {
     private func enter(_ function: JSObjectRef, _ arguments: [JSValueRef?]) throws(JSThrown) -> JSValueRef? {
         let ctx = context
         var exception: JSValueRef?
+        if entryDepth == 0 { worker.noteEntry() }
         entryDepth += 1
         let result = JSC.call(ctx, function, arguments, exception: &exception)
         entryDepth -= 1
@@ -279,14 +280,20 @@ final class Sandbox {
         startedHostCalls.removeAll(keepingCapacity: true)
     }
 
-    /// A thrown value, or the watchdog's termination reported as the §5.5 timeout error.
+    /// A thrown value, or the watchdog's termination: the §5.5 timeout error, or the memory limit.
     private func thrown(_ exception: JSValueRef) -> JSThrown {
-        if let seconds = worker.takeTermination() {
+        switch worker.takeTermination() {
+        case .time(let seconds):
             return JSThrown(
                 name: "TimeoutError",
                 message: "Script execution timed out after \(JSNumberFormatter.string(seconds)) seconds", stack: nil)
+        case .memory(let limitBytes):
+            return JSThrown(
+                name: "RangeError",
+                message: "Out of memory: stopped while the server's memory passed its limit of \(limitBytes >> 20) MB", stack: nil)
+        case nil:
+            return JSThrown.from(context, exception)
         }
-        return JSThrown.from(context, exception)
     }
 
     // MARK: host call completion

@@ -35,11 +35,11 @@ actor PluginWorker {
         pureDefinition.callAsFunction = pureBridgeCallback
         engine = Engine(
             group: JSContextGroupCreate(), bridgeClass: JSClassCreate(&definition), pureBridgeClass: JSClassCreate(&pureDefinition))
-        let limit = settings.executionTimeLimit ?? settings.taskTimeout
-        watchdog = Watchdog(limit: limit)
+        watchdog = Watchdog(
+            timeLimit: settings.executionTimeLimit ?? settings.taskTimeout, memoryLimitBytes: settings.memoryLimitBytes)
         // The limit counts wall time (see CWatchdogClock); if that cannot be set up, it counts CPU time.
         _ = watchdog_clock_install()
-        JSContextGroupSetExecutionTimeLimit(engine.group, limit, watchdogCallback, Unmanaged.passUnretained(watchdog).toOpaque())
+        watchdog.install(on: engine.group)
     }
 
     deinit {
@@ -49,9 +49,14 @@ actor PluginWorker {
         thread.stop { engine.release() }
     }
 
-    /// The watchdog's limit when it terminated the last JavaScript entry; resets the mark.
-    nonisolated func takeTermination() -> Double? {
+    /// Why the watchdog terminated the last JavaScript entry, if it did; resets the mark.
+    nonisolated func takeTermination() -> Watchdog.Termination? {
         watchdog.take()
+    }
+
+    /// Counts an entry into JavaScript from Swift (see `Watchdog`).
+    nonisolated func noteEntry() {
+        watchdog.noteEntry()
     }
 
     /// Builds the sandbox (prelude, plugin code, export discovery) and runs `setupPlugin` in it, in the
@@ -400,36 +405,6 @@ final class HostResultInbox: Sendable {
             return taken
         }
     }
-}
-
-/// Marks that the execution time limit terminated JavaScript.
-private final class Watchdog: @unchecked Sendable {
-    // @unchecked Sendable: `fired` is guarded by `lock`; `limit` is immutable.
-    let limit: Double
-    private let lock = NSLock()
-    private var fired = false
-
-    init(limit: Double) { self.limit = limit }
-
-    func fire() {
-        lock.lock()
-        fired = true
-        lock.unlock()
-    }
-
-    func take() -> Double? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard fired else { return nil }
-        fired = false
-        return limit
-    }
-}
-
-private func watchdogCallback(_ ctx: JSContextRef?, _ context: UnsafeMutableRawPointer?) -> Bool {
-    guard let context else { return true }
-    Unmanaged<Watchdog>.fromOpaque(context).takeUnretainedValue().fire()
-    return true
 }
 
 /// `native(op, …)` of the prelude: dispatches to the sandbox stored as the function object's private data.
