@@ -116,6 +116,7 @@ let package = Package(
             dependencies: [
                 "CJavaScriptCore",
                 "CSystemZlib",
+                "CBrotli",
                 "CWatchdogClock",
                 "PostHogEvents",
                 .product(name: "Logging", package: "swift-log"),

@@ -202,6 +202,36 @@ import ZIPFoundation
         #expect(await host.errors.isEmpty)
     }
 
+    @Test("zlib: brotli with a quality parameter, and the callback forms answering on a later turn with the error first")
+    func zlibBrotliAndCallbacks() async throws {
+        let (runtime, _) = makeRuntime()
+        await runtime.load([
+            plugin(
+                1,
+                """
+                const zlib = require('zlib')
+                async function processEvent(event) {
+                  const p = event.properties, text = 'over the rainbow '.repeat(50)
+                  const fast = zlib.brotliCompressSync(text, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1 } })
+                  const best = zlib.brotliCompressSync(Buffer.from(text))
+                  p.brotli = [fast.length < text.length, best.length <= fast.length, zlib.brotliDecompressSync(best).toString() === text]
+                  const order = []
+                  const gzipped = new Promise((resolve) => zlib.gzip(text, (error, out) => { order.push('callback'); resolve([error, zlib.gunzipSync(out).toString() === text]) }))
+                  order.push('after call')
+                  p.gzip = await gzipped
+                  p.order = order
+                  p.corrupt = await new Promise((resolve) => zlib.brotliDecompress(Buffer.from('not brotli'), (error) => resolve(error && error.message)))
+                  return event
+                }
+                """)
+        ])
+        let p = try #require(await runtime.processEventChain(teamId: 2, event: sampleEvent).event?["properties"])
+        #expect(p["brotli"] == [true, true, true])
+        #expect(p["gzip"] == [nil, true])
+        #expect(p["order"] == ["after call", "callback"])
+        #expect(p["corrupt"] == "Decompression failed")
+    }
+
     @Test("zip and tgz archives with a top-level folder load, and a multi-file archive is bundled")
     func archives() async throws {
         let (runtime, host) = makeRuntime()

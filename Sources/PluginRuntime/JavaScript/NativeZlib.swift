@@ -1,6 +1,7 @@
+import CBrotli
 import CSystemZlib
 
-/// The `zlib` library's synchronous functions over system zlib.
+/// The `zlib` library's synchronous functions over system zlib and brotli.
 enum NativeZlib {
     struct Failure: Error { var message: String }
 
@@ -13,6 +14,8 @@ enum NativeZlib {
         case "inflate": return inflate(input, windowBits: 15)
         case "inflateRaw": return inflate(input, windowBits: -15)
         case "unzip": return inflate(input, windowBits: 47)
+        case "brotliCompress": return brotliCompress(input, quality: level)
+        case "brotliDecompress": return brotliDecompress(input)
         default: return .failure(Failure(message: "Unknown zlib operation \(mode)"))
         }
     }
@@ -66,5 +69,39 @@ enum NativeZlib {
             return .failure(Failure(message: status == Z_BUF_ERROR ? "unexpected end of file" : "incorrect header check"))
         }
         return .success(output)
+    }
+
+    /// Brotli at `quality` (0–11; Node's default is 11), in one call.
+    static func brotliCompress(_ input: [UInt8], quality: Int32) -> Result<[UInt8], Failure> {
+        var size = BrotliEncoderMaxCompressedSize(input.count)
+        if size == 0 { size = input.count + 1024 }
+        var output = [UInt8](repeating: 0, count: size)
+        let quality = quality < 0 || quality > 11 ? 11 : quality
+        let done = input.withUnsafeBufferPointer { source in
+            output.withUnsafeMutableBufferPointer { target in
+                BrotliEncoderCompress(
+                    quality, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_GENERIC, source.count, source.baseAddress, &size, target.baseAddress)
+            }
+        }
+        guard done == BROTLI_TRUE else { return .failure(Failure(message: "brotli compression failed")) }
+        return .success(Array(output.prefix(size)))
+    }
+
+    /// A whole brotli stream. The one-shot decoder reports a buffer too small as it reports corrupt
+    /// input, so the buffer grows fourfold until the output fits, up to 1 GiB.
+    static func brotliDecompress(_ input: [UInt8]) -> Result<[UInt8], Failure> {
+        var capacity = max(1024, input.count * 4)
+        while true {
+            var output = [UInt8](repeating: 0, count: capacity)
+            var size = capacity
+            let result = input.withUnsafeBufferPointer { source in
+                output.withUnsafeMutableBufferPointer { target in
+                    BrotliDecoderDecompress(source.count, source.baseAddress, &size, target.baseAddress)
+                }
+            }
+            if result == BROTLI_DECODER_RESULT_SUCCESS { return .success(Array(output.prefix(size))) }
+            guard capacity < 1 << 30 else { return .failure(Failure(message: "Decompression failed")) }
+            capacity = min(capacity * 4, 1 << 30)
+        }
     }
 }

@@ -505,9 +505,28 @@ const crypto = {
   timingSafeEqual: (a, b) => { if (a.length !== b.length) throw new RangeError('Input buffers must have the same byte length'); let d = 0; for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i]; return d === 0; },
   getHashes: () => ['md5', 'sha1', 'sha256', 'sha384', 'sha512'],
 };
-const zlib = {};
-for (const [name, op] of [['gzipSync', 'gzip'], ['gunzipSync', 'gunzip'], ['deflateSync', 'deflate'], ['inflateSync', 'inflate'], ['deflateRawSync', 'deflateRaw'], ['inflateRawSync', 'inflateRaw'], ['unzipSync', 'unzip']]) {
-  zlib[name] = (data, opts) => toBuffer(native('zlib', op, toBytes(data), opts && typeof opts.level === 'number' ? opts.level : -1));
+const zlib = {
+  constants: $freeze({
+    Z_NO_COMPRESSION: 0, Z_BEST_SPEED: 1, Z_BEST_COMPRESSION: 9, Z_DEFAULT_COMPRESSION: -1,
+    BROTLI_PARAM_MODE: 0, BROTLI_PARAM_QUALITY: 1, BROTLI_MODE_GENERIC: 0, BROTLI_MODE_TEXT: 1, BROTLI_MODE_FONT: 2,
+    BROTLI_MIN_QUALITY: 0, BROTLI_MAX_QUALITY: 11, BROTLI_DEFAULT_QUALITY: 11,
+  }),
+};
+// Node's `zlib` level option; for brotli, `params[BROTLI_PARAM_QUALITY]` (default 11).
+const zlibLevel = (op, opts) => {
+  if (op.startsWith('brotli')) return opts && opts.params && typeof opts.params[1] === 'number' ? opts.params[1] : 11;
+  return opts && typeof opts.level === 'number' ? opts.level : -1;
+};
+for (const op of ['gzip', 'gunzip', 'deflate', 'inflate', 'deflateRaw', 'inflateRaw', 'unzip', 'brotliCompress', 'brotliDecompress']) {
+  const sync = (data, opts) => toBuffer(native('zlib', op, toBytes(data), zlibLevel(op, opts)));
+  zlib[op + 'Sync'] = sync;
+  // The callback form: Node answers on a later turn, with the error first.
+  zlib[op] = (data, opts, callback) => {
+    if (typeof opts === 'function') { callback = opts; opts = undefined; }
+    let result, failure = null;
+    try { result = sync(data, opts); } catch (error) { failure = error; }
+    $Promise.resolve().then(() => (failure ? callback(failure) : callback(null, result)));
+  };
 }
 class PassThrough {
   constructor() { this._listeners = {}; this._chunks = []; this._ended = false; }
