@@ -232,6 +232,41 @@ import ZIPFoundation
         #expect(p["corrupt"] == "Decompression failed")
     }
 
+    @Test("error stacks name the plugin author's lines and files, through TypeScript and bundling")
+    func stacksUseSourceLines() async throws {
+        let (runtime, host) = makeRuntime()
+        let typescript = """
+            import { Plugin } from '@posthog/plugin-scaffold'
+
+            interface Shape {
+                a: number
+            }
+
+            export async function processEvent(event: any) {
+                const shape: Shape = { a: 1 }
+                if (shape.a === 1) {
+                    throw new Error('line ten')
+                }
+                return event
+            }
+            """
+        let zip = try makeZip([
+            "repo/plugin.json": #"{"name": "x", "main": "src/index.ts"}"#,
+            "repo/src/index.ts": "import { check } from './lib/check'\n\nexport function processEvent(e) { check(e); return e }",
+            "repo/src/lib/check.ts":
+                "type Event = { event: string }\n\nexport function check(e: Event): void {\n    throw new Error('in ' + e.event)\n}",
+        ])
+        var bundled = plugin(2, order: 2, "")
+        bundled.code = .archive(zip)
+        await runtime.load([plugin(1, order: 1, typescript), bundled])
+        _ = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        let single = try #require(await host.errors[1]?.stack)
+        #expect(single.hasPrefix("Error: line ten\nprocessEvent@index.ts:10:"), "\(single)")
+        let fromBundle = try #require(await host.errors[2]?.stack)
+        #expect(fromBundle.contains("check@src/lib/check.ts:4:"), "\(fromBundle)")
+        #expect(fromBundle.contains("processEvent@src/index.ts:3:"), "\(fromBundle)")
+    }
+
     @Test("zip and tgz archives with a top-level folder load, and a multi-file archive is bundled")
     func archives() async throws {
         let (runtime, host) = makeRuntime()

@@ -30,6 +30,18 @@ final class PluginContext {
     var waiting: [CheckedContinuation<Void, Never>] = []
     private var helpers: JSObjectRef?
     private var baselineGlobalKeys: Double = 0
+    /// The compiled code's source map, decoded at the first error that needs it.
+    private var decodedSourceMap: SourceMap??
+
+    /// `error` with its stack's frames in the plugin's code pointed at the author's own files and lines.
+    func mapped(_ error: JSThrown) -> JSThrown {
+        guard let stack = error.stack, stack.contains("@" + PluginModule.file + ":") else { return error }
+        if decodedSourceMap == nil { decodedSourceMap = .some(SourceMap(inlineIn: code)) }
+        guard let sourceMap = decodedSourceMap ?? nil else { return error }
+        var mapped = error
+        mapped.stack = sourceMap.rewrite(stack: stack, file: PluginModule.file, firstLineOffset: PluginModule.prefix.utf16.count)
+        return mapped
+    }
 
     /// Evaluates the prelude and compiles the plugin's module function. A syntax error in the plugin
     /// throws here.
@@ -64,7 +76,7 @@ final class PluginContext {
         guard let helpers else { throw JSThrown(name: "Error", message: "Prelude failed", stack: nil) }
         configure = protectedObject(JSC.get(ctx, helpers, "configure"))
         let source = JSC.string(PluginModule.source(code))
-        let url = JSC.string("index.ts")
+        let url = JSC.string(PluginModule.file)
         defer {
             JSStringRelease(source)
             JSStringRelease(url)
@@ -144,10 +156,17 @@ enum PluginModule {
         "runEveryMinute", "runEveryHour", "runEveryDay", "jobs", "metrics",
     ]
 
+    /// The name stacks give the plugin's code (the original compiled every plugin as `index.ts`).
+    static let file = "index.ts"
+
+    /// What the module function puts before the plugin's code, on its first line.
+    static let prefix =
+        "(function ($apply) { return function (console, fetch, posthog, require, global, module, exports) { "
+        + "var GLOBAL = global, root = global, globalThis = global, isVM = true; return $apply(function () { void 0; "
+
     static func source(_ code: String) -> String {
         let locals = exportNames.map { "\($0): typeof \($0) === 'undefined' ? undefined : \($0)" }.joined(separator: ", ")
-        return "(function ($apply) { return function (console, fetch, posthog, require, global, module, exports) { "
-            + "var GLOBAL = global, root = global, globalThis = global, isVM = true; return $apply(function () { void 0; "
+        return prefix
             + code
             + "\n;return { module: module, exports: exports, locals: { \(locals) } };\n}, global, []); }; })(Reflect.apply)"
     }

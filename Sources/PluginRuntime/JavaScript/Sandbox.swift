@@ -292,7 +292,7 @@ final class Sandbox {
                 name: "RangeError",
                 message: "Out of memory: stopped while the server's memory passed its limit of \(limitBytes >> 20) MB", stack: nil)
         case nil:
-            return JSThrown.from(context, exception)
+            return pluginContext.mapped(JSThrown.from(context, exception))
         }
     }
 
@@ -366,7 +366,7 @@ final class Sandbox {
             let id = Int(JSValueToNumber(ctx, argument(1), nil))
             let outcome = { (wantsResult: Bool) -> Result<SandboxResult, JSThrown> in
                 guard JSValueToBoolean(ctx, argument(2)) else {
-                    return .failure(JSThrown.from(ctx, argument(3) ?? JSValueMakeUndefined(ctx)))
+                    return .failure(self.pluginContext.mapped(JSThrown.from(ctx, argument(3) ?? JSValueMakeUndefined(ctx))))
                 }
                 do throws(JSThrown) {
                     let value = wantsResult ? try JSONText.stringify(ctx, argument(3)) : nil

@@ -38,7 +38,7 @@ final class PluginCompiler: @unchecked Sendable {
         lock.unlock()
         if let cached { return cached }
         let output = try runEsbuild(
-            ["--loader=ts", "--format=cjs", "--target=es2020", "--log-level=error", "--sourcefile=index.ts"],
+            ["--loader=ts", "--format=cjs", "--target=es2020", "--log-level=error", "--sourcefile=index.ts"] + Self.sourceMapOptions,
             stdin: source)
         try Self.checkImports(output)
         lock.lock()
@@ -65,15 +65,20 @@ final class PluginCompiler: @unchecked Sendable {
             [
                 directory.appendingPathComponent(main).path, "--bundle", "--format=cjs", "--target=es2020",
                 "--platform=neutral", "--packages=external", "--loader:.js=ts", "--log-level=error",
-            ], stdin: nil)
+            ] + Self.sourceMapOptions, stdin: nil, directory: directory)
         try Self.checkImports(output)
         return output
     }
 
-    private func runEsbuild(_ arguments: [String], stdin: String?) throws(PluginLoadError) -> String {
+    /// A map from the output back to the plugin's files, at the end of the output (see `SourceMap`);
+    /// the files' text is not repeated in it. Run in the bundle's folder, its files are named from there.
+    static let sourceMapOptions = ["--sourcemap=inline", "--sources-content=false"]
+
+    private func runEsbuild(_ arguments: [String], stdin: String?, directory: URL? = nil) throws(PluginLoadError) -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: esbuildPath)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
         let input = Pipe()
         let output = Pipe()
         let errors = Pipe()
