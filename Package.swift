@@ -118,6 +118,7 @@ let package = Package(
                 "CSystemZlib",
                 "CBrotli",
                 "CWatchdogClock",
+                "GeoIP",
                 "PostHogEvents",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),

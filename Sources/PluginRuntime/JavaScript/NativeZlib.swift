@@ -1,5 +1,6 @@
 import CBrotli
 import CSystemZlib
+import GeoIP
 
 /// The `zlib` library's synchronous functions over system zlib and brotli.
 enum NativeZlib {
@@ -87,21 +88,12 @@ enum NativeZlib {
         return .success(Array(output.prefix(size)))
     }
 
-    /// A whole brotli stream. The one-shot decoder reports a buffer too small as it reports corrupt
-    /// input, so the buffer grows fourfold until the output fits, up to 1 GiB.
+    /// A whole brotli stream, through the decoder the GeoIP database is read with (at most 1 GiB out).
     static func brotliDecompress(_ input: [UInt8]) -> Result<[UInt8], Failure> {
-        var capacity = max(1024, input.count * 4)
-        while true {
-            var output = [UInt8](repeating: 0, count: capacity)
-            var size = capacity
-            let result = input.withUnsafeBufferPointer { source in
-                output.withUnsafeMutableBufferPointer { target in
-                    BrotliDecoderDecompress(source.count, source.baseAddress, &size, target.baseAddress)
-                }
-            }
-            if result == BROTLI_DECODER_RESULT_SUCCESS { return .success(Array(output.prefix(size))) }
-            guard capacity < 1 << 30 else { return .failure(Failure(message: "Decompression failed")) }
-            capacity = min(capacity * 4, 1 << 30)
+        do {
+            return .success(try Brotli.decompress(input))
+        } catch {
+            return .failure(Failure(message: "Decompression failed"))
         }
     }
 }

@@ -313,7 +313,11 @@ final class Sandbox {
             JSObjectSetPropertyAtIndex(ctx, list, index + 2, Self.makeHostValue(ctx, item.result), nil)
             index += 3
         }
-        for item in results where timerCalls.remove(item.id) == nil { hostWorkInFlight -= 1 }
+        if timerCalls.isEmpty {
+            hostWorkInFlight -= results.count
+        } else {
+            for item in results where timerCalls.remove(item.id) == nil { hostWorkInFlight -= 1 }
+        }
         do {
             _ = try enter(completeFunction, [list])
         } catch {
@@ -403,7 +407,7 @@ final class Sandbox {
         let body = JSC.bytes(ctx, bytes)
         nextId += 1
         let id = nextId
-        if op == "timer" { timerCalls.insert(id) } else { hostWorkInFlight += 1 }
+        if op == HostCall.timerOperation { timerCalls.insert(id) } else { hostWorkInFlight += 1 }
         let origin = hostCallOrigin
         let worker = self.worker
         let key = self.key

@@ -281,7 +281,7 @@ actor PluginWorker {
             while end < results.endIndex && results[end].key == key && end - start < Self.hostResultsPerEntry { end += 1 }
             if let sandbox = sandboxes[key] {
                 sandbox.completeHostCalls(results[start..<end])
-                if sandbox.isRetired { closeIfDone(key, sandbox) }
+                closeIfDone(key, sandbox)
             }
             start = end
         }

@@ -40,6 +40,12 @@ final class Watchdog: @unchecked Sendable {
 
     func install(on group: JSContextGroupRef) {
         self.group = group
+        arm()
+    }
+
+    /// Asks for a callback `period` from now (or from the next entry).
+    private func arm() {
+        guard let group else { return }
         JSContextGroupSetExecutionTimeLimit(group, period, watchdogCallback, Unmanaged.passUnretained(self).toOpaque())
     }
 
@@ -63,7 +69,7 @@ final class Watchdog: @unchecked Sendable {
         }
         guard let reason else {
             // Another period for this entry (JavaScriptCore called back only once per entry otherwise).
-            if let group { JSContextGroupSetExecutionTimeLimit(group, period, watchdogCallback, Unmanaged.passUnretained(self).toOpaque()) }
+            arm()
             return false
         }
         lock.lock()

@@ -106,8 +106,8 @@ public struct PluginRunner: Sendable {
     static func openGeoIPDatabase(_ path: String) throws -> MaxMindDatabase {
         guard let data = FileManager.default.contents(atPath: path) else { throw RunnerError("cannot read the GeoIP database \(path)") }
         do {
-            let bytes = path.hasSuffix(".br") ? try Brotli.decompress(Array(data)) : Array(data)
-            return try MaxMindDatabase(contents: bytes)
+            return path.hasSuffix(".br")
+                ? try MaxMindDatabase(brotliCompressed: Array(data)) : try MaxMindDatabase(contents: Array(data))
         } catch {
             throw RunnerError("\(path) is not a MaxMind database: \(error)")
         }
