@@ -104,7 +104,7 @@ public struct PluginServer: Sendable {
                         .init(
                             service: GeoIPService(
                                 locator: geoip, store: postgres, redis: redis, endpoint: settings.observability.mmdbEndpoint,
-                                internalPort: settings.observability.internalMMDBServerPort, logger: logger)),
+                                internalPort: settings.observability.internalMMDBServerPort, metrics: metrics, logger: logger)),
                         .init(
                             service: ExportFlushService(
                                 runtime: runtime, metricsInterval: .milliseconds(Int(settings.plugins.metricsIntervalSeconds * 1000)))),
@@ -125,7 +125,11 @@ public struct PluginServer: Sendable {
                             service: WorkerPoolGauges(
                                 metrics: metrics, threads: settings.plugins.workerConcurrency, capacity: maxInFlight, inFlight: inFlight)),
                         .init(service: intake),
-                    ],
+                    ]
+                    + (StalenessWatchdog(
+                        seconds: settings.observability.stalenessRestartSeconds, status: status, metrics: metrics,
+                        errors: observability.errors, instanceId: instanceId, logger: logger
+                    ).map { [.init(service: $0, failureTerminationBehavior: .gracefullyShutdownGroup)] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint, .sighup],
                 logger: logger))
         ForcedExit.installSecondSignalHandler(logger: logger)
@@ -138,16 +142,17 @@ public struct PluginServer: Sendable {
                 "workers": "\(settings.plugins.workerConcurrency)", "tasks_per_worker": "\(settings.plugins.tasksPerWorker)",
             ].merging(observability.startupMetadata) { $1 })
         await kafka?.clickHouse?.checkReachable(logger: logger)
+        var failure: (any Error)?
         do {
             try await group.run()
         } catch {
-            // AsyncHTTPClient traps when a client is released without shutdown.
-            await kafka?.clickHouse?.shutdown()
-            throw error
+            failure = error
         }
+        // AsyncHTTPClient traps when a client is released without shutdown.
         await host.shutdown()
         await kafka?.clickHouse?.shutdown()
         await redis.close()
+        if let failure { throw failure }
         logger.info("Plugin server stopped", metadata: ["instance_id": "\(instanceId)", "ingested": "\(status.ingestedCount)"])
     }
 

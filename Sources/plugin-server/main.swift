@@ -39,6 +39,10 @@ struct Serve: AsyncParsableCommand {
         let logger = makeLogger(settings, label: "MAIN")
         do {
             try await PluginServer(settings: settings, logger: logger).run()
+        } catch let error as StaleServerError {
+            // Non-zero, so that the supervisor (systemd's Restart=on-failure, a container's policy) starts it again.
+            logger.warning("Plugin server stopped to be restarted", metadata: ["reason": "\(error)"])
+            throw ExitCode(1)
         } catch {
             logger.critical("Launchpad failure!", metadata: ["error": "\(String(reflecting: error))"])
             throw ExitCode(1)

@@ -73,8 +73,12 @@ import Testing
         let download = try DownloadEndpoint()
         defer { download.stop() }
         let port = Int.random(in: 30001...39999)
+        let statsd = try await StatsDListener.start()
         let harness = try await IngestionHarness.start(
-            environment: ["DISABLE_MMDB": "false", "MMDB_ENDPOINT": download.url, "INTERNAL_MMDB_SERVER_PORT": "\(port)"],
+            environment: [
+                "DISABLE_MMDB": "false", "MMDB_ENDPOINT": download.url, "INTERNAL_MMDB_SERVER_PORT": "\(port)",
+                "STATSD_HOST": "127.0.0.1", "STATSD_PORT": "\(statsd.port)",
+            ],
             prepare: { database in
                 try Self.insertAttachment(database, fileName: Self.todayFileName())
                 try PluginPipelineTests.installSourcePlugin(database, name: "geoip", source: Self.locatingPlugin)
@@ -111,7 +115,14 @@ import Testing
                     + " s.shutdown(socket.SHUT_WR); print(s.makefile().read(), end='')",
             ])
         #expect((try? JSON(parsing: single))?["country"]?["isoCode"] == "JP")
+        // Each of the three lookups served on the port is timed.
+        let timed = await eventually {
+            statsd.lines.compactMap(StatsDLine.init).filter { $0.name == "plugin-server.mmdb.internal_request" && $0.type == "ms" }.count
+                == 3
+        }
+        #expect(timed, "received: \(statsd.lines.filter { $0.contains("mmdb") })")
         await harness.stop()
+        await statsd.stop()
     }
 
     @Test("without an attachment the server downloads the database, stores it as the original did, marks the status idle and locates")

@@ -228,4 +228,40 @@ import Testing
         await harness.stop()
         await listener.stop()
     }
+
+    @Test(
+        "STALENESS_RESTART_SECONDS: a server that stored nothing yet stays up; one that stored an event and then nothing exits 1, reported to StatsD and Sentry"
+    )
+    func stalenessRestart() async throws {
+        let listener = try await StatsDListener.start()
+        let sentry = try await LoopbackHTTPServer.start()
+        defer { sentry.stop() }
+        let port = try await freeTCPPort()
+        var environment = Self.webEnvironment(port: port)
+        environment.merge([
+            "STALENESS_RESTART_SECONDS": "1", "STATSD_HOST": "127.0.0.1", "STATSD_PORT": "\(listener.port)",
+            "SENTRY_DSN": "http://public-key@127.0.0.1:\(sentry.port)/42",
+        ]) { $1 }
+        let harness = try await IngestionHarness.start(environment: environment)
+        #expect(await eventually(timeout: .seconds(30)) { await httpGet("http://127.0.0.1:\(port)/_ready")?.status == 200 })
+        // Three checks of a consuming server that has stored nothing: no restart.
+        try await Task.sleep(for: .seconds(3))
+        #expect(harness.server.isRunning, "server log:\n\(harness.server.log)")
+
+        try await harness.send(PluginPipelineTests.event("last before the hang"))
+        let exitCode = await harness.server.waitForExit(timeout: .seconds(15))
+        #expect(exitCode == 1, "server log:\n\(harness.server.log)")
+        #expect(try harness.events().count == 1)
+        let log = harness.server.log
+        #expect(log.contains("Plugin Server has not ingested events for over 1 seconds! Rebooting."), "\(log)")
+        #expect(log.contains("Plugin server stopped to be restarted"), "\(log)")
+        #expect(!log.contains("Launchpad failure"), "\(log)")
+        let counted = listener.lines.compactMap(StatsDLine.init).filter { $0.name == "plugin-server.alerts.stale_plugin_server_restarted" }
+        #expect(counted.count == 1 && counted.first?.type == "c", "received: \(listener.lines.suffix(30))")
+        let reports = sentry.received.map { String(decoding: $0.body, as: UTF8.self) }.filter { $0.contains("has not ingested events") }
+        #expect(reports.count == 1, "received: \(sentry.received.map(\.path))")
+        #expect(reports.first?.contains("\"lastActivity\"") == true)
+        await harness.stop()
+        await listener.stop()
+    }
 }

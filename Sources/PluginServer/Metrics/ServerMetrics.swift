@@ -69,6 +69,7 @@ final class ServerMetrics: Sendable {
     private let pipelineSteps: [PipelineStep: DurationHistogram]
     private let redisCalls: [RedisCall: DurationHistogram]
     private let webhookTasks: Counter
+    private let staleRestarts: Counter
     private let postgresTransactions: DurationHistogram
     private let eventsInFlight: Gauge
     private let pluginSeries = Mutex<[PluginSeriesKey: PluginSeries]>([:])
@@ -99,6 +100,10 @@ final class ServerMetrics: Sendable {
         redisCalls = calls
         webhookTasks = registry.makeCounter(
             descriptor: .init(metricName: "hooks_send_task", unitName: "total", helpText: "Webhook Celery tasks published"))
+        staleRestarts = registry.makeCounter(
+            descriptor: .init(
+                metricName: "stale_server_restarts", unitName: "total",
+                helpText: "Restarts begun because nothing was ingested for STALENESS_RESTART_SECONDS"))
         eventsInFlight = registry.makeGauge(
             descriptor: .init(metricName: "events_in_flight", unitName: "", helpText: "Events taken off the queue and not finished yet"))
         postgresTransactions = registry.makeDurationHistogram(
@@ -176,6 +181,17 @@ final class ServerMetrics: Sendable {
     func webhookTaskSent() {
         webhookTasks.increment()
         statsd?.increment("hooks.send_task")
+    }
+
+    /// A lookup answered on INTERNAL_MMDB_SERVER_PORT.
+    func internalGeoIPRequest(seconds: Double) {
+        statsd?.timing("mmdb.internal_request", seconds: seconds)
+    }
+
+    /// STALENESS_RESTART_SECONDS fired: the server is about to restart.
+    func staleServerRestarting() {
+        staleRestarts.increment()
+        statsd?.increment("alerts.stale_plugin_server_restarted")
     }
 
     // MARK: Plugins

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// What `/_ready` and the staleness check read: whether the server is consuming, and when it last
@@ -6,7 +7,8 @@ public final class ServerStatus: Sendable {
     private struct State {
         var consuming = false
         var pluginsLoaded = false
-        var lastIngestion: ContinuousClock.Instant = .now
+        /// Both clocks: the monotonic one to measure staleness, the wall clock to report it.
+        var lastIngestion: (instant: ContinuousClock.Instant, date: Date)?
         var ingested = 0
     }
     private let state = Mutex(State())
@@ -17,7 +19,7 @@ public final class ServerStatus: Sendable {
     func pluginsLoaded(_ value: Bool) { state.withLock { $0.pluginsLoaded = value } }
     func recordIngestion() {
         state.withLock {
-            $0.lastIngestion = .now
+            $0.lastIngestion = (.now, Date())
             $0.ingested += 1
         }
     }
@@ -25,5 +27,8 @@ public final class ServerStatus: Sendable {
     public var isConsuming: Bool { state.withLock { $0.consuming } }
     public var arePluginsLoaded: Bool { state.withLock { $0.pluginsLoaded } }
     public var ingestedCount: Int { state.withLock { $0.ingested } }
-    public var sinceLastIngestion: Duration { state.withLock { .now - $0.lastIngestion } }
+    /// Nil until the first event is stored.
+    public var lastIngestion: (elapsed: Duration, date: Date)? {
+        state.withLock { state in state.lastIngestion.map { (.now - $0.instant, $0.date) } }
+    }
 }

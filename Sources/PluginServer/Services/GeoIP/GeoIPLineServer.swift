@@ -9,16 +9,18 @@ import PostHogEvents
 struct GeoIPLineServer: Sendable {
     let port: Int
     let locator: GeoIPLocator
+    let metrics: ServerMetrics
     let logger: Logger
 
     func run() async throws {
         let locator = self.locator
+        let metrics = self.metrics
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(GeoIPLineHandler(locator: locator))
+                    try channel.pipeline.syncOperations.addHandler(GeoIPLineHandler(locator: locator, metrics: metrics))
                 }
             }
             .bind(host: "127.0.0.1", port: port).get()
@@ -50,9 +52,13 @@ private final class GeoIPLineHandler: ChannelInboundHandler {
     /// No address is this long: a client sending more without a newline is closed.
     private static let maximumLineLength = 1024
     private let locator: GeoIPLocator
+    private let metrics: ServerMetrics
     private var pending = ByteBuffer()
 
-    init(locator: GeoIPLocator) { self.locator = locator }
+    init(locator: GeoIPLocator, metrics: ServerMetrics) {
+        self.locator = locator
+        self.metrics = metrics
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
@@ -78,7 +84,9 @@ private final class GeoIPLineHandler: ChannelInboundHandler {
     }
 
     private func answer(_ line: String, context: ChannelHandlerContext) {
+        let started = ContinuousClock.now
         let reply = GeoIPLineServer.reply(to: line, locator: locator)
+        metrics.internalGeoIPRequest(seconds: (ContinuousClock.now - started).inSeconds)
         context.write(wrapOutboundOut(ByteBuffer(string: reply + "\n")), promise: nil)
     }
 }

@@ -17,13 +17,14 @@ struct GeoIPService: Service {
     let lineServer: GeoIPLineServer?
 
     init(
-        locator: GeoIPLocator, store: PostgresStore, redis: RedisClient, endpoint: String, internalPort: Int, logger: Logger
+        locator: GeoIPLocator, store: PostgresStore, redis: RedisClient, endpoint: String, internalPort: Int, metrics: ServerMetrics,
+        logger: Logger
     ) {
         self.locator = locator
         self.attachments = MMDBAttachmentStore(store: store)
         self.redis = redis
         self.downloader = MMDBDownloader(endpoint: endpoint)
-        self.lineServer = internalPort > 0 ? GeoIPLineServer(port: internalPort, locator: locator, logger: logger) : nil
+        self.lineServer = internalPort > 0 ? GeoIPLineServer(port: internalPort, locator: locator, metrics: metrics, logger: logger) : nil
         var logger = logger
         logger[metadataKey: "attachment"] = "\(MMDBAttachment.key)"
         self.logger = logger
