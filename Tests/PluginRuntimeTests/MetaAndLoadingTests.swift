@@ -167,6 +167,66 @@ import ZIPFoundation
         #expect(system == ["Plugin failed to load (instance ID instance-1)."])
     }
 
+    /// Expected values are Node 20's `url` module on the same inputs.
+    @Test("url.parse, url.format and url.resolve answer as Node's legacy url API")
+    func legacyURL() async throws {
+        let (runtime, _) = makeRuntime()
+        await runtime.load([
+            plugin(
+                1,
+                #"""
+                const url = require('url')
+                function processEvent(event) {
+                  const p = event.properties
+                  const u = url.parse('http://user:pa%20ss@Example.COM:8080/p/a/t/h?query=string&a=1&a=2#hash', true)
+                  p.parsed = [u.protocol, u.slashes, u.auth, u.host, u.port, u.hostname, u.hash, u.search, u.pathname, u.path, u.href]
+                  p.query = Object.assign({}, u.query); p.queryProto = Object.getPrototypeOf(u.query)
+                  const bare = url.parse('https://posthog.com')
+                  p.bare = [bare.pathname, bare.path, bare.href, bare.query, bare.search]
+                  const relative = url.parse('/relative/path?x=1')
+                  p.relative = [relative.protocol, relative.host, relative.pathname, relative.query, relative.href]
+                  const spaced = url.parse('HTTP://[::1]:3000/x y?q=a b#c d')
+                  p.spaced = [spaced.hostname, spaced.host, spaced.pathname, spaced.search, spaced.hash]
+                  p.mailto = [url.parse('mailto:someone@example.com').auth, url.parse('mailto:someone@example.com').host]
+                  p.protocolRelative = [url.parse('//cdn.example.com/lib.js').host, url.parse('//cdn.example.com/lib.js', false, true).host]
+                  p.emptyPort = url.parse('https://app.posthog.com:/api').href
+                  p.format = [
+                    url.format({ protocol: 'https', hostname: 'example.com', pathname: '/some/path', query: { page: 1, list: ['a', 'b c'] } }),
+                    url.format({ protocol: 'http:', host: 'a.com:81', pathname: 'x#y', search: 'q=1', hash: 'h', auth: 'u:p w' }),
+                    url.format(new URL('https://a.test/x?y=1')), url.parse('http://x.com/a?b=c').format(),
+                  ]
+                  p.resolve = [url.resolve('/one/two/three', 'four'), url.resolve('http://example.com/one', '/two'),
+                    url.resolve('http://example.com/a/b', '../c?d=1')]
+                  try { url.parse(5) } catch (e) { p.notString = e.name }
+                  return event
+                }
+                """#)
+        ])
+        let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        let p = try #require(result.event?["properties"]?.objectValue)
+        #expect(
+            p["parsed"]
+                == [
+                    "http:", true, "user:pa ss", "example.com:8080", "8080", "example.com", "#hash", "?query=string&a=1&a=2", "/p/a/t/h",
+                    "/p/a/t/h?query=string&a=1&a=2", "http://user:pa%20ss@example.com:8080/p/a/t/h?query=string&a=1&a=2#hash",
+                ])
+        #expect(p["query"] == ["query": "string", "a": ["1", "2"]] && p["queryProto"] == .null)
+        #expect(p["bare"] == ["/", "/", "https://posthog.com/", .null, .null])
+        #expect(p["relative"] == [.null, .null, "/relative/path", "x=1", "/relative/path?x=1"])
+        #expect(p["spaced"] == ["::1", "[::1]:3000", "/x%20y", "?q=a%20b", "#c%20d"])
+        #expect(p["mailto"] == ["someone", "example.com"])
+        #expect(p["protocolRelative"] == [.null, "cdn.example.com"])
+        #expect(p["emptyPort"] == "https://app.posthog.com/api")
+        #expect(
+            p["format"]
+                == [
+                    "https://example.com/some/path?page=1&list=a&list=b%20c", "http://u:p%20w@a.com:81/x%23y?q=1#h",
+                    "https://a.test/x?y=1", "http://x.com/a?b=c",
+                ])
+        #expect(p["resolve"] == ["/one/two/four", "http://example.com/two", "http://example.com/c?d=1"])
+        #expect(p["notString"] == "TypeError")
+    }
+
     @Test("hostile code reaches nothing and leaves other sandboxes unaffected")
     func hostileCode() async throws {
         let (runtime, host) = makeRuntime()

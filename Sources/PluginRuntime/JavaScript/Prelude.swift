@@ -375,6 +375,138 @@ class URL {
 writable('URL', URL);
 writable('URLSearchParams', URLSearchParams);
 
+// ---- url.parse / url.format / url.resolve: Node's legacy API, which plugins of 2021 still used
+const SLASHED_PROTOCOLS = { 'http:': 1, 'https:': 1, 'ftp:': 1, 'gopher:': 1, 'file:': 1, 'ws:': 1, 'wss:': 1 };
+const HOSTLESS_PROTOCOLS = { 'javascript:': 1 };
+const legacyEscape = (text) => text.replace(/[\t\n\r "'<>\\^`{|}]/g, (c) => encodeURIComponent(c));
+function queryParse(text) {
+  const query = Object.create(null);
+  for (const part of text.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const key = formDecode(eq < 0 ? part : part.slice(0, eq)), value = eq < 0 ? '' : formDecode(part.slice(eq + 1));
+    if (!(key in query)) query[key] = value;
+    else if (Array.isArray(query[key])) query[key].push(value);
+    else query[key] = [query[key], value];
+  }
+  return query;
+}
+function queryStringify(object) {
+  const encode = (v) => (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean')
+    && (typeof v !== 'number' || isFinite(v)) ? encodeURIComponent($String(v)) : '';
+  const parts = [];
+  for (const key of $keys(object)) {
+    const value = object[key];
+    if (Array.isArray(value)) for (const v of value) parts.push(encodeURIComponent(key) + '=' + encode(v));
+    else parts.push(encodeURIComponent(key) + '=' + encode(value));
+  }
+  return parts.join('&');
+}
+class Url {
+  constructor() {
+    this.protocol = null; this.slashes = null; this.auth = null; this.host = null; this.port = null; this.hostname = null;
+    this.hash = null; this.search = null; this.query = null; this.pathname = null; this.path = null; this.href = null;
+  }
+  format() { return urlFormat(this); }
+  resolve(relative) { return urlResolve(this.href, relative); }
+}
+function urlParse(url, parseQueryString, slashesDenoteHost) {
+  if (url instanceof Url) return url;
+  if (typeof url !== 'string') throw new TypeError('The "url" argument must be of type string. Received ' + (url === null ? 'null' : typeof url));
+  const result = new Url();
+  let rest = url.trim();
+  // Backslashes before the query become slashes, as browsers read them.
+  const queryOrHash = rest.search(/[?#]/);
+  rest = queryOrHash < 0 ? rest.replace(/\\/g, '/') : rest.slice(0, queryOrHash).replace(/\\/g, '/') + rest.slice(queryOrHash);
+  const protocolMatch = /^[a-z0-9.+-]+:/i.exec(rest);
+  let lowerProtocol = '';
+  if (protocolMatch) {
+    lowerProtocol = protocolMatch[0].toLowerCase();
+    result.protocol = lowerProtocol;
+    rest = rest.slice(protocolMatch[0].length);
+  }
+  if (slashesDenoteHost || protocolMatch || /^\/\/[^@/]+@[^@/]+/.test(rest)) {
+    if (rest.startsWith('//') && !(protocolMatch && HOSTLESS_PROTOCOLS[lowerProtocol])) { result.slashes = true; rest = rest.slice(2); }
+  }
+  if (!HOSTLESS_PROTOCOLS[lowerProtocol] && (result.slashes || (protocolMatch && !SLASHED_PROTOCOLS[lowerProtocol]))) {
+    // The host ends at the first character no host may hold, unless an `@` follows it before a
+    // `/`, `?` or `#` (what came before was the auth).
+    let at = -1, nonHost = -1;
+    for (let i = 0; i < rest.length; i++) {
+      const c = rest[i];
+      if (c === '/' || c === '?' || c === '#') { if (nonHost < 0) nonHost = i; break; }
+      if (c === '@') { at = i; nonHost = -1; } else if (nonHost < 0 && '\t\n\r "%\';<>\\^`{|}'.includes(c)) nonHost = i;
+    }
+    const start = at + 1;
+    if (at >= 0) {
+      const auth = rest.slice(0, at);
+      try { result.auth = decodeURIComponent(auth); } catch (e) { result.auth = auth; }
+    }
+    let host = nonHost < 0 ? rest.slice(start) : rest.slice(start, nonHost);
+    rest = nonHost < 0 ? '' : rest.slice(nonHost);
+    const portMatch = /:[0-9]*$/.exec(host);
+    if (portMatch) {
+      if (portMatch[0] !== ':') result.port = portMatch[0].slice(1);
+      host = host.slice(0, host.length - portMatch[0].length);
+    }
+    let hostname = host;
+    const ipv6 = hostname.startsWith('[') && hostname.endsWith(']');
+    if (ipv6) hostname = hostname.slice(1, -1);
+    hostname = hostname.length > 255 ? '' : hostname.toLowerCase();
+    result.hostname = hostname;
+    result.host = (ipv6 ? '[' + hostname + ']' : hostname) + (result.port ? ':' + result.port : '');
+  }
+  rest = legacyEscape(rest);
+  const hashAt = rest.indexOf('#');
+  if (hashAt >= 0) { result.hash = rest.slice(hashAt); rest = rest.slice(0, hashAt); }
+  const queryAt = rest.indexOf('?');
+  if (queryAt >= 0) {
+    result.search = rest.slice(queryAt);
+    result.query = rest.slice(queryAt + 1);
+    if (parseQueryString) result.query = queryParse(result.query);
+    rest = rest.slice(0, queryAt);
+  } else if (parseQueryString) {
+    result.search = null;
+    result.query = Object.create(null);
+  }
+  if (rest !== '') result.pathname = rest;
+  if (SLASHED_PROTOCOLS[lowerProtocol] && result.hostname && !result.pathname) result.pathname = '/';
+  if (result.pathname || result.search) result.path = (result.pathname || '') + (result.search || '');
+  result.href = urlFormat(result);
+  return result;
+}
+function urlFormat(object) {
+  if (typeof object === 'string') object = urlParse(object);
+  else if (object === null || typeof object !== 'object') throw new TypeError('The "urlObject" argument must be one of type object or string.');
+  if (object instanceof URL) return object.href;
+  let auth = object.auth ? encodeURIComponent(object.auth).replace(/%3A/i, ':') + '@' : '';
+  let protocol = object.protocol || '', pathname = object.pathname || '', hash = object.hash || '', host = '';
+  if (object.host) host = auth + object.host;
+  else if (object.hostname) {
+    const hostname = $String(object.hostname);
+    host = auth + (hostname.includes(':') && !hostname.startsWith('[') ? '[' + hostname + ']' : hostname) + (object.port ? ':' + object.port : '');
+  }
+  const query = object.query !== null && typeof object.query === 'object' ? queryStringify(object.query) : '';
+  let search = object.search || (query && '?' + query) || '';
+  if (protocol && !protocol.endsWith(':')) protocol += ':';
+  pathname = pathname.replace(/[?#]/g, (c) => encodeURIComponent(c));
+  if (object.slashes || SLASHED_PROTOCOLS[protocol]) {
+    if (object.slashes || host) {
+      if (pathname && pathname[0] !== '/') pathname = '/' + pathname;
+      host = '//' + host;
+    } else if (protocol === 'file:') host = '//';
+  }
+  search = search.replace(/#/g, '%23');
+  if (hash && hash[0] !== '#') hash = '#' + hash;
+  if (search && search[0] !== '?') search = '?' + search;
+  return protocol + host + pathname + search + hash;
+}
+function urlResolve(from, to) {
+  const resolved = new URL($String(to), new URL($String(from), 'resolve://'));
+  if (resolved.protocol === 'resolve:') return resolved.pathname + resolved.search + resolved.hash;
+  return resolved.toString();
+}
+
 // ---- RetryError, host calls, fetch
 class RetryError extends Error {
   constructor(message) { super(message); this.name = 'RetryError'; }
@@ -703,7 +835,7 @@ return {
   'generic-pool': $freeze({ createPool }),
   'pg': $freeze({ Client: PgClient, Pool: PgPool, default: { Client: PgClient, Pool: PgPool } }),
   'crypto': $freeze(crypto),
-  'url': $freeze({ URL, URLSearchParams }),
+  'url': $freeze({ URL, URLSearchParams, Url, parse: urlParse, format: urlFormat, resolve: urlResolve }),
   'zlib': $freeze(zlib),
   'stream': $freeze({ PassThrough }),
   '@posthog/plugin-contrib': $freeze({
