@@ -87,6 +87,49 @@ import Testing
         #expect(await host.errors[1]?.name == "IllegalOperationError")
     }
 
+    @Test("a result that is not an event (string, array, number, function, sync or async) fails the plugin; the chain goes on")
+    func nonEventResults() async throws {
+        let (runtime, host) = makeRuntime()
+        await runtime.load([
+            plugin(1, order: 1, "function processEvent(e) { e.properties.one = true; return 'not an event' }"),
+            plugin(2, order: 2, "async function processEvent(e) { e.properties.two = true; return [e] }"),
+            plugin(3, order: 3, "function processEvent(e) { return 42 }"),
+            plugin(4, order: 4, "function processEvent(e) { return () => e }"),
+            plugin(5, order: 5, "function processEvent(e) { e.properties.five = true; return e }"),
+        ])
+        let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        let properties = try #require(result.event?["properties"]?.objectValue)
+        // Each failing plugin's mutations stay, as for a throw.
+        #expect(properties["one"] == true && properties["two"] == true && properties["five"] == true)
+        #expect(properties["$plugins_failed"] == ["plugin1 (1)", "plugin2 (2)", "plugin3 (3)", "plugin4 (4)"])
+        #expect(properties["$plugins_succeeded"] == ["plugin5 (5)"])
+        for (id, what) in [(1, "a string"), (2, "an array"), (3, "a number"), (4, "a function")] {
+            let error = try #require(await host.errors[id])
+            #expect(error.name == "TypeError")
+            #expect(
+                error.message == "processEvent returned \(what) instead of the event: return the event object, or a falsy value to drop it")
+        }
+    }
+
+    @Test("a returned event whose toJSON never ends is stopped by the execution time limit, sync or async")
+    func endlessToJSON() async throws {
+        let (runtime, host) = makeRuntime(taskTimeout: 5, executionLimit: 0.3)
+        await runtime.load([
+            plugin(1, order: 1, "function processEvent(e) { e.properties.x = { toJSON() { while (true) {} } }; return e }"),
+            plugin(2, order: 2, "async function processEvent(e) { await null; e.properties.y = { toJSON() { for (;;) {} } }; return e }"),
+            plugin(3, order: 3, "function processEvent(e) { e.properties.ok = true; return e }"),
+        ])
+        let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        let properties = try #require(result.event?["properties"]?.objectValue)
+        #expect(properties["ok"] == true && properties["x"] == nil && properties["y"] == nil)
+        #expect(properties["$plugins_failed"] == ["plugin1 (1)", "plugin2 (2)"])
+        for id in [1, 2] {
+            let error = try #require(await host.errors[id])
+            #expect(error.name == "TimeoutError")
+            #expect(error.message == "Script execution timed out after 0.3 seconds")
+        }
+    }
+
     @Test("synchronous endless loops are stopped by the execution time limit; other plugins keep working")
     func syncTimeout() async throws {
         let (runtime, host) = makeRuntime(taskTimeout: 5, executionLimit: 0.3)

@@ -205,6 +205,8 @@ struct JSThrown: Error, Sendable, Equatable {
     var isErrorObject = true
     /// The state of the call's first argument (the event) when the call failed.
     var argumentAfter: JSON?
+    /// The watchdog stopped the call (time or memory limit).
+    var isTermination = false
 
     static func from(_ ctx: JSContextRef, _ value: JSValueRef) -> JSThrown {
         if let object = JSC.object(ctx, value), JSValueIsObject(ctx, value) {

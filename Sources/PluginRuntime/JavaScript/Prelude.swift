@@ -1213,13 +1213,28 @@ function call(kind, name, args) {
 const pending = $freeze({});
 function invoke(kind, name, args, id) {
   const argument = args.length > 0 ? args[0] : undefined;
+  const check = kind === 'method' && name === 'processEvent' ? checkEvent : (v) => v;
   const value = call(kind, name, args);
-  if (!isObject(value)) return value;
+  if (!isObject(value)) return check(value);
   let then;
-  try { then = value.then; } catch (e) { return value; }
-  if (typeof then !== 'function') return value;
-  $apply($then, $Promise.resolve(value), [(v) => native('settle', id, true, v, v === argument), (e) => native('settle', id, false, e)]);
+  try { then = value.then; } catch (e) { return check(value); }
+  if (typeof then !== 'function') return check(value);
+  const settle = (v) => {
+    try { check(v); } catch (e) { return native('settle', id, false, e); }
+    return native('settle', id, true, v, v === argument);
+  };
+  $apply($then, $Promise.resolve(value), [settle, (e) => native('settle', id, false, e)]);
   return pending;
+}
+// processEvent gives back an event object, or a falsy value to drop the event. Anything else (a
+// string, a number, an array, a function) would reach ingestion as no event at all: it counts as the
+// plugin failing, and the chain goes on with the event as it was.
+function checkEvent(value) {
+  if (!value || (typeof value === 'object' && !$isArray(value))) return value;
+  const what = $isArray(value) ? 'an array' : typeof value === 'object' || typeof value === 'undefined' ? 'an object' : 'a ' + typeof value;
+  const error = new TypeError('processEvent returned ' + what + ' instead of the event: return the event object, or a falsy value to drop it');
+  delete error.stack; // the prelude's frame would only mislead
+  throw error;
 }
 function wrapBytes(u8) { return toBuffer(u8); }
 function makeResponse(r) { return { status: r.status, statusText: r.statusText, headers: r.headers, url: r.url, body: toBuffer(r.body) }; }

@@ -188,12 +188,18 @@ final class Sandbox {
             if let early { return try early.get() }
             guard let pendingMarker, JSValueIsStrictEqual(ctx, result, pendingMarker) else {
                 let same = argument.map { JSValueIsStrictEqual(ctx, $0, result) } ?? false
-                return SandboxResult(value: wantsResult ? try JSONText.stringify(ctx, result) : nil, returnedArgument: same)
+                return SandboxResult(value: wantsResult ? try resultText(result) : nil, returnedArgument: same)
             }
             return try await awaitPromise(id: id, wantsResult: wantsResult, timeout: timeout)
         } catch {
             var error = error
-            if let argument, JSValueIsObject(context, argument) { error.argumentAfter = try? JSC.json(context, argument) }
+            // Writing the event runs its `toJSON` methods and getters, plugin code: not again after the
+            // watchdog stopped it, and as a run of its own otherwise.
+            if !error.isTermination, let argument, JSValueIsObject(context, argument) {
+                worker.noteEntry()
+                error.argumentAfter = try? JSC.json(context, argument)
+                _ = worker.takeTermination()
+            }
             throw error
         }
     }
@@ -282,18 +288,38 @@ final class Sandbox {
 
     /// A thrown value, or the watchdog's termination: the §5.5 timeout error, or the memory limit.
     private func thrown(_ exception: JSValueRef) -> JSThrown {
-        switch worker.takeTermination() {
+        Self.terminationError(worker.takeTermination()) ?? pluginContext.mapped(JSThrown.from(context, exception))
+    }
+
+    private static func terminationError(_ termination: Watchdog.Termination?) -> JSThrown? {
+        switch termination {
         case .time(let seconds):
-            return JSThrown(
+            var error = JSThrown(
                 name: "TimeoutError",
                 message: "Script execution timed out after \(JSNumberFormatter.string(seconds)) seconds", stack: nil)
+            error.isTermination = true
+            return error
         case .memory(let limitBytes):
-            return JSThrown(
+            var error = JSThrown(
                 name: "RangeError",
                 message: "Out of memory: stopped while the server's memory passed its limit of \(limitBytes >> 20) MB", stack: nil)
+            error.isTermination = true
+            return error
         case nil:
-            return pluginContext.mapped(JSThrown.from(context, exception))
+            return nil
         }
+    }
+
+    /// A returned value's JSON text, written after the entry that returned it. Its `toJSON` methods are
+    /// plugin code: this is a run of its own for the watchdog, and a termination is reported as such.
+    private func resultText(_ value: JSValueRef?) throws(JSThrown) -> JSONText? {
+        worker.noteEntry()
+        var exception: JSValueRef?
+        guard let text = JSValueCreateJSONString(context, value, 0, &exception) else {
+            if let exception { throw thrown(exception) }
+            return nil
+        }
+        return JSONText(adopting: text)
     }
 
     // MARK: host call completion
@@ -376,7 +402,8 @@ final class Sandbox {
                     let value = wantsResult ? try JSONText.stringify(ctx, argument(3)) : nil
                     return .success(SandboxResult(value: value, returnedArgument: JSValueToBoolean(ctx, argument(4))))
                 } catch {
-                    return .failure(error)
+                    // Inside the entry: the mark stays for the entry's own error.
+                    return .failure(Self.terminationError(self.worker.pendingTermination()) ?? error)
                 }
             }
             if let waiting = awaiting.removeValue(forKey: id) {

@@ -54,6 +54,11 @@ actor PluginWorker {
         watchdog.take()
     }
 
+    /// Why the watchdog is terminating the running entry, if it is; keeps the mark.
+    nonisolated func pendingTermination() -> Watchdog.Termination? {
+        watchdog.peek()
+    }
+
     /// Counts an entry into JavaScript from Swift (see `Watchdog`).
     nonisolated func noteEntry() {
         watchdog.noteEntry()

@@ -78,6 +78,12 @@ final class Watchdog: @unchecked Sendable {
         return true
     }
 
+    func peek() -> Termination? {
+        lock.lock()
+        defer { lock.unlock() }
+        return termination
+    }
+
     func take() -> Termination? {
         lock.lock()
         defer { lock.unlock() }
