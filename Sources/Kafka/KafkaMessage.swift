@@ -25,6 +25,11 @@ public struct KafkaOutgoingMessage: Sendable, Equatable {
         self.value = value
         self.headers = headers
     }
+
+    /// What librdkafka counts against `message.max.bytes`.
+    public var size: Int {
+        value.count + (key?.count ?? 0) + headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.count }
+    }
 }
 
 /// A consumed record and where it came from.

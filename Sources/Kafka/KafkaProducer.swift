@@ -12,12 +12,16 @@ public final class KafkaProducer: @unchecked Sendable {
     private let closed = ClosedFlag()
     private let pollThreadDone = DispatchSemaphore(value: 0)
 
+    /// librdkafka's default `message.max.bytes`, set explicitly: a message larger than this (key, value
+    /// and headers) is refused before it is sent, however often it is tried again.
+    public static let maximumMessageBytes = 1_000_000
+
     /// `properties` are librdkafka producer settings, applied over the defaults (acks all, no
     /// compression, no idempotence, 10 retries from 1 s: wire-formats.md §3.1).
     public init(configuration: KafkaConfiguration, properties: [String: String] = [:]) throws(KafkaError) {
         let defaults: [(String, String)] = [
             ("acks", "all"), ("compression.type", "none"), ("enable.idempotence", "false"), ("retries", "10"),
-            ("retry.backoff.ms", "1000"), ("linger.ms", "5"),
+            ("retry.backoff.ms", "1000"), ("linger.ms", "5"), ("message.max.bytes", String(Self.maximumMessageBytes)),
         ]
         let conf = try configuration.makeConf(extra: defaults + properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
         rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in

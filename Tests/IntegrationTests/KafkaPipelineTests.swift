@@ -206,6 +206,36 @@ struct KafkaPipelineTests {
             })
     }
 
+    @Test("an event a plugin makes too large for Kafka is dead-lettered with its reason; the events after it flow")
+    func oversizedEvent() async throws {
+        let harness = try await KafkaServerHarness.start { database in
+            try PluginPipelineTests.installSourcePlugin(
+                database, name: "inflating",
+                source: "export function processEvent(e) { if (e.event === 'huge') e.properties.blob = 'x'.repeat(1100000); return e }")
+        }
+        defer { Task { await harness.stop() } }
+        let user = "user-\(UInt32.random(in: 0...UInt32.max))"
+        let huge = UUIDT().uuidString, after = UUIDT().uuidString
+        try await TestBroker.produce([
+            TestBroker.rawEvent(topic: harness.topic, uuid: huge, distinctId: user, data: ["event": "huge", "properties": [:]]),
+            TestBroker.rawEvent(topic: harness.topic, uuid: after, distinctId: user, data: ["event": "after", "properties": [:]]),
+        ])
+        let events = try await KafkaTopicReader(topic: ClickHouseMessages.Topic.events)
+        defer { Task { await events.close() } }
+        try await events.read { Set(Self.events($0).map(\.uuid)).contains(after) }
+        #expect(!Self.events(events.messages).contains { $0.uuid == huge })
+
+        let deadLetters = try await KafkaTopicReader(topic: harness.deadLetterTopic)
+        defer { Task { await deadLetters.close() } }
+        try await deadLetters.read { $0.count >= 1 }
+        let letter = try #require(deadLetters.messages.first)
+        let reason = String(decoding: letter.header("dead_letter_reason") ?? [], as: UTF8.self)
+        #expect(reason.contains("event too large for Kafka"), "\(reason)")
+        #expect(reason.contains("the limit is 1000000"), "\(reason)")
+        // The message as it was consumed, before the plugin inflated it.
+        #expect(KafkaTopicReader.json(letter)?["uuid"] == .string(huge))
+    }
+
     @Test("kill -9 mid-stream and a restart lose no event (duplicates allowed, counted)")
     func crashAndRestart() async throws {
         // About 10 ms of plugin work per event on one worker: the 400 events take seconds, so the

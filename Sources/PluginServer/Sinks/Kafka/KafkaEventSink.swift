@@ -15,12 +15,13 @@ struct KafkaEventSink: EventSink {
     func storeEvent(_ event: IngestedEvent, messageKey: UUID?) async throws -> IngestionOutcome {
         let start = ContinuousClock.now
         let chain = event.elements.isEmpty ? "" : Elements.chain(event.elements)
-        producer.enqueue(
+        try enqueue(
             KafkaOutgoingMessage(
                 topic: ClickHouseMessages.Topic.events, key: Array(event.uuid.utf8),
                 value: ClickHouseMessages.eventValue(
                     uuid: event.uuid, event: event.eventName, properties: event.properties, timestamp: event.timestamp,
-                    teamId: event.team.id, distinctId: event.distinctId, elementsChain: chain)))
+                    teamId: event.team.id, distinctId: event.distinctId, elementsChain: chain)),
+            teamId: event.team.id, uuid: event.uuid)
         metrics?.singleSave(snapshot: false, teamId: event.team.id, seconds: (ContinuousClock.now - start).inSeconds)
         if try await teams.shouldSendWebhooks(teamId: event.team.id) {
             let payload: JSON = [
@@ -35,15 +36,28 @@ struct KafkaEventSink: EventSink {
     /// No team check and no `$session_id` requirement: ClickHouse mode produced these anyway (§12).
     func storeSessionRecording(_ recording: IngestedSessionRecording, messageKey: UUID?) async throws -> IngestionOutcome {
         let start = ContinuousClock.now
-        producer.enqueue(
+        try enqueue(
             KafkaOutgoingMessage(
                 topic: ClickHouseMessages.Topic.sessionRecordingEvents, key: Array(recording.uuid.utf8),
                 value: ClickHouseMessages.sessionRecordingValue(
                     uuid: recording.uuid, teamId: recording.teamId, distinctId: recording.distinctId,
                     sessionId: recording.properties["$session_id"], snapshotData: recording.properties["$snapshot_data"],
-                    timestamp: recording.timestamp)))
+                    timestamp: recording.timestamp)),
+            teamId: recording.teamId, uuid: recording.uuid)
         metrics?.singleSave(snapshot: true, teamId: recording.teamId, seconds: (ContinuousClock.now - start).inSeconds)
         return .stored(eventId: nil)
+    }
+
+    /// An event the producer would refuse for its size can never be stored: it fails for good (the
+    /// consumer dead-letters it) instead of failing its batch's flush, which would process the batch
+    /// again and again.
+    private func enqueue(_ message: KafkaOutgoingMessage, teamId: Int, uuid: String) throws(IngestionError) {
+        guard message.size <= KafkaProducer.maximumMessageBytes else {
+            throw IngestionError.permanent(
+                "event too large for Kafka: \(message.size) bytes on \(message.topic), the limit is \(KafkaProducer.maximumMessageBytes)",
+                teamId: teamId, eventUUID: uuid)
+        }
+        producer.enqueue(message)
     }
 }
 
