@@ -109,7 +109,7 @@ let package = Package(
         ),
         .systemLibrary(name: "CSystemZlib", providers: [.apt(["zlib1g-dev"])]),
         // clock_gettime for the process: JavaScriptCore's watchdog reads answered from CLOCK_MONOTONIC.
-        .target(name: "CWatchdogClock", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "CEngineHooks", linkerSettings: [.linkedLibrary("dl")]),
         // Runs plugin code: worker threads owning JSC context groups, one sandbox per plugin config.
         .target(
             name: "PluginRuntime",
@@ -117,7 +117,7 @@ let package = Package(
                 "CJavaScriptCore",
                 "CSystemZlib",
                 "CBrotli",
-                "CWatchdogClock",
+                "CEngineHooks",
                 "GeoIP",
                 "PostHogEvents",
                 .product(name: "Logging", package: "swift-log"),
@@ -136,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "PluginRuntimeTests",
             dependencies: [
-                "PluginRuntime", "CJavaScriptCore", "CWatchdogClock", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                "PluginRuntime", "CJavaScriptCore", "CEngineHooks", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             swiftSettings: strict
         ),

@@ -147,6 +147,28 @@ import Testing
         #expect(again.event?["properties"]?["$plugins_failed"] == ["plugin1 (1)"])
     }
 
+    @Test("endless chains of promise callbacks are stopped by the execution time limit; other plugins keep working")
+    func endlessMicrotasks() async throws {
+        let (runtime, host) = makeRuntime(taskTimeout: 5, executionLimit: 0.3)
+        await runtime.load([
+            plugin(1, order: 1, "async function processEvent(e) { while (true) await null }"),
+            plugin(2, order: 2, "function processEvent(e) { function f() { Promise.resolve().then(f) }; f(); return e }"),
+            plugin(3, order: 3, "function processEvent(e) { e.properties.ok = true; return e }"),
+        ])
+        for _ in 0..<3 {
+            let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+            let properties = try #require(result.event?["properties"]?.objectValue)
+            #expect(properties["ok"] == true)
+            #expect(properties["$plugins_succeeded"] == ["plugin3 (3)"])
+            #expect(properties["$plugins_failed"] == ["plugin1 (1)", "plugin2 (2)"])
+        }
+        for id in [1, 2] {
+            let error = try #require(await host.errors[id])
+            #expect(error.name == "TimeoutError")
+            #expect(error.message == "Script execution timed out after 0.3 seconds")
+        }
+    }
+
     @Test("a plugin filling memory in a loop is stopped once the process passes the memory limit; the server goes on")
     func memoryLimit() async throws {
         let limit = try #require(Watchdog.residentBytes()) + (256 << 20)

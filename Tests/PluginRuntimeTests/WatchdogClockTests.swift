@@ -1,5 +1,5 @@
+import CEngineHooks
 import CJavaScriptCore
-import CWatchdogClock
 import Foundation
 import Testing
 

@@ -743,12 +743,14 @@ function host(op, args, bytes) {
   return new $Promise((resolve, reject) => { hostCalls[id] = [resolve, reject]; });
 }
 function complete(results) {
-  for (let i = 0; i + 2 < results.length; i += 3) {
-    const id = results[i], pending = hostCalls[id];
-    if (pending === undefined) continue;
-    delete hostCalls[id];
-    if (results[i + 1]) pending[0](results[i + 2]); else pending[1](results[i + 2]);
-  }
+  try {
+    for (let i = 0; i + 2 < results.length; i += 3) {
+      const id = results[i], pending = hostCalls[id];
+      if (pending === undefined) continue;
+      delete hostCalls[id];
+      if (results[i + 1]) pending[0](results[i + 2]); else pending[1](results[i + 2]);
+    }
+  } finally { native('drain'); }
 }
 const consoleObject = {};
 for (const level of ['debug', 'log', 'info', 'warn', 'error']) {
@@ -1022,8 +1024,10 @@ let methods = {}, tasks = {}, jobs = {};
 // Runs the plugin's module function (made once per context by `PluginModule`) for this config: its
 // top-level code gets this config's bindings and keeps its own module state in the closure.
 function load(factory) {
-  const loaded = $apply(factory, undefined, [scope.console, scope.fetch, scope.posthog, scope.require, scope, { exports: {} }, {}]);
-  return discover(loaded);
+  try {
+    const loaded = $apply(factory, undefined, [scope.console, scope.fetch, scope.posthog, scope.require, scope, { exports: {} }, {}]);
+    return discover(loaded);
+  } finally { native('drain'); }
 }
 function discover(loaded) {
   const holders = [];
@@ -1211,7 +1215,12 @@ function call(kind, name, args) {
 // A call's result, or `pending` when it is a thenable: its outcome then reaches the runtime through
 // native('settle', id, …), possibly before this returns (microtasks drain when the entry ends).
 const pending = $freeze({});
+// Entries end by running their microtasks inside themselves, where the watchdog's time limit covers
+// them (see MicrotaskDrain.c): load, invoke and complete.
 function invoke(kind, name, args, id) {
+  try { return invokeExport(kind, name, args, id); } finally { native('drain'); }
+}
+function invokeExport(kind, name, args, id) {
   const argument = args.length > 0 ? args[0] : undefined;
   const check = kind === 'method' && name === 'processEvent' ? checkEvent : (v) => v;
   const value = call(kind, name, args);

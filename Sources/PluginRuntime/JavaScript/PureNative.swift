@@ -1,3 +1,4 @@
+import CEngineHooks
 import CJavaScriptCore
 import Foundation
 
@@ -24,6 +25,9 @@ enum PureNative {
             let count = max(0, min(Int(JSValueToNumber(ctx, argument(1), nil)), 1 << 30))
             var generator = SystemRandomNumberGenerator()
             return JSC.makeBytes(ctx, (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        case "drain":
+            if let group = JSContextGetGroup(ctx) { _ = engine_drain_microtasks(UnsafeRawPointer(group)) }
+            return JSValueMakeUndefined(ctx)
         case "randomUUID":
             return JSC.makeString(ctx, UUID().uuidString.lowercased())
         case "zlib":

@@ -1,5 +1,5 @@
+import CEngineHooks
 import CJavaScriptCore
-import CWatchdogClock
 import Foundation
 import PostHogEvents
 import Synchronization
@@ -37,7 +37,7 @@ actor PluginWorker {
             group: JSContextGroupCreate(), bridgeClass: JSClassCreate(&definition), pureBridgeClass: JSClassCreate(&pureDefinition))
         watchdog = Watchdog(
             timeLimit: settings.executionTimeLimit ?? settings.taskTimeout, memoryLimitBytes: settings.memoryLimitBytes)
-        // The limit counts wall time (see CWatchdogClock); if that cannot be set up, it counts CPU time.
+        // The limit counts wall time (see WatchdogClock.c); if that cannot be set up, it counts CPU time.
         _ = watchdog_clock_install()
         watchdog.install(on: engine.group)
     }

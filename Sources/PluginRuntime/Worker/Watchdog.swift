@@ -4,7 +4,7 @@ import Foundation
 /// Stops JavaScript that runs too long or makes the process too big, on a worker's context group.
 ///
 /// JavaScriptCore's watchdog calls back every `period` while one entry into the VM keeps running; the
-/// callback decides. An entry is stopped once it has run `timeLimit` (wall time, see CWatchdogClock),
+/// callback decides. An entry is stopped once it has run `timeLimit` (wall time, see WatchdogClock.c),
 /// or as soon as the process's resident memory passes `memoryLimitBytes`: a plugin filling memory in a
 /// loop (11 GB in 30 s measured) would otherwise get the whole server killed by the system before
 /// the time limit. Entries shorter than the period are never looked at.

@@ -6,7 +6,7 @@
 // vDSO read), so the limit counts wall time, as the original's loop guard (Date.now()) did; every
 // other call goes to the C library's clock_gettime unchanged.
 #define _GNU_SOURCE
-#include "CWatchdogClock.h"
+#include "CEngineHooks.h"
 
 #include <dlfcn.h>
 #include <link.h>
