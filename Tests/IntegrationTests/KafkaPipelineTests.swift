@@ -236,6 +236,35 @@ struct KafkaPipelineTests {
         #expect(KafkaTopicReader.json(letter)?["uuid"] == .string(huge))
     }
 
+    @Test("a consumed message too large to produce again is dead-lettered without its value, which stays at its offset")
+    func oversizedDeadLetter() async throws {
+        let harness = try await KafkaServerHarness.start()
+        defer { Task { await harness.stop() } }
+        let after = UUIDT().uuidString
+        // Not JSON, and over the server producer's limit: sent by a producer allowing more, as a
+        // broker configured for larger messages takes them.
+        let huge = KafkaOutgoingMessage(
+            topic: harness.topic, key: Array("huge".utf8), value: Array(repeating: UInt8(ascii: "x"), count: 1_200_000))
+        try await TestBroker.produce([huge], properties: ["message.max.bytes": "2000000"])
+        try await TestBroker.produce([
+            TestBroker.rawEvent(topic: harness.topic, uuid: after, distinctId: "user-after", data: ["event": "after", "properties": [:]])
+        ])
+        let events = try await KafkaTopicReader(topic: ClickHouseMessages.Topic.events)
+        defer { Task { await events.close() } }
+        try await events.read { Set(Self.events($0).map(\.uuid)).contains(after) }
+
+        let deadLetters = try await KafkaTopicReader(topic: harness.deadLetterTopic)
+        defer { Task { await deadLetters.close() } }
+        try await deadLetters.read { $0.count >= 1 }
+        let letter = try #require(deadLetters.messages.first)
+        #expect(letter.key == Array("huge".utf8))
+        #expect(letter.value.isEmpty)
+        #expect(String(decoding: letter.header("dead_letter_reason") ?? [], as: UTF8.self).contains("not valid JSON"))
+        let omitted = String(decoding: letter.header("value_omitted") ?? [], as: UTF8.self)
+        #expect(omitted.hasPrefix("1200000 bytes, over the 1000000-byte message limit"), "\(omitted)")
+        #expect(letter.header("source_offset") != nil && letter.header("source_topic") == Array(harness.topic.utf8))
+    }
+
     @Test("kill -9 mid-stream and a restart lose no event (duplicates allowed, counted)")
     func crashAndRestart() async throws {
         // About 10 ms of plugin work per event on one worker: the 400 events take seconds, so the

@@ -219,14 +219,24 @@ public final class KafkaQueueConsumer: Service, Sendable {
                 "reason": "\(reason)", "dead_letter_topic": "\(deadLetterTopic)", "partition": "\(message.partition)",
                 "offset": "\(message.offset)",
             ])
-        producer.enqueue(
-            KafkaOutgoingMessage(
-                topic: deadLetterTopic, key: message.key, value: message.value,
-                headers: [
-                    KafkaHeader(name: "dead_letter_reason", value: reason), KafkaHeader(name: "source_topic", value: message.topic),
-                    KafkaHeader(name: "source_partition", value: "\(message.partition)"),
-                    KafkaHeader(name: "source_offset", value: "\(message.offset)"), KafkaHeader(name: "instance_id", value: instanceId),
-                    KafkaHeader(name: "failed_at", value: EventTimestamp.now().isoString),
-                ]))
+        var letter = KafkaOutgoingMessage(
+            topic: deadLetterTopic, key: message.key, value: message.value,
+            headers: [
+                KafkaHeader(name: "dead_letter_reason", value: reason), KafkaHeader(name: "source_topic", value: message.topic),
+                KafkaHeader(name: "source_partition", value: "\(message.partition)"),
+                KafkaHeader(name: "source_offset", value: "\(message.offset)"), KafkaHeader(name: "instance_id", value: instanceId),
+                KafkaHeader(name: "failed_at", value: EventTimestamp.now().isoString),
+            ])
+        // A message the broker took but the producer may not send (a broker allowing more than
+        // librdkafka's default) would fail its batch's flush at every try: its value stays where it was.
+        if letter.size > KafkaProducer.maximumMessageBytes {
+            letter.headers.append(
+                KafkaHeader(
+                    name: "value_omitted",
+                    value: "\(message.value.count) bytes, over the \(KafkaProducer.maximumMessageBytes)-byte message limit: "
+                        + "read it at source_topic, source_partition, source_offset"))
+            letter.value = []
+        }
+        producer.enqueue(letter)
     }
 }

@@ -18,8 +18,8 @@ enum TestBroker {
         try runCommand(tansu, ["topic", "create", "--broker", "tcp://\(host)", "--partitions", "\(partitions)", name])
     }
 
-    static func produce(_ messages: [KafkaOutgoingMessage]) async throws {
-        let producer = try KafkaProducer(configuration: configuration)
+    static func produce(_ messages: [KafkaOutgoingMessage], properties: [String: String] = [:]) async throws {
+        let producer = try KafkaProducer(configuration: configuration, properties: properties)
         defer { producer.close() }
         try await producer.send(messages)
     }
