@@ -197,7 +197,7 @@ import Testing
         await harness.stop()
     }
 
-    @Test("a plugin that never returns and one that loops forever are stopped; events still flow")
+    @Test("plugins that never return, loop forever or chain promise callbacks forever are stopped; events still flow")
     func timeouts() async throws {
         let harness = try await IngestionHarness.start(
             environment: ["TASK_TIMEOUT": "1"],
@@ -208,12 +208,18 @@ import Testing
                 try Self.installSourcePlugin(
                     database, name: "waiter", order: 2,
                     source: "async function processEvent(e) { if (e.event === 'wait') { await new Promise(() => {}) } return e }")
+                try Self.installSourcePlugin(
+                    database, name: "spinner", order: 3,
+                    source: "async function processEvent(e) { if (e.event === 'spin') { while (true) await null } return e }")
             })
         try await harness.send(Self.event("loop"))
         try await harness.send(Self.event("wait"))
+        try await harness.send(Self.event("spin"))
         try await harness.send(Self.event("normal"))
         let events = try harness.events()
-        #expect(Set(events.compactMap { $0["event"]?.stringValue }) == ["loop", "wait", "normal"])
+        #expect(Set(events.compactMap { $0["event"]?.stringValue }) == ["loop", "wait", "spin", "normal"])
+        let spin = try #require(events.first { $0["event"] == "spin" })
+        #expect(spin["properties"]?["$plugins_failed"]?.arrayValue?.count == 1)
         let loop = try #require(events.first { $0["event"] == "loop" })
         #expect(loop["properties"]?["$plugins_failed"]?.arrayValue?.count == 1)
         let errors = try harness.database.rows(
@@ -221,6 +227,7 @@ import Testing
         #expect(
             errors.map { $0["message"] } == [
                 "Script execution timed out after 1 seconds", "Script execution timed out after promise waited for 1 second",
+                "Script execution timed out after 1 seconds",
             ])
         await harness.stop()
     }
