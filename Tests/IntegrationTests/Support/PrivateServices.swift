@@ -9,7 +9,8 @@ final class PrivatePostgres: @unchecked Sendable {
     private let runAsPostgres = getuid() == 0
 
     init() throws {
-        port = Int.random(in: 20000...40000)
+        // Below Linux's ephemeral range, and apart from PrivateRedis's ports.
+        port = Int.random(in: 10000...19999)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("pg")).path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         if runAsPostgres { try runCommand("chown", ["postgres:postgres", directory]) }
@@ -45,20 +46,31 @@ final class PrivatePostgres: @unchecked Sendable {
 
 /// A Redis of the test's own, persisting to an append-only file so a restart keeps the queue.
 final class PrivateRedis: @unchecked Sendable {
-    // @unchecked: `process` is replaced only by start/stop, called from the test's task.
+    // @unchecked: `process` and `port` are replaced only by init/start/stop, called from the test's task.
     let directory: String
-    let port: Int
+    private(set) var port: Int
     private var process: Process?
     var url: String { "redis://127.0.0.1:\(port)" }
 
+    /// Below Linux's ephemeral range (32768–60999), where an outgoing connection may hold the port.
+    private static func randomPort() -> Int { Int.random(in: 20000...32000) }
+
     init() throws {
-        port = Int.random(in: 40001...60000)
+        port = Self.randomPort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("redis")).path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try start()
+        // A port taken by something else makes redis-server exit: another one then.
+        for attempt in 1...5 {
+            if try start() { return }
+            guard attempt < 5 else { break }
+            port = Self.randomPort()
+        }
+        throw HarnessError(message: "redis-server did not start in \(directory)")
     }
 
-    func start() throws {
+    /// Starts redis-server and waits until it answers; false when it exited instead.
+    @discardableResult
+    func start() throws -> Bool {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
         process.arguments = [
@@ -68,7 +80,12 @@ final class PrivateRedis: @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         self.process = process
-        Thread.sleep(forTimeInterval: 0.3)
+        for _ in 0..<100 {
+            if (try? runCommand("redis-cli", ["-p", "\(port)", "ping"]))?.contains("PONG") == true { return true }
+            if !process.isRunning { return false }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return process.isRunning
     }
 
     /// SHUTDOWN flushes the append-only file, like a managed Redis restart.
