@@ -611,6 +611,27 @@ import Testing
         }
     }
 
+    /// Beyond the 38: Postgres refuses U+0000 in text and jsonb, which a client or a plugin can send.
+    @Test("a NUL character in the event name, distinct id, properties or $set is stored as U+FFFD, not dead-lettered")
+    func nulCharacters() async throws {
+        try await withHarness { h in
+            try await h.send(
+                [
+                    "event": "nul\u{0}event", "uuid": Self.uuid(),
+                    "properties": ["text": "a\u{0}b", "nested": ["key\u{0}": ["x\u{0}"]], "$set": ["name": "Ada\u{0}"]],
+                ], distinctId: "user\u{0}1")
+            #expect(try await h.deadLetterReasons() == [])
+            let events = try h.events()
+            #expect(events.count == 1)
+            #expect(events.first?["event"] == "nul\u{FFFD}event")
+            #expect(events.first?["distinct_id"] == "user\u{FFFD}1")
+            #expect(events.first?["properties"]?["text"] == "a\u{FFFD}b")
+            #expect(events.first?["properties"]?["nested"] == ["key\u{FFFD}": ["x\u{FFFD}"]])
+            #expect(try h.persons().first?["properties"] == ["name": "Ada\u{FFFD}"])
+            #expect(try h.persons().first?["distinct_ids"] == ["user\u{FFFD}1"])
+        }
+    }
+
     @Test("38 distinct_id wrong type (number)")
     func numericDistinctId() async throws {
         try await withHarness { h in

@@ -34,7 +34,13 @@ public final class EventPipeline: Sendable {
             }
         }
         let ingestionStart = ContinuousClock.now
-        let outcome = try await ingester.ingest(event, messageKey: messageKey)
+        let outcome: IngestionOutcome
+        do {
+            outcome = try await ingester.ingest(event, messageKey: messageKey)
+        } catch  where NulCharacters.refused(error) {
+            event = NulCharacters.replaced(in: event)
+            outcome = try await ingester.ingest(event, messageKey: messageKey)
+        }
         metrics?.pipelineStep(.ingestion, seconds: (ContinuousClock.now - ingestionStart).inSeconds)
         // A redelivered message was stored before, and its onEvent ran then: not again.
         if let plugins, let teamId, case .stored = outcome {
