@@ -309,6 +309,10 @@ import ZIPFoundation
                 }
                 return event
             }
+
+            export function onEvent(event: any) {
+                console.error(new Error('line sixteen').stack)
+            }
             """
         let zip = try makeZip([
             "repo/plugin.json": #"{"name": "x", "main": "src/index.ts"}"#,
@@ -325,6 +329,11 @@ import ZIPFoundation
         let fromBundle = try #require(await host.errors[2]?.stack)
         #expect(fromBundle.contains("check@src/lib/check.ts:4:"), "\(fromBundle)")
         #expect(fromBundle.contains("processEvent@src/index.ts:3:"), "\(fromBundle)")
+        // A stack the plugin logs itself.
+        await runtime.onEvent(teamId: 2, event: sampleEvent)
+        try await settleHost()
+        let logged = try #require(await host.logs.first { $0.config.id == 1 && $0.source == .console }?.message)
+        #expect(logged.hasPrefix("onEvent@index.ts:16:"), "\(logged)")
     }
 
     @Test("zip and tgz archives with a top-level folder load, and a multi-file archive is bundled")

@@ -35,12 +35,19 @@ final class PluginContext {
 
     /// `error` with its stack's frames in the plugin's code pointed at the author's own files and lines.
     func mapped(_ error: JSThrown) -> JSThrown {
-        guard let stack = error.stack, stack.contains("@" + PluginModule.file + ":") else { return error }
-        if decodedSourceMap == nil { decodedSourceMap = .some(SourceMap(inlineIn: code)) }
-        guard let sourceMap = decodedSourceMap ?? nil else { return error }
+        guard let stack = error.stack else { return error }
         var mapped = error
-        mapped.stack = sourceMap.rewrite(stack: stack, file: PluginModule.file, firstLineOffset: PluginModule.prefix.utf16.count)
+        mapped.stack = self.mapped(stack: stack)
         return mapped
+    }
+
+    /// `text` with the stack frames in it (`name@index.ts:line:column` lines) pointed at the author's
+    /// own files and lines: a stack the plugin writes to its console, say.
+    func mapped(stack text: String) -> String {
+        guard text.contains("@" + PluginModule.file + ":") else { return text }
+        if decodedSourceMap == nil { decodedSourceMap = .some(SourceMap(inlineIn: code)) }
+        guard let sourceMap = decodedSourceMap ?? nil else { return text }
+        return sourceMap.rewrite(stack: text, file: PluginModule.file, firstLineOffset: PluginModule.prefix.utf16.count)
     }
 
     /// Evaluates the prelude and compiles the plugin's module function. A syntax error in the plugin

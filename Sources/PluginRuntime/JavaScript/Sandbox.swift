@@ -450,6 +450,8 @@ final class Sandbox {
     }
 
     func log(_ source: PluginLogEntry.Source, _ type: PluginLogEntry.Level, _ message: String) {
+        // A stack the plugin logs (`console.error(e.stack)`) names the author's lines, as recorded errors do.
+        let message = source == .console ? pluginContext.mapped(stack: message) : message
         let entry = PluginLogEntry(
             config: descriptor.ref, source: source, type: type, message: message, timestamp: Date(), instanceId: instanceId)
         worker.logWriter.write(entry)
