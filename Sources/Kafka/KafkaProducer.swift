@@ -16,6 +16,9 @@ public final class KafkaProducer: @unchecked Sendable {
     /// and headers) is refused before it is sent, however often it is tried again.
     public static let maximumMessageBytes = 1_000_000
 
+    /// Whether `message` is within `maximumMessageBytes`; one that is not can never be sent.
+    public static func accepts(_ message: KafkaOutgoingMessage) -> Bool { message.size <= maximumMessageBytes }
+
     /// `properties` are librdkafka producer settings, applied over the defaults (acks all, no
     /// compression, no idempotence, 10 retries from 1 s: wire-formats.md §3.1).
     public init(configuration: KafkaConfiguration, properties: [String: String] = [:]) throws(KafkaError) {

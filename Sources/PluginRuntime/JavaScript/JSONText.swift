@@ -36,9 +36,14 @@ final class JSONText: @unchecked Sendable {
     /// `JSON.stringify(value)` in `ctx` (on the context's thread); `nil` for what it turns into
     /// `undefined` (undefined, functions, symbols). Throws the JavaScript exception (cycles, BigInt).
     static func stringify(_ ctx: JSContextRef, _ value: JSValueRef?) throws(JSThrown) -> JSONText? {
+        try stringify(ctx, value) { JSThrown.from(ctx, $0) }
+    }
+
+    /// The same, with the error a thrown value becomes decided by the caller.
+    static func stringify(_ ctx: JSContextRef, _ value: JSValueRef?, thrown: (JSValueRef) -> JSThrown) throws(JSThrown) -> JSONText? {
         var exception: JSValueRef?
         guard let text = JSValueCreateJSONString(ctx, value, 0, &exception) else {
-            if let exception { throw JSThrown.from(ctx, exception) }
+            if let exception { throw thrown(exception) }
             return nil
         }
         return JSONText(adopting: text)

@@ -379,14 +379,12 @@ writable('URLSearchParams', URLSearchParams);
 const SLASHED_PROTOCOLS = { 'http:': 1, 'https:': 1, 'ftp:': 1, 'gopher:': 1, 'file:': 1, 'ws:': 1, 'wss:': 1 };
 const HOSTLESS_PROTOCOLS = { 'javascript:': 1 };
 const legacyEscape = (text) => text.replace(/[\t\n\r "'<>\\^`{|}]/g, (c) => encodeURIComponent(c));
+// querystring.parse: URLSearchParams's pairs (its '?' strip kept off the text), a repeated key's values in an array.
 function queryParse(text) {
   const query = Object.create(null);
-  for (const part of text.split('&')) {
-    if (part === '') continue;
-    const eq = part.indexOf('=');
-    const key = formDecode(eq < 0 ? part : part.slice(0, eq)), value = eq < 0 ? '' : formDecode(part.slice(eq + 1));
+  for (const [key, value] of new URLSearchParams('?' + text)._list) {
     if (!(key in query)) query[key] = value;
-    else if (Array.isArray(query[key])) query[key].push(value);
+    else if ($isArray(query[key])) query[key][query[key].length] = value;
     else query[key] = [query[key], value];
   }
   return query;
@@ -397,10 +395,9 @@ function queryStringify(object) {
   const parts = [];
   for (const key of $keys(object)) {
     const value = object[key];
-    if (Array.isArray(value)) for (const v of value) parts.push(encodeURIComponent(key) + '=' + encode(v));
-    else parts.push(encodeURIComponent(key) + '=' + encode(value));
+    for (const v of $isArray(value) ? value : [value]) parts[parts.length] = encodeURIComponent(key) + '=' + encode(v);
   }
-  return parts.join('&');
+  return $apply($join, parts, ['&']);
 }
 class Url {
   constructor() {

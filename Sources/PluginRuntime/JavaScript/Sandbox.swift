@@ -314,12 +314,7 @@ final class Sandbox {
     /// plugin code: this is a run of its own for the watchdog, and a termination is reported as such.
     private func resultText(_ value: JSValueRef?) throws(JSThrown) -> JSONText? {
         worker.noteEntry()
-        var exception: JSValueRef?
-        guard let text = JSValueCreateJSONString(context, value, 0, &exception) else {
-            if let exception { throw thrown(exception) }
-            return nil
-        }
-        return JSONText(adopting: text)
+        return try JSONText.stringify(context, value, thrown: thrown)
     }
 
     // MARK: host call completion

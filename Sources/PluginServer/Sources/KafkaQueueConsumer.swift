@@ -229,7 +229,7 @@ public final class KafkaQueueConsumer: Service, Sendable {
             ])
         // A message the broker took but the producer may not send (a broker allowing more than
         // librdkafka's default) would fail its batch's flush at every try: its value stays where it was.
-        if letter.size > KafkaProducer.maximumMessageBytes {
+        if !KafkaProducer.accepts(letter) {
             letter.headers.append(
                 KafkaHeader(
                     name: "value_omitted",

@@ -52,7 +52,7 @@ struct KafkaEventSink: EventSink {
     /// consumer dead-letters it) instead of failing its batch's flush, which would process the batch
     /// again and again.
     private func enqueue(_ message: KafkaOutgoingMessage, teamId: Int, uuid: String) throws(IngestionError) {
-        guard message.size <= KafkaProducer.maximumMessageBytes else {
+        guard KafkaProducer.accepts(message) else {
             throw IngestionError.permanent(
                 "event too large for Kafka: \(message.size) bytes on \(message.topic), the limit is \(KafkaProducer.maximumMessageBytes)",
                 teamId: teamId, eventUUID: uuid)
