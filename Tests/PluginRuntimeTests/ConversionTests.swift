@@ -197,7 +197,8 @@ import Testing
     func longNonASCIIText() throws {
         let ctx = JSGlobalContextCreate(nil)!
         defer { JSGlobalContextRelease(ctx) }
-        for unit in ["é", "日", "😀", "a\u{0}", "\u{7f}\u{80}"] {
+        // "ÿ" and "Ā" are where narrowing UTF-16 to bytes would go wrong (0xFF, and U+0100 → 0x00).
+        for unit in ["é", "日", "😀", "a\u{0}", "\u{7f}\u{80}", "ÿ", "Ā", "ascii \u{7f}"] {
             for count in [1, 7, 100, 5000] {
                 let text = String(repeating: unit, count: count)
                 let value: JSON = ["k": .string(text), "list": [.string(text), .string("x" + text)], text: 1]

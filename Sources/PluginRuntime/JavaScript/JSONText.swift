@@ -20,7 +20,7 @@ final class JSONText: @unchecked Sendable {
         // JSON text has no raw NUL (it is escaped): the C string ends where the text does.
         let made = json.withExactText(capacityHint: Self.sizeHint.load(ordering: .relaxed)) { text in
             Self.sizeHint.store(text.count + 1, ordering: .relaxed)
-            return JSStringCreateWithUTF8CString(UnsafeRawPointer(text.baseAddress!).assumingMemoryBound(to: CChar.self))
+            return Self.makeString(text)
         }
         guard let made, let made else { return nil }
         string = made
@@ -54,21 +54,54 @@ final class JSONText: @unchecked Sendable {
         JSValueMakeFromJSONString(ctx, string)
     }
 
-    /// The value, parsed in Swift (on any thread). Parsed where JSC writes the UTF-8, without a copy;
-    /// text from `JSON.stringify` never repeats a key.
+    /// The value, parsed in Swift (on any thread); text from `JSON.stringify` never repeats a key.
     func parsed() throws(JSThrown) -> JSON {
-        let capacity = JSStringGetMaximumUTF8CStringSize(string)
-        let parsed = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
-            let written = JSStringGetUTF8CString(
-                string, UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), capacity)
-            let utf8 = UnsafeBufferPointer(rebasing: buffer[0..<max(0, written - 1)])
-            return Result { () throws(JSONParseError) in try JSON(parsingStringifiedUTF8: utf8) }
-        }
+        let parsed = withUTF8 { utf8 in Result { () throws(JSONParseError) in try JSON(parsingStringifiedUTF8: utf8) } }
         do {
             return try parsed.get()
         } catch {
             throw JSThrown(name: "Error", message: "Could not convert value: \(error)", stack: nil)
         }
+    }
+
+    /// Calls `body` with the text as UTF-8. JavaScriptCore's own UTF-8 conversion costs about as much
+    /// as parsing the result, so ASCII text (nearly every event) is narrowed here from the string's
+    /// UTF-16 code units in one pass; other text goes through the engine.
+    private func withUTF8<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        let length = JSStringGetLength(string)
+        if length > 0, let units = JSStringGetCharactersPtr(string) {
+            let narrowed = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { buffer -> R? in
+                var combined: UInt16 = 0
+                for index in 0..<length {
+                    let unit = units[index]
+                    combined |= unit
+                    buffer[index] = UInt8(truncatingIfNeeded: unit)
+                }
+                return combined < 0x80 ? body(UnsafeBufferPointer(buffer)) : nil
+            }
+            if let narrowed { return narrowed }
+        }
+        let capacity = JSStringGetMaximumUTF8CStringSize(string)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+            let written = JSStringGetUTF8CString(
+                string, UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), capacity)
+            return body(UnsafeBufferPointer(rebasing: buffer[0..<max(0, written - 1)]))
+        }
+    }
+
+    /// A JSC string of UTF-8 `text` (NUL-terminated in memory). ASCII text is widened here and handed
+    /// over as UTF-16, which the engine copies as is; other text goes through its UTF-8 conversion.
+    private static func makeString(_ text: UnsafeBufferPointer<UInt8>) -> JSStringRef? {
+        let widened = withUnsafeTemporaryAllocation(of: UInt16.self, capacity: max(1, text.count)) { units -> JSStringRef? in
+            var combined: UInt8 = 0
+            for index in 0..<text.count {
+                let byte = text[index]
+                combined |= byte
+                units[index] = UInt16(byte)
+            }
+            return combined < 0x80 ? JSStringCreateWithCharacters(units.baseAddress, text.count) : nil
+        }
+        return widened ?? JSStringCreateWithUTF8CString(UnsafeRawPointer(text.baseAddress!).assumingMemoryBound(to: CChar.self))
     }
 }
 
