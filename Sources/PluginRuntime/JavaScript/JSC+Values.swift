@@ -29,7 +29,19 @@ enum JSC {
     static func swiftString(_ string: JSStringRef) -> String {
         let length = JSStringGetLength(string)
         guard length > 0, let characters = JSStringGetCharactersPtr(string) else { return "" }
-        return String(decoding: UnsafeBufferPointer(start: characters, count: length), as: UTF16.self)
+        let units = UnsafeBufferPointer(start: characters, count: length)
+        // ASCII (operation names, keys, most log lines) is narrowed in one pass: Swift decodes UTF-16
+        // on a slow path, which showed in every call of a plugin.
+        let ascii = String(unsafeUninitializedCapacity: length) { bytes in
+            var combined: UInt16 = 0
+            for index in 0..<length {
+                let unit = units[index]
+                combined |= unit
+                bytes[index] = UInt8(truncatingIfNeeded: unit)
+            }
+            return combined < 0x80 ? length : 0
+        }
+        return ascii.isEmpty ? String(decoding: units, as: UTF16.self) : ascii
     }
 
     /// JavaScript `String(value)`; `nil` when the conversion throws.
