@@ -32,16 +32,20 @@ enum JSC {
         let units = UnsafeBufferPointer(start: characters, count: length)
         // ASCII (operation names, keys, most log lines) is narrowed in one pass: Swift decodes UTF-16
         // on a slow path, which showed in every call of a plugin.
-        let ascii = String(unsafeUninitializedCapacity: length) { bytes in
-            var combined: UInt16 = 0
-            for index in 0..<length {
-                let unit = units[index]
-                combined |= unit
-                bytes[index] = UInt8(truncatingIfNeeded: unit)
-            }
-            return combined < 0x80 ? length : 0
-        }
+        let ascii = String(unsafeUninitializedCapacity: length) { bytes in narrowASCII(units, into: bytes) ? length : 0 }
         return ascii.isEmpty ? String(decoding: units, as: UTF16.self) : ascii
+    }
+
+    /// Copies UTF-16 `units` into `bytes` (room for as many) as one byte each, in one pass; `false` when a
+    /// unit is not ASCII, and `bytes` then holds nothing usable.
+    static func narrowASCII(_ units: UnsafeBufferPointer<UInt16>, into bytes: UnsafeMutableBufferPointer<UInt8>) -> Bool {
+        var combined: UInt16 = 0
+        for index in 0..<units.count {
+            let unit = units[index]
+            combined |= unit
+            bytes[index] = UInt8(truncatingIfNeeded: unit)
+        }
+        return combined < 0x80
     }
 
     /// JavaScript `String(value)`; `nil` when the conversion throws.

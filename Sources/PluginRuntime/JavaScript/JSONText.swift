@@ -71,13 +71,7 @@ final class JSONText: @unchecked Sendable {
         let length = JSStringGetLength(string)
         if length > 0, let units = JSStringGetCharactersPtr(string) {
             let narrowed = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { buffer -> R? in
-                var combined: UInt16 = 0
-                for index in 0..<length {
-                    let unit = units[index]
-                    combined |= unit
-                    buffer[index] = UInt8(truncatingIfNeeded: unit)
-                }
-                return combined < 0x80 ? body(UnsafeBufferPointer(buffer)) : nil
+                JSC.narrowASCII(UnsafeBufferPointer(start: units, count: length), into: buffer) ? body(UnsafeBufferPointer(buffer)) : nil
             }
             if let narrowed { return narrowed }
         }
