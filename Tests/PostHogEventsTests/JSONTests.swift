@@ -93,6 +93,51 @@ import Testing
         #expect(throws: JSONParseError.self) { try Self.parseStringified(#"{"a":1,}"#) }
     }
 
+    @Test("large objects: repeated keys, array-index keys in any order, lookups, removals and inserts as a small object")
+    func largeObjects() throws {
+        // Past the size where an object indexes its keys, with array-index keys after names and out of
+        // order, a key repeated (first place, last value) and an index key repeated.
+        var pairs = (0..<300).map { #""k\#($0)":\#($0)"# }
+        pairs += (0..<200).reversed().map { #""\#($0 * 3)":\#($0)"# }
+        pairs += [#""k7":"again""#, #""30":"thirty""#]
+        let text = "{" + pairs.joined(separator: ",") + "}"
+        let object = try #require(try JSON(parsing: text).objectValue)
+        #expect(object.count == 500)
+        #expect(Array(object.keys.prefix(3)) == ["0", "3", "6"] && object.keys[200] == "k0")
+        #expect(object["k7"] == "again" && object.keys[207] == "k7")
+        #expect(object["30"] == "thirty" && object["597"] == 199 && object["k299"] == 299 && object["k300"] == nil)
+        // The same through the stringified-text parser (array-index keys out of place: rebuilt).
+        #expect(try Self.parseStringified(JSON.object(object).jsonString).objectValue?.keys == object.keys)
+
+        // Edits keep order and lookups right, checked against a plain list of entries.
+        var edited = object
+        var expected = object.entries
+        for key in ["k0", "0", "k150", "597", "k299"] {
+            edited[key] = nil
+            expected.removeAll { $0.key == key }
+        }
+        edited["1"] = "one"
+        expected.insert(("1", "one"), at: 0)
+        edited["new"] = true
+        expected.append(("new", true))
+        edited["k5"] = "five"
+        expected[expected.firstIndex { $0.key == "k5" }!].value = "five"
+        #expect(edited.keys == expected.map(\.key))
+        for (key, value) in expected { #expect(edited[key] == value, "\(key)") }
+        #expect(edited["k0"] == nil && edited["597"] == nil)
+        #expect(object["k0"] == 0, "the original is unchanged")
+        // Shrinking back under the indexing size keeps lookups right.
+        for key in edited.keys.dropFirst(10) { edited[key] = nil }
+        #expect(edited.count == 10 && edited[expected[9].key] == expected[9].value && edited[expected[10].key] == nil)
+
+        // Equal whatever the order; a 100,000-key event parses and compares in linear time.
+        let many = "{" + (0..<100_000).map { #""p\#($0)":\#($0)"# }.joined(separator: ",") + "}"
+        let big = try #require(try JSON(parsing: many).objectValue)
+        var rebuilt = JSONObject()
+        for (key, value) in big.entries.reversed() { rebuilt[key] = value }
+        #expect(rebuilt == big && big["p99999"] == 99999)
+    }
+
     static func parseStringified(_ text: String) throws -> JSON {
         let bytes = Array(text.utf8)
         return try bytes.withUnsafeBufferPointer { try JSON(parsingStringifiedUTF8: $0) }

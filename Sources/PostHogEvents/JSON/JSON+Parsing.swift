@@ -97,39 +97,12 @@ private struct JSONParser {
             index += 1
             return .object(JSONObject())
         }
-        if uniqueKeys { return try parseObjectOfUniqueKeys(depth: depth) }
-        var object = JSONObject()
-        while true {
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("Expected a property name") }
-            let key = try parseString()
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("Expected ':'") }
-            index += 1
-            skipWhitespace()
-            object[key] = try parseValue(depth: depth + 1)
-            skipWhitespace()
-            guard index < bytes.count else { throw error("Unexpected end of JSON input") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            guard bytes[index] == UInt8(ascii: "}") else { throw error("Expected ',' or '}'") }
-            index += 1
-            return .object(object)
-        }
-    }
-
-    /// The rest of a non-empty object whose keys are unique: entries are appended in text order. When
-    /// array-index keys are not all first and ascending (JSON.stringify of a Proxy can do that), the
-    /// object is rebuilt by key so that they are.
-    mutating func parseObjectOfUniqueKeys(depth: Int) throws(JSONParseError) -> JSON {
         // Room for an event's top level at once; larger objects regrow a few times.
         var entries: [(key: String, value: JSON)] = []
         entries.reserveCapacity(8)
         var indexKeyCount = 0
         var lastIndex: UInt64 = 0
-        var inOrder = true
+        var inOrder = uniqueKeys
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("Expected a property name") }
@@ -155,10 +128,10 @@ private struct JSONParser {
             }
             guard bytes[index] == UInt8(ascii: "}") else { throw error("Expected ',' or '}'") }
             index += 1
+            // Text from `JSON.stringify` has unique keys, and array-index keys first unless a Proxy
+            // reordered them: its entries are the object as they stand. Any other text may repeat keys.
             if inOrder { return .object(JSONObject(uncheckedEntries: entries, indexKeyCount: indexKeyCount)) }
-            var object = JSONObject()
-            for (key, value) in entries { object[key] = value }
-            return .object(object)
+            return .object(JSONObject(assigning: entries))
         }
     }
 

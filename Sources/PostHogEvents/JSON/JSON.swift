@@ -82,10 +82,19 @@ extension JSON: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Expressibl
 }
 
 /// A JSON object that keeps JavaScript's own-property order.
+///
+/// Keys are looked up by a linear scan, the fastest way for the few keys of an event. An object that
+/// grows past `indexedCount` keys also keeps a position per key: a client may send an event with
+/// 100,000 properties, and every parse, merge or comparison of it would otherwise take quadratic time.
 public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
     public private(set) var entries: [(key: String, value: JSON)] = []
     /// How many leading entries have array-index keys (kept sorted ascending, as JavaScript does).
     private var indexKeyCount = 0
+    /// Each key's position in `entries`, kept only while there are more than `indexedCount` of them.
+    private var positions: [String: Int]?
+
+    /// Above this many keys an object keeps `positions`.
+    static let indexedCount = 64
 
     public init() {}
 
@@ -94,6 +103,43 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     init(uncheckedEntries entries: [(key: String, value: JSON)], indexKeyCount: Int) {
         self.entries = entries
         self.indexKeyCount = indexKeyCount
+        if entries.count > Self.indexedCount { reindex() }
+    }
+
+    /// The object JavaScript builds by assigning `pairs` in order, as `JSON.parse` does: a repeated key
+    /// keeps its first place and takes its last value, array-index keys go first, ascending. Linear
+    /// (plus sorting the array-index keys) in the number of pairs, however they are ordered.
+    init(assigning pairs: [(key: String, value: JSON)]) {
+        guard pairs.count > Self.indexedCount else {
+            for (key, value) in pairs { self[key] = value }
+            return
+        }
+        var place = [String: Int](minimumCapacity: pairs.count)
+        var unique: [(key: String, value: JSON)] = []
+        unique.reserveCapacity(pairs.count)
+        var arrayIndices: [(index: UInt64, place: Int)] = []
+        for (key, value) in pairs {
+            if let existing = place[key] {
+                unique[existing].value = value
+                continue
+            }
+            place[key] = unique.count
+            if let index = Self.arrayIndex(key) { arrayIndices.append((index, unique.count)) }
+            unique.append((key, value))
+        }
+        guard !arrayIndices.isEmpty else {
+            entries = unique
+            if unique.count > Self.indexedCount { positions = place }
+            return
+        }
+        arrayIndices.sort { $0.index < $1.index }
+        var ordered: [(key: String, value: JSON)] = []
+        ordered.reserveCapacity(unique.count)
+        for item in arrayIndices { ordered.append(unique[item.place]) }
+        for entry in unique where Self.arrayIndex(entry.key) == nil { ordered.append(entry) }
+        entries = ordered
+        indexKeyCount = arrayIndices.count
+        if entries.count > Self.indexedCount { reindex() }
     }
 
     public init(dictionaryLiteral elements: (String, JSON)...) {
@@ -121,12 +167,23 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
             }
             guard let newValue else { return }
             if let index = Self.arrayIndex(key) {
+                // The array-index keys lead, ascending: the place is found by bisection.
                 var insertAt = 0
-                while insertAt < indexKeyCount, Self.arrayIndex(entries[insertAt].key)! < index { insertAt += 1 }
+                var end = indexKeyCount
+                while insertAt < end {
+                    let middle = (insertAt + end) / 2
+                    if Self.arrayIndex(entries[middle].key)! < index { insertAt = middle + 1 } else { end = middle }
+                }
                 entries.insert((key, newValue), at: insertAt)
                 indexKeyCount += 1
+                if positions != nil {
+                    renumber(from: insertAt)
+                } else if entries.count > Self.indexedCount {
+                    reindex()
+                }
             } else {
                 entries.append((key, newValue))
+                noteAppended(key)
             }
         }
     }
@@ -166,13 +223,41 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     /// Keys of another length are told apart by their stored UTF-8 counts, without a string
     /// comparison (most of the keys a lookup passes).
     private func position(of key: String) -> Int? {
+        if let positions { return positions[key] }
         let length = key.utf8.count
         return entries.firstIndex { $0.key.utf8.count == length && $0.key == key }
     }
 
+    /// Keeps `positions` after `key` was appended as the last entry.
+    private mutating func noteAppended(_ key: String) {
+        if positions != nil {
+            positions![key] = entries.count - 1
+        } else if entries.count > Self.indexedCount {
+            reindex()
+        }
+    }
+
     private mutating func remove(at position: Int) {
         if position < indexKeyCount { indexKeyCount -= 1 }
-        entries.remove(at: position)
+        let removed = entries.remove(at: position)
+        guard positions != nil else { return }
+        if entries.count > Self.indexedCount {
+            positions!.removeValue(forKey: removed.key)
+            renumber(from: position)
+        } else {
+            positions = nil
+        }
+    }
+
+    private mutating func reindex() {
+        var positions = [String: Int](minimumCapacity: entries.count)
+        for (position, entry) in entries.enumerated() { positions[entry.key] = position }
+        self.positions = positions
+    }
+
+    /// Updates `positions` for the entries from `start` on, which moved.
+    private mutating func renumber(from start: Int) {
+        for position in start..<entries.count { positions![entries[position].key] = position }
     }
 
     /// A canonical array index ("0", "17", never "017" or "-1"), below 2^32 - 1 as in ECMAScript.
