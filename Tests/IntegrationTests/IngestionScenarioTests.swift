@@ -534,6 +534,24 @@ import Testing
         }
     }
 
+    @Test("an event with 12,000 properties and a name too long for a definition is stored; the others get definitions")
+    func manyProperties() async throws {
+        try await withHarness { h in
+            try h.database.execute("DELETE FROM posthog_eventdefinition; DELETE FROM posthog_propertydefinition")
+            var properties = JSONObject()
+            for index in 0..<12_000 { properties["p\(index)"] = index % 2 == 0 ? .number(Double(index)) : "v" }
+            properties[String(repeating: "k", count: 401)] = 1
+            try await h.send(["event": "wide", "properties": .object(properties), "uuid": Self.uuid()])
+            let events = try h.events()
+            #expect(events.count == 1 && events.first?["properties"]?["p11999"] == "v")
+            let counts = try h.database.rows(
+                "SELECT count(*) AS total, count(*) FILTER (WHERE is_numerical) AS numerical, max(length(name)) AS longest FROM posthog_propertydefinition"
+            )
+            // 12,000 names and `$ip`; half of the values are numbers.
+            #expect(counts == [["total": 12_001, "numerical": 6_000, "longest": 6]])
+        }
+    }
+
     @Test("31 event name object json")
     func eventNameObject() async throws {
         try await withHarness { h in

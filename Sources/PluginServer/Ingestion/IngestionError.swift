@@ -18,7 +18,7 @@ public struct IngestionError: Error, CustomStringConvertible, Sendable {
         if let error = error as? IngestionError { return error }
         return IngestionError(
             kind: PostgresFailure.isTransient(error) ? .transient : .permanent,
-            message: "database error: \(String(reflecting: error))",
+            message: "database error: \(PostgresFailure.summary(error))",
             teamId: teamId, eventUUID: eventUUID, sqlState: PostgresFailure.sqlState(error), underlying: error)
     }
 

@@ -54,10 +54,13 @@ actor TeamManager {
     }
 
     /// Inserts definitions first seen here, then flips `ingested_event` once (§13, §14.2; the
-    /// original repeated the flip for 30 s, Bug #11).
+    /// original repeated the flip for 30 s, Bug #11). New property names go in one statement per
+    /// `definitionsPerStatement` (the original sent one INSERT per name: an event with 100,000
+    /// properties took minutes). A name longer than the column's 400 characters gets no definition
+    /// (the original failed the event on it).
     func updateEventNamesAndProperties(team: Team, event: String, properties: JSONObject) async throws {
         try await loadDefinitionsIfNeeded(teamId: team.id)
-        if eventDefinitions[team.id]?.contains(event) == false {
+        if eventDefinitions[team.id]?.contains(event) == false, Self.fitsDefinition(event) {
             try await store.execute(
                 """
                 INSERT INTO posthog_eventdefinition (id, name, volume_30_day, query_usage_30_day, team_id)
@@ -66,14 +69,23 @@ actor TeamManager {
                 """)
             eventDefinitions[team.id]?.insert(event)
         }
-        for (key, value) in properties where propertyDefinitions[team.id]?.contains(key) == false {
+        let known = propertyDefinitions[team.id] ?? []
+        let new = properties.filter { !known.contains($0.key) && Self.fitsDefinition($0.key) }
+        var start = 0
+        while start < new.count {
+            let part = new[start..<min(start + Self.definitionsPerStatement, new.count)]
+            let ids = part.map { _ in UUID(uuidString: UUIDT().uuidString)! }
+            let names = part.map(\.key)
+            let numerical = part.map { PropertyDefinitions.isNumerical($0.value) }
             try await store.execute(
                 """
                 INSERT INTO posthog_propertydefinition (id, name, is_numerical, volume_30_day, query_usage_30_day, team_id)
-                VALUES (\(UUID(uuidString: UUIDT().uuidString)!), \(key), \(PropertyDefinitions.isNumerical(value)), NULL, NULL, \(team.id))
+                SELECT id, name, is_numerical, NULL, NULL, \(team.id)
+                FROM unnest(\(ids)::uuid[], \(names)::text[], \(numerical)::bool[]) AS definition (id, name, is_numerical)
                 ON CONFLICT DO NOTHING
                 """)
-            propertyDefinitions[team.id]?.insert(key)
+            for name in names { propertyDefinitions[team.id]?.insert(name) }
+            start += part.count
         }
         if !team.ingestedEvent {
             try await store.execute("UPDATE posthog_team SET ingested_event = true WHERE id = \(team.id)")
@@ -86,6 +98,11 @@ actor TeamManager {
             logger.info("First event ingested for team", metadata: ["team_id": "\(team.id)"])
         }
     }
+
+    static let definitionsPerStatement = 5_000
+
+    /// `posthog_eventdefinition.name` and `posthog_propertydefinition.name` are `varchar(400)`.
+    static func fitsDefinition(_ name: String) -> Bool { name.unicodeScalars.count <= 400 }
 
     private func loadDefinitionsIfNeeded(teamId: Int) async throws {
         if eventDefinitions[teamId] == nil {

@@ -112,5 +112,17 @@ enum PostgresFailure {
         (error as? PSQLError)?.serverInfo?[.sqlState]
     }
 
+    /// A server error as Postgres words it, with the statement's first line (a dead-letter reason);
+    /// anything else in full.
+    static func summary(_ error: any Error) -> String {
+        guard let error = error as? PSQLError, let message = error.serverInfo?[.message] else { return String(reflecting: error) }
+        var text = message
+        if let detail = error.serverInfo?[.detail] { text += " (\(detail))" }
+        if let statement = error.query?.sql.split(separator: "\n").first {
+            text += " in: \(statement.trimmingCharacters(in: .whitespaces))"
+        }
+        return text
+    }
+
     static func isUniqueViolation(_ error: any Error) -> Bool { sqlState(error) == "23505" }
 }
