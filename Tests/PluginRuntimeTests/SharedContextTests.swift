@@ -68,26 +68,29 @@ import Testing
         await runtime.teardownAll()
     }
 
-    @Test("an undeclared global written while handling an event never reaches another team's config")
-    func runtimeGlobalWritesDoNotLeak() async throws {
+    @Test("an undeclared global written while handling an event is the config's own, as in the original's VM per config")
+    func runtimeGlobalWritesStayPerConfig() async throws {
         let (runtime, _) = makeRuntime()
         let source = """
             function processEvent(event, { config }) {
                 if (config.writer) leaked = event.properties.secret
                 event.properties.seen = typeof leaked === 'undefined' ? null : leaked
+                parts = event.event.split(':')
+                event.properties.first = parts[0]
                 return event
             }
             """
         await runtime.load([config(70, pluginId: 11, team: 80, config: ["writer": true], source)])
         await runtime.load([config(71, pluginId: 11, team: 81, source)])
-        #expect(await runtime.contextCounts() == [1])
+        #expect(await runtime.contextCounts() == [2])
         var secretEvent = event(team: 80)
+        secretEvent["event"] = "a:b"
         secretEvent["properties"] = ["secret": "s3cret"]
         let written = await runtime.processEventChain(teamId: 80, event: secretEvent).event?["properties"]
-        #expect(written?["secret"] == "s3cret")
-        #expect(written?["seen"] == .null)
+        #expect(written?["seen"] == "s3cret" && written?["first"] == "a")
+        #expect(written?["$plugins_failed"] == [])
         let other = await runtime.processEventChain(teamId: 81, event: event(team: 81)).event?["properties"]
-        #expect(other?["seen"] == .null)
+        #expect(other?["seen"] == .null && other?["first"] == "$pageview")
         await runtime.teardownAll()
     }
 

@@ -68,7 +68,8 @@ actor PluginWorker {
     /// context the plugin's configs share (see `PluginContext`): the first config loads there alone and
     /// decides whether the context stays shared (sealed) or the plugin gets a context per config. A load
     /// failing in a sealed context with a ReferenceError is tried again in a context of its own (the
-    /// plugin may rely on a sloppy-mode global the seal refuses); when that works, so are the next.
+    /// plugin may rely on a sloppy-mode global the seal refuses); when that works, so are the next. A
+    /// plugin whose code assigns names it never declares gets a context per config from the start.
     func load(_ key: SandboxKey, _ descriptor: PluginConfigDescriptor, code: String) async throws(JSThrown) -> PluginCapabilities {
         let pluginId = descriptor.pluginId
         while isolatedCode[pluginId] != code {
@@ -76,6 +77,11 @@ actor PluginWorker {
             if let existing = sharedContexts[pluginId], existing.code == code {
                 shared = existing
             } else {
+                if !ImplicitGlobals.names(in: code).isEmpty {
+                    // Its undeclared names must be globals of each config's own (see `ImplicitGlobals`).
+                    isolatedCode[pluginId] = code
+                    break
+                }
                 shared = try makeContext(pluginId: pluginId, code: code, isShared: true)
                 sharedContexts[pluginId] = shared
                 return try await loadFirst(key, descriptor, code: code, in: shared)
