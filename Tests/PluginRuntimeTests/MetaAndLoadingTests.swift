@@ -88,6 +88,43 @@ import ZIPFoundation
         #expect(request.body == Array(#"{"a":1}"#.utf8))
     }
 
+    @Test("a Response is node-fetch 2's: read once, invalid JSON is a FetchError, size and timeout its only keys")
+    func responseLikeNodeFetch() async throws {
+        let (runtime, host) = makeRuntime()
+        await host.setFetchHandler { request in
+            FetchResponse(status: 500, statusText: "Internal Server Error", headers: [], body: Array("<html>oops</html>".utf8))
+        }
+        await runtime.load([
+            plugin(
+                1,
+                """
+                async function outcome(promise) {
+                  try { return ['resolved', await promise] } catch (e) { return [e.name, e.type ?? null, e.message] }
+                }
+                export async function processEvent(event) {
+                  const r = await fetch('http://api.test/x')
+                  event.properties.json = await outcome(r.json())
+                  event.properties.again = await outcome(r.text())
+                  event.properties.shown = [JSON.stringify(r), String(r), Object.keys(r).join(','), r.bodyUsed, r.ok, r.status]
+                  const fresh = await fetch('http://api.test/y')
+                  const copy = fresh.clone()
+                  event.properties.both = [await fresh.text(), await copy.text()]
+                  return event
+                }
+                """)
+        ])
+        let properties = try #require(await runtime.processEventChain(teamId: 2, event: sampleEvent).event?["properties"]?.objectValue)
+        #expect(
+            properties["json"]
+                == [
+                    "FetchError", "invalid-json",
+                    "invalid json response body at http://api.test/x reason: JSON Parse error: Unrecognized token '<'",
+                ])
+        #expect(properties["again"] == ["TypeError", nil, "body used already for: http://api.test/x"])
+        #expect(properties["shown"] == [#"{"size":0,"timeout":0}"#, "[object Response]", "size,timeout", true, false, 500])
+        #expect(properties["both"] == ["<html>oops</html>", "<html>oops</html>"])
+    }
+
     @Test("a failed fetch rejects with node-fetch's FetchError: system errors carry code and errno")
     func fetchErrors() async throws {
         let (runtime, host) = makeRuntime()

@@ -529,23 +529,45 @@ class Headers {
   [Symbol.iterator]() { return this.entries(); }
   raw() { const o = {}; for (const [k, v] of this._map) o[k] = v.split(', '); return o; }
 }
+// node-fetch 2's Response: the fields are getters over hidden state, so that the object's own
+// enumerable keys are its `size` and `timeout` (what JSON.stringify and a log of it show); a body is
+// read once; `json()` of a body that is not JSON fails with FetchError `invalid-json`.
 class Response {
   constructor(body, init) {
     init = init || {};
-    this.status = init.status === undefined ? 200 : init.status;
-    this.statusText = init.statusText || '';
-    this.headers = new Headers(init.headers);
-    this.url = init.url || '';
-    this.redirected = !!init.redirected;
-    $define(this, '_body', { value: body === undefined || body === null ? new Buffer(0) : typeof body === 'string' ? Buffer.from(body) : toBuffer(toBytes(body)), writable: true });
-    this.bodyUsed = false;
+    $define(this, '_state', { value: {
+      status: init.status === undefined ? 200 : init.status, statusText: init.statusText || '', headers: new Headers(init.headers),
+      url: init.url || '', redirected: !!init.redirected, used: false,
+      body: body === undefined || body === null ? new Buffer(0) : typeof body === 'string' ? Buffer.from(body) : toBuffer(toBytes(body)),
+    } });
+    this.size = 0;
+    this.timeout = 0;
   }
+  get status() { return this._state.status; }
+  get statusText() { return this._state.statusText; }
+  get headers() { return this._state.headers; }
+  get url() { return this._state.url; }
+  get redirected() { return this._state.redirected; }
+  get bodyUsed() { return this._state.used; }
   get ok() { return this.status >= 200 && this.status < 300; }
-  async buffer() { this.bodyUsed = true; return this._body; }
-  async arrayBuffer() { this.bodyUsed = true; return this._body.buffer.slice(this._body.byteOffset, this._body.byteOffset + this._body.length); }
-  async text() { this.bodyUsed = true; return this._body.toString('utf8'); }
-  async json() { return $parse(await this.text()); }
-  clone() { return new Response(this._body, this); }
+  get [Symbol.toStringTag]() { return 'Response'; }
+  _consume() {
+    const state = this._state;
+    if (state.used) throw new TypeError('body used already for: ' + state.url);
+    state.used = true;
+    return state.body;
+  }
+  async buffer() { return this._consume(); }
+  async arrayBuffer() { const body = this._consume(); return body.buffer.slice(body.byteOffset, body.byteOffset + body.length); }
+  async text() { return this._consume().toString('utf8'); }
+  async json() {
+    const text = await this.text();
+    try { return $parse(text); } catch (e) { throw new FetchError('invalid json response body at ' + this.url + ' reason: ' + e.message, 'invalid-json'); }
+  }
+  clone() {
+    if (this._state.used) throw new Error('cannot clone body after it is used');
+    return new Response(this._state.body, this);
+  }
 }
 class FetchError extends Error {
   constructor(message, type, code) {
