@@ -7,7 +7,11 @@ public actor InMemoryPluginHost: PluginHost {
     public private(set) var logs: [PluginLogEntry] = []
     public private(set) var errors: [Int: PluginErrorRecord] = [:]
     public private(set) var cache: [String: String] = [:]
-    public private(set) var cacheTTLs: [String: Int] = [:]
+    /// Seconds left before each key with a TTL expires, rounded up (Redis' `TTL`).
+    public var cacheTTLs: [String: Int] {
+        let current = now()
+        return expiries.filter { $0.value > current }.mapValues { Int($0.timeIntervalSince(current).rounded(.up)) }
+    }
     public private(set) var lists: [String: [String]] = [:]
     public private(set) var storage: [Int: [String: String]] = [:]
     public private(set) var captures: [PluginCapture] = []
@@ -16,6 +20,9 @@ public actor InMemoryPluginHost: PluginHost {
     public private(set) var disabled: [Int] = []
     private var fetchHandler: (@Sendable (FetchRequest) async throws -> FetchResponse)?
     private var geoip: [String: JSON] = [:]
+    private var expiries: [String: Date] = [:]
+    /// Added to the wall clock by `advanceClock`.
+    private var clockOffset: Double = 0
 
     public init() {}
 
@@ -30,48 +37,86 @@ public actor InMemoryPluginHost: PluginHost {
     public func clearError(config: PluginConfigRef) async { errors[config.id] = nil }
     public func disable(config: PluginConfigRef) async { disabled.append(config.id) }
 
-    public func cacheGet(_ scope: CacheScope, key: String) async throws -> String? { cache[scope.redisKey(key)] }
+    // Keys expire as in Redis: a key past its TTL is absent to every command, and is removed when next
+    // touched. Strings and lists share one keyspace there; here `expire` and the TTL apply to either.
+    public func cacheGet(_ scope: CacheScope, key: String) async throws -> String? { cache[live(scope.redisKey(key))] }
     public func cacheSet(_ scope: CacheScope, key: String, value: String, ttlSeconds: Int?) async throws {
-        cache[scope.redisKey(key)] = value
-        cacheTTLs[scope.redisKey(key)] = ttlSeconds
+        if let ttlSeconds, ttlSeconds <= 0 { throw PluginHostError("ERR invalid expire time in 'set' command") }
+        let key = live(scope.redisKey(key))
+        lists[key] = nil
+        cache[key] = value
+        expiries[key] = ttlSeconds.map { now().addingTimeInterval(Double($0)) }
     }
+    /// Keeps the key's TTL, as INCR does; an absent or expired key counts from 0.
     public func cacheIncr(_ scope: CacheScope, key: String) async throws -> Int {
-        let value = (Int(cache[scope.redisKey(key)] ?? "0") ?? 0) + 1
-        cache[scope.redisKey(key)] = String(value)
+        let key = live(scope.redisKey(key))
+        let value = (Int(cache[key] ?? "0") ?? 0) + 1
+        cache[key] = String(value)
         return value
     }
     public func cacheExpire(_ scope: CacheScope, key: String, ttlSeconds: Int) async throws -> Bool {
-        guard cache[scope.redisKey(key)] != nil else { return false }
-        cacheTTLs[scope.redisKey(key)] = ttlSeconds
+        let key = live(scope.redisKey(key))
+        guard cache[key] != nil || lists[key] != nil else { return false }
+        expiries[key] = now().addingTimeInterval(Double(ttlSeconds))
+        _ = live(key)  // a TTL of 0 or less deletes the key at once
         return true
     }
     public func cacheLPush(_ scope: CacheScope, key: String, values: [String]) async throws -> Int {
-        lists[scope.redisKey(key), default: []].insert(contentsOf: values.reversed(), at: 0)
-        return lists[scope.redisKey(key)]!.count
+        let key = live(scope.redisKey(key))
+        lists[key, default: []].insert(contentsOf: values.reversed(), at: 0)
+        return lists[key]!.count
     }
     public func cacheLRange(_ scope: CacheScope, key: String, start: Int, stop: Int) async throws -> [String] {
-        let list = lists[scope.redisKey(key)] ?? []
+        let list = lists[live(scope.redisKey(key))] ?? []
         let from = start < 0 ? max(0, list.count + start) : start
         let to = min(list.count - 1, stop < 0 ? list.count + stop : stop)
         return from <= to ? Array(list[from...to]) : []
     }
-    public func cacheLLen(_ scope: CacheScope, key: String) async throws -> Int { lists[scope.redisKey(key)]?.count ?? 0 }
+    public func cacheLLen(_ scope: CacheScope, key: String) async throws -> Int { lists[live(scope.redisKey(key))]?.count ?? 0 }
     public func cacheLRem(_ scope: CacheScope, key: String, count: Int, value: String) async throws -> Int {
-        var list = lists[scope.redisKey(key)] ?? []
+        let key = live(scope.redisKey(key))
+        var list = lists[key] ?? []
         var removed = 0
         list.removeAll { item in
             guard item == value, count == 0 || removed < abs(count) else { return false }
             removed += 1
             return true
         }
-        lists[scope.redisKey(key)] = list
+        setList(key, list)
         return removed
     }
     public func cacheLPop(_ scope: CacheScope, key: String, count: Int) async throws -> [String] {
-        let list = lists[scope.redisKey(key)] ?? []
+        let key = live(scope.redisKey(key))
+        let list = lists[key] ?? []
         let taken = Array(list.prefix(count))
-        lists[scope.redisKey(key)] = Array(list.dropFirst(count))
+        setList(key, Array(list.dropFirst(count)))
         return taken
+    }
+
+    /// Moves this host's clock forward, so tests see TTLs pass without waiting.
+    public func advanceClock(bySeconds seconds: Double) { clockOffset += seconds }
+
+    private func now() -> Date { Date().addingTimeInterval(clockOffset) }
+
+    /// Removes `key` when its TTL has passed; returns it.
+    private func live(_ key: String) -> String {
+        if let expiry = expiries[key], expiry <= now() {
+            cache[key] = nil
+            lists[key] = nil
+            expiries[key] = nil
+        }
+        return key
+    }
+
+    /// Redis deletes a list (and its TTL) when its last item goes.
+    private func setList(_ key: String, _ list: [String]) {
+        if list.isEmpty {
+            guard lists[key] != nil else { return }
+            lists[key] = nil
+            expiries[key] = nil
+        } else {
+            lists[key] = list
+        }
     }
 
     public func storageGet(config: PluginConfigRef, key: String) async throws -> String? { storage[config.id]?[key] }
