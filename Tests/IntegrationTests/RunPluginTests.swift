@@ -212,4 +212,21 @@ import Testing
         let broken = try runPlugin(["\(Self.fixtures)/geoip.js", "--mmdb", "\(Self.fixtures)/geoip.js"], input: events)
         #expect(broken.status == 2 && broken.errors.contains("is not a MaxMind database"), "\(broken.errors)")
     }
+
+    @Test("pg connects to the database the config names, refuses other hosts, and the run closes what the plugin left open")
+    func postgres() throws {
+        let admin = try #require(URLComponents(string: TestEnvironment.adminPostgresURL))
+        let config = [
+            "host=\(admin.host ?? "127.0.0.1")", "port=\(admin.port ?? 5432)", "user=\(admin.user ?? "postgres")",
+            "database=\(admin.path.dropFirst())",
+        ]
+        let run = try runPlugin(["\(Self.fixtures)/pg.js"] + config.flatMap { ["--config", $0] })
+        #expect(run.status == 0, "\(run.output)\(run.errors)")
+        #expect(
+            run.lines == [
+                #"log: [LOG] rows [{"x":1}]"#,
+                "log: [LOG] refused: pg: host 127.0.0.2 is not named in the plugin's config; "
+                    + "plugins may only connect to databases their config names",
+            ])
+    }
 }

@@ -1,10 +1,12 @@
 import Foundation
 import GeoIP
+import Logging
 import PluginRuntime
 import PostHogEvents
 
 /// The host of a local run: cache and storage in memory, or in Redis / Postgres when configured; real
-/// fetch; logs, errors, captures, export batches and jobs go to the output instead of the services.
+/// fetch and `pg` (to hosts the config names, as in the server); logs, errors, captures, export batches
+/// and jobs go to the output instead of the services.
 final class RunnerPluginHost: PluginHost {
     private let output: RunnerOutput
     private let memory = InMemoryPluginHost()
@@ -12,18 +14,25 @@ final class RunnerPluginHost: PluginHost {
     private let storage: PostgresPluginStorage?
     private let fetcher: PluginFetcher
     private let geoIP: MaxMindDatabase?
+    private let postgresClients: PluginPostgresConnections
 
     init(
-        output: RunnerOutput, cache: RedisPluginCache?, storage: PostgresPluginStorage?, fetchTimeout: Double, geoIP: MaxMindDatabase?
+        output: RunnerOutput, cache: RedisPluginCache?, storage: PostgresPluginStorage?, fetchTimeout: Double, geoIP: MaxMindDatabase?,
+        logger: Logger
     ) {
         self.output = output
         self.cache = cache
         self.storage = storage
         self.fetcher = PluginFetcher(timeoutSeconds: fetchTimeout)
         self.geoIP = geoIP
+        self.postgresClients = PluginPostgresConnections(logger: logger)
     }
 
-    func shutdown() async { await fetcher.shutdown() }
+    /// Closes the HTTP client and the `pg` connections the plugin left open; call after teardown.
+    func shutdown() async {
+        await fetcher.shutdown()
+        await postgresClients.closeAll()
+    }
 
     // MARK: What the run reports
 
@@ -59,6 +68,14 @@ final class RunnerPluginHost: PluginHost {
         guard let geoIP else { throw PluginHostError(GeoIPLocator.unavailableMessage) }
         return geoIP.city(ip)
     }
+
+    func pgConnect(config: PluginConfigRef, pluginConfig: JSONObject, parameters: JSONObject) async throws -> Int {
+        try await postgresClients.connect(config: config, pluginConfig: pluginConfig, parameters: parameters)
+    }
+    func pgQuery(connection: Int, config: PluginConfigRef, text: String, parameters: [String?]) async throws -> JSON {
+        try await postgresClients.query(connection, config: config, text: text, parameters: parameters)
+    }
+    func pgEnd(connection: Int, config: PluginConfigRef) async { await postgresClients.end(connection, config: config) }
 
     func cacheGet(_ scope: CacheScope, key: String) async throws -> String? {
         if let cache { return try await cache.get(scope, key: key) }
