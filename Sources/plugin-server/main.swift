@@ -92,6 +92,7 @@ struct RunPlugin: AsyncParsableCommand {
         discussion: """
             Events come from --events FILE or standard input: a JSON array, or one JSON object per line. \
             Cache and storage live in memory unless REDIS_URL / DATABASE_URL are set. \
+            posthog.api calls without a host go to SITE_URL (default https://app.posthog.com). \
             Exits 1 when a plugin function threw.
             """)
 
@@ -127,6 +128,18 @@ struct RunPlugin: AsyncParsableCommand {
         help: ArgumentHelp("A MaxMind City database (.mmdb or .mmdb.br) for meta.geoip.locate.", valueName: "file"))
     var geoIPDatabasePath: String?
 
+    @Option(help: ArgumentHelp("The project API key of posthog.api calls that give none (with --personal-api-key).", valueName: "key"))
+    var projectApiKey: String?
+
+    @Option(help: ArgumentHelp("The personal API key of posthog.api calls that give none (with --project-api-key).", valueName: "key"))
+    var personalApiKey: String?
+
+    func validate() throws {
+        if (projectApiKey == nil) != (personalApiKey == nil) {
+            throw ValidationError("--project-api-key and --personal-api-key go together")
+        }
+    }
+
     func run() async throws {
         let settings = try loadSettings()
         LoggingSystem.bootstrap { label in
@@ -146,7 +159,8 @@ struct RunPlugin: AsyncParsableCommand {
             attachments: try pairs(attachments, option: "attachment").map { (key: $0.key, path: $0.value) },
             eventsPath: eventsPath == "-" ? nil : eventsPath, tasks: tasks, json: json, teamId: teamId,
             pluginConfigId: pluginConfigId, pluginId: pluginId, useRedis: environment["REDIS_URL"] != nil,
-            usePostgres: environment["DATABASE_URL"] != nil, geoIPDatabasePath: geoIPDatabasePath)
+            usePostgres: environment["DATABASE_URL"] != nil, geoIPDatabasePath: geoIPDatabasePath, projectApiKey: projectApiKey,
+            personalApiKey: personalApiKey)
         let summary: PluginRunner.Summary
         do {
             summary = try await PluginRunner(options: options, settings: settings, logger: Logger(label: "run-plugin")).run()

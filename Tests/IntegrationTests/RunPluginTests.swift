@@ -15,12 +15,13 @@ import Testing
     static let examples = TestEnvironment.packageRoot.appendingPathComponent("examples").path
     static let fixtures = TestEnvironment.packageRoot.appendingPathComponent("Tests/IntegrationTests/Fixtures/run-plugin").path
 
-    func runPlugin(_ arguments: [String], input: String = "") throws -> Run {
+    func runPlugin(_ arguments: [String], input: String = "", environment extra: [String: String] = [:]) throws -> Run {
         let process = Process()
         process.executableURL = TestEnvironment.serverBinary
         process.arguments = ["run-plugin"] + arguments
         var environment = ProcessInfo.processInfo.environment
-        for name in ["DATABASE_URL", "REDIS_URL", "POSTHOG_DB_NAME", "POSTHOG_REDIS_HOST"] { environment[name] = nil }
+        for name in ["DATABASE_URL", "REDIS_URL", "POSTHOG_DB_NAME", "POSTHOG_REDIS_HOST", "SITE_URL"] { environment[name] = nil }
+        environment.merge(extra) { $1 }
         process.environment = environment
         let directory = FileManager.default.temporaryDirectory
         let outputURL = directory.appendingPathComponent(TestEnvironment.uniqueName("run-plugin") + ".out")
@@ -40,6 +41,15 @@ import Testing
         return Run(
             status: process.terminationStatus, output: (try? String(contentsOf: outputURL, encoding: .utf8)) ?? "",
             errors: (try? String(contentsOf: errorURL, encoding: .utf8)) ?? "")
+    }
+
+    /// `runPlugin` off the cooperative pool, for tests whose loopback servers answer on it meanwhile.
+    func runPluginInBackground(_ arguments: [String], input: String = "", environment: [String: String] = [:]) async throws -> Run {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try self.runPlugin(arguments, input: input, environment: environment) })
+            }
+        }
     }
 
     @Test("the JavaScript example: setup log, events in input order, a drop, onEvent logs, the task's capture, the export at teardown")
@@ -228,5 +238,39 @@ import Testing
                 "log: [LOG] refused: pg: host 127.0.0.2 is not named in the plugin's config; "
                     + "plugins may only connect to databases their config names",
             ])
+    }
+
+    @Test("posthog.api without keys uses --project-api-key/--personal-api-key at SITE_URL; a call's host and keys win")
+    func posthogAPI() async throws {
+        let server = try await LoopbackHTTPServer.start()
+        defer { server.stop() }
+        let site = "http://127.0.0.1:\(server.port)/site"
+        let run = try await runPluginInBackground(
+            [
+                "\(Self.fixtures)/posthog-api.js", "--run", "runEveryMinute", "--config", "otherHost=http://127.0.0.1:\(server.port)/other",
+                "--project-api-key", "phc_project", "--personal-api-key", "phx_personal",
+            ],
+            environment: ["SITE_URL": site])
+        #expect(run.status == 0, "\(run.output)\(run.errors)")
+        #expect(run.lines == ["log: [LOG] plain 200", "log: [LOG] hosted 200", "log: [LOG] own 200"])
+        let received = server.received.map { [$0.method, $0.path, $0.query, $0.headers["authorization"] ?? ""] }
+        #expect(
+            received == [
+                ["GET", "/site/api/projects/@current", "token=phc_project", "Bearer phx_personal"],
+                ["GET", "/other/api/hosted", "token=phc_project", "Bearer phx_personal"],
+                ["POST", "/site/api/own", "token=own-project", "Bearer own-personal"],
+            ])
+
+        let without = try await runPluginInBackground(
+            ["\(Self.fixtures)/posthog-api.js", "--run", "runEveryMinute"], environment: ["SITE_URL": site])
+        #expect(without.status == 1)
+        #expect(
+            without.lines.first
+                == "error: runEveryMinute threw Error: posthog.api needs API keys under run-plugin: run it with "
+                + "--project-api-key KEY --personal-api-key KEY, or pass {projectApiKey, personalApiKey} in the call",
+            "\(without.output)")
+        #expect(server.received.count == 3)
+        let half = try await runPluginInBackground(["\(Self.fixtures)/posthog-api.js", "--project-api-key", "k"])
+        #expect(half.status != 0 && half.errors.contains("--project-api-key and --personal-api-key go together"), "\(half.errors)")
     }
 }

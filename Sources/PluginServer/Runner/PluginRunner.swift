@@ -34,7 +34,10 @@ public struct PluginRunner: Sendable {
         let geoIP = try options.geoIPDatabasePath.map(Self.openGeoIPDatabase)
         let host = RunnerPluginHost(
             output: output, cache: redis.map(RedisPluginCache.init), storage: postgres.map(PostgresPluginStorage.init),
-            fetchTimeout: settings.plugins.fetchTimeoutSeconds, geoIP: geoIP, logger: logger)
+            fetchTimeout: settings.plugins.fetchTimeoutSeconds, geoIP: geoIP,
+            api: RunnerPluginHost.APIDefaults(
+                siteURL: settings.plugins.siteURL, projectApiKey: options.projectApiKey, personalApiKey: options.personalApiKey),
+            logger: logger)
         let summary = await withTaskGroup(of: Void.self) { group in
             if let postgres { group.addTask { await postgres.client.run() } }
             let summary = await runPlugin(descriptor, events: events, host: host, output: output)

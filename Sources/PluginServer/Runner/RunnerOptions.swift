@@ -24,11 +24,16 @@ public struct RunnerOptions: Sendable {
     /// `--mmdb FILE`: a MaxMind City database (`.mmdb`, or brotli-compressed `.mmdb.br`) answering
     /// `meta.geoip.locate`; without one it rejects as a server without a database does.
     public var geoIPDatabasePath: String?
+    /// `--project-api-key` / `--personal-api-key`: the keys of `posthog.api` calls that give none (the
+    /// server would use the team's).
+    public var projectApiKey: String?
+    public var personalApiKey: String?
 
     public init(
         pluginPath: String, config: [(key: String, value: String)] = [], attachments: [(key: String, path: String)] = [],
         eventsPath: String? = nil, tasks: [String] = [], json: Bool = false, teamId: Int = 2, pluginConfigId: Int = 1,
-        pluginId: Int = 1, useRedis: Bool = false, usePostgres: Bool = false, geoIPDatabasePath: String? = nil
+        pluginId: Int = 1, useRedis: Bool = false, usePostgres: Bool = false, geoIPDatabasePath: String? = nil,
+        projectApiKey: String? = nil, personalApiKey: String? = nil
     ) {
         self.pluginPath = pluginPath
         self.config = config
@@ -42,6 +47,8 @@ public struct RunnerOptions: Sendable {
         self.useRedis = useRedis
         self.usePostgres = usePostgres
         self.geoIPDatabasePath = geoIPDatabasePath
+        self.projectApiKey = projectApiKey
+        self.personalApiKey = personalApiKey
     }
 
     /// Splits `key=value` at the first `=`; `nil` when there is none or the key is empty.

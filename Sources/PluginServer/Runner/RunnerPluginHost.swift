@@ -15,10 +15,18 @@ final class RunnerPluginHost: PluginHost {
     private let fetcher: PluginFetcher
     private let geoIP: MaxMindDatabase?
     private let postgresClients: PluginPostgresConnections
+    private let api: APIDefaults
+
+    /// What `posthog.api` uses when a call does not say: SITE_URL and the `--…-api-key` options.
+    struct APIDefaults: Sendable {
+        var siteURL: String?
+        var projectApiKey: String?
+        var personalApiKey: String?
+    }
 
     init(
         output: RunnerOutput, cache: RedisPluginCache?, storage: PostgresPluginStorage?, fetchTimeout: Double, geoIP: MaxMindDatabase?,
-        logger: Logger
+        api: APIDefaults = APIDefaults(), logger: Logger
     ) {
         self.output = output
         self.cache = cache
@@ -26,6 +34,7 @@ final class RunnerPluginHost: PluginHost {
         self.fetcher = PluginFetcher(timeoutSeconds: fetchTimeout)
         self.geoIP = geoIP
         self.postgresClients = PluginPostgresConnections(logger: logger)
+        self.api = api
     }
 
     /// Closes the HTTP client and the `pg` connections the plugin left open; call after teardown.
@@ -67,6 +76,23 @@ final class RunnerPluginHost: PluginHost {
     func geoipLocate(_ ip: String) async throws -> JSON? {
         guard let geoIP else { throw PluginHostError(GeoIPLocator.unavailableMessage) }
         return geoIP.city(ip)
+    }
+
+    /// As the server: the call's keys, else defaults (here the options, there the team's), at the
+    /// call's host, else SITE_URL.
+    func apiTarget(config: PluginConfigRef, host: String?, projectApiKey: String?, personalApiKey: String?) async throws
+        -> PostHogAPITarget
+    {
+        let host = host ?? api.siteURL ?? PostHogAPITarget.defaultHost
+        if let projectApiKey, let personalApiKey {
+            return PostHogAPITarget(host: host, projectApiKey: projectApiKey, personalApiKey: personalApiKey)
+        }
+        guard let projectApiKey = api.projectApiKey, let personalApiKey = api.personalApiKey else {
+            throw PluginHostError(
+                "posthog.api needs API keys under run-plugin: run it with --project-api-key KEY --personal-api-key KEY, "
+                    + "or pass {projectApiKey, personalApiKey} in the call")
+        }
+        return PostHogAPITarget(host: host, projectApiKey: projectApiKey, personalApiKey: personalApiKey)
     }
 
     func pgConnect(config: PluginConfigRef, pluginConfig: JSONObject, parameters: JSONObject) async throws -> Int {
