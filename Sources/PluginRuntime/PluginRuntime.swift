@@ -77,6 +77,13 @@ public actor PluginRuntime {
         for worker in workers { await worker.logWriter.flush() }
     }
 
+    /// Fires every pending timer (`createBuffer`'s `timeoutSeconds`) at once, starting the flushes they
+    /// guard; call it before `teardownAll`, which then waits for the host calls those flushes make.
+    /// For a local run only: the server lets timers run their time.
+    public nonisolated func fireTimers() async {
+        for worker in workers { await worker.fireTimers() }
+    }
+
     public func capabilities(configId: Int) -> PluginCapabilities? {
         table.withLock { $0.configs[configId]?.plugin?.capabilities }
     }

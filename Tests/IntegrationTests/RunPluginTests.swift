@@ -273,4 +273,14 @@ import Testing
         let half = try await runPluginInBackground(["\(Self.fixtures)/posthog-api.js", "--project-api-key", "k"])
         #expect(half.status != 0 && half.errors.contains("--project-api-key and --personal-api-key go together"), "\(half.errors)")
     }
+
+    @Test("a createBuffer with a 60 s timeout still holding items at the end is flushed before teardown, without waiting")
+    func pendingBufferFlushes() throws {
+        let input = #"{"event":"a","distinct_id":"u"}"# + "\n" + #"{"event":"b","distinct_id":"u"}"#
+        let started = Date()
+        let run = try runPlugin(["\(Self.fixtures)/buffer.js"], input: input)
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.lines.last == "log: [LOG] flushed 2: a, b", "\(run.output)")
+        #expect(Date().timeIntervalSince(started) < 20)
+    }
 }

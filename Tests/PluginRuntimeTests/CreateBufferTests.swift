@@ -46,6 +46,33 @@ import Testing
         await runtime.teardownAll()
     }
 
+    @Test("fireTimers flushes a buffer waiting on a 60 s timeout at once, and teardown waits for the flush's host calls")
+    func fireTimersBeforeTeardown() async throws {
+        let (runtime, host) = makeRuntime()
+        await runtime.load([
+            plugin(
+                1,
+                """
+                const { createBuffer } = require('@posthog/plugin-contrib')
+                const buffer = createBuffer({
+                  limit: 10, timeoutSeconds: 60,
+                  onFlush: async (items) => { await cache.set('before', 1); await cache.set('flushed', items) },
+                })
+                let cache
+                export function setupPlugin(meta) { cache = meta.cache }
+                export function processEvent(event) { buffer.add(event.event); return event }
+                """)
+        ])
+        _ = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(await host.cache["@plugin/101/2/flushed"] == nil)
+        let started = ContinuousClock.now
+        await runtime.fireTimers()
+        await runtime.teardownAll()
+        #expect(await host.cache["@plugin/101/2/flushed"] == #"["$pageview"]"#)
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+
     @Test("a failing flush started by the buffer itself is written to the plugin's log")
     func failingFlushIsLogged() async throws {
         let (runtime, host) = makeRuntime()

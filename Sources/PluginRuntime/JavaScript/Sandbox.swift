@@ -26,6 +26,8 @@ final class Sandbox {
     private(set) var hostWorkInFlight = 0
     /// Ids of the timer calls in flight, which no retirement waits for.
     private var timerCalls: Set<Int> = []
+    /// Timer calls `fireTimers` settled early: their own results, arriving later, are dropped.
+    private var firedTimers: Set<Int> = []
     private(set) var isClosed = false
     /// Waiting for `close` (see `PluginWorker.retire`).
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
@@ -322,6 +324,11 @@ final class Sandbox {
     /// Settles host calls' promises in one entry into JavaScript; their continuations run as it ends.
     func completeHostCalls(_ results: ArraySlice<(key: SandboxKey, id: Int, result: HostResult)>) {
         guard let completeFunction else { return }
+        var results = results
+        if !firedTimers.isEmpty {
+            results = ArraySlice(results.filter { firedTimers.remove($0.id) == nil })
+            if results.isEmpty { return }
+        }
         let ctx = context
         // Id, success and value of each call, flat; each element attached as it is made (see `JSC.makeArray`).
         guard let list = JSObjectMakeArray(ctx, 0, nil, nil) else { return }
@@ -345,6 +352,15 @@ final class Sandbox {
             // A continuation was stopped (the watchdog) or threw past its promise: its call fails by timeout.
             _ = worker.takeTermination()
         }
+    }
+
+    /// Settles every timer in flight now, as if its time had come: a local run fast-forwards the clock
+    /// before teardown so that `createBuffer` timeouts flush what they hold.
+    func fireTimers() {
+        guard !timerCalls.isEmpty else { return }
+        let ids = timerCalls.sorted()
+        completeHostCalls(ArraySlice(ids.map { (key: key, id: $0, result: HostResult.undefined) }))
+        firedTimers.formUnion(ids)
     }
 
     /// Returns once the sandbox is closed.

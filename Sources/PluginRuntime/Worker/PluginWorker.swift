@@ -262,6 +262,14 @@ actor PluginWorker {
         return failure
     }
 
+    /// Settles the timers in flight of every sandbox now (see `Sandbox.fireTimers`).
+    func fireTimers() {
+        for (key, sandbox) in sandboxes {
+            sandbox.fireTimers()
+            closeIfDone(key, sandbox)
+        }
+    }
+
     /// Closes a retired sandbox whose calls and host calls are all done.
     private func closeIfDone(_ key: SandboxKey, _ sandbox: Sandbox) {
         guard sandbox.isRetired && sandbox.runningCalls == 0 && sandbox.hostWorkInFlight == 0 && sandboxes[key] === sandbox else {

@@ -93,6 +93,10 @@ public struct PluginRunner: Sendable {
             }
             await settle(runtime, output)
         }
+        // Node would keep the process alive until a pending `createBuffer` timeout flushed; a local run
+        // fast-forwards the clock instead, so the flush runs (and is shown) now, before teardown.
+        await runtime.fireTimers()
+        await settle(runtime, output)
         await output.setMethod("teardownPlugin")
         await runtime.teardownAll()
         await output.flush()
