@@ -283,4 +283,30 @@ import Testing
         #expect(run.lines.last == "log: [LOG] flushed 2: a, b", "\(run.output)")
         #expect(Date().timeIntervalSince(started) < 20)
     }
+
+    @Test("a .zip or .tgz plugin gets its plugin.json name and config defaults, as a folder does")
+    func archiveManifest() throws {
+        let files = [
+            "plugin.json": #"{"name": "Zipped Greeter", "main": "src/main.js", "config": [{"key": "greeting", "default": "hey"}]}"#,
+            "src/main.js": """
+            export function processEvent(event, { config }) {
+                event.properties = { greeting: config.greeting }
+                return event
+            }
+            """,
+        ]
+        let input = #"{"event":"x","distinct_id":"u"}"#
+        let plugins = #""$plugins_succeeded":["Zipped Greeter (1)"],"$plugins_failed":[]"#
+        for (format, suffix) in [("zip", "zip"), ("gztar", "tgz")] {
+            let bytes = try PluginSourcesTests.archive(files, folder: "greeter-main", format: format)
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("greeter") + "." + suffix)
+            try Data(bytes).write(to: path)
+            defer { try? FileManager.default.removeItem(at: path) }
+            let run = try runPlugin([path.path], input: input)
+            #expect(run.status == 0, "\(run.errors)")
+            #expect(run.lines == [#"event: {"event":"x","distinct_id":"u","team_id":2,"properties":{"greeting":"hey",\#(plugins)}}"#])
+            let overridden = try runPlugin([path.path, "--config", "greeting=yo"], input: input)
+            #expect(overridden.lines.first?.contains(#""greeting":"yo""#) == true, "\(overridden.output)")
+        }
+    }
 }

@@ -136,3 +136,22 @@ struct PluginSource: Sendable {
         return files.isEmpty ? nil : files
     }
 }
+
+extension PluginCode {
+    /// The `plugin.json` object of a folder or an archive (read as `PluginSource` reads one), or nil when
+    /// there is none or it is not a JSON object. For tools showing a plugin's name and config defaults.
+    package var manifest: JSONObject? {
+        let bytes: [UInt8]?
+        switch self {
+        case .folder(let path):
+            bytes = FileManager.default.contents(atPath: URL(fileURLWithPath: path).appendingPathComponent("plugin.json").path)
+                .map(Array.init)
+        case .archive(let archive):
+            bytes = (PluginSource.readZip(archive) ?? PluginSource.readTarGz(archive)).map(PluginSource.stripRoot)?["plugin.json"]
+        case .source, .none:
+            bytes = nil
+        }
+        guard let bytes, let parsed = try? JSON(parsing: bytes) else { return nil }
+        return parsed.objectValue
+    }
+}

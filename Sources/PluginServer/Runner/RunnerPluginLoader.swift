@@ -16,16 +16,6 @@ enum RunnerPluginLoader {
         let code: PluginCode
         if isDirectory.boolValue {
             code = .folder(url.path)
-            // plugin.json's name and config defaults, as PostHog's UI fills them in when the plugin is installed.
-            if let data = FileManager.default.contents(atPath: url.appendingPathComponent("plugin.json").path),
-                let parsed = try? JSON(parsing: Array(data)), let manifest = parsed.objectValue
-            {
-                if let declared = manifest["name"]?.stringValue, !declared.isEmpty { name = declared }
-                for field in manifest["config"]?.arrayValue ?? [] {
-                    guard let key = field["key"]?.stringValue, let value = field["default"], !value.isNull else { continue }
-                    config[key] = value
-                }
-            }
         } else {
             guard let data = FileManager.default.contents(atPath: url.path) else { throw RunnerError("Cannot read \(options.pluginPath)") }
             let bytes = Array(data)
@@ -36,6 +26,14 @@ enum RunnerPluginLoader {
                 if name.hasSuffix(".tar") { name = String(name.dropLast(4)) }
             } else {
                 code = .source(String(decoding: bytes, as: UTF8.self))
+            }
+        }
+        // plugin.json's name and config defaults, as PostHog's UI fills them in when the plugin is installed.
+        if let manifest = code.manifest {
+            if let declared = manifest["name"]?.stringValue, !declared.isEmpty { name = declared }
+            for field in manifest["config"]?.arrayValue ?? [] {
+                guard let key = field["key"]?.stringValue, let value = field["default"], !value.isNull else { continue }
+                config[key] = value
             }
         }
         for (key, value) in options.config { config[key] = .string(value) }
