@@ -309,4 +309,16 @@ import Testing
             #expect(overridden.lines.first?.contains(#""greeting":"yo""#) == true, "\(overridden.output)")
         }
     }
+
+    @Test("code that fails to load is reported as a load failure, not as a setupPlugin error")
+    func loadFailures() throws {
+        let syntax = try runPlugin(["\(Self.fixtures)/syntax-error.js"], input: #"{"event":"x","distinct_id":"a"}"#)
+        #expect(syntax.status == 1)
+        #expect(syntax.lines.first?.hasPrefix("error: load failed: SyntaxError: ") == true, "\(syntax.output)")
+        let missing = try runPlugin(["\(Self.fixtures)/missing-module.js", "--json"])
+        #expect(missing.status == 1)
+        let record = try JSON(parsing: try #require(missing.lines.first))
+        #expect(record["method"] == "load" && record["kind"] == "error", "\(missing.output)")
+        #expect(record["message"] == "Cannot import 'left-pad'! This package is not provided by PostHog in plugins.")
+    }
 }

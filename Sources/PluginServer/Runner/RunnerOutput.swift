@@ -31,7 +31,10 @@ actor RunnerOutput {
 
     func setMethod(_ method: String) { self.method = method }
 
-    func addError(name: String?, message: String, stack: String?) {
+    /// `setupCalled` false while loading: the code itself failed to load (a syntax error, a missing
+    /// module, a top-level throw), reported as `load`, not as `setupPlugin`.
+    func addError(name: String?, message: String, stack: String?, setupCalled: Bool = true) {
+        let method = self.method == "setupPlugin" && !setupCalled ? "load" : self.method
         add(.error(method: method, name: name, message: message, stack: stack))
     }
 

@@ -3,6 +3,7 @@ import GeoIP
 import Logging
 import PluginRuntime
 import PostHogEvents
+import Synchronization
 
 /// The host of a local run: cache and storage in memory, or in Redis / Postgres when configured; real
 /// fetch and `pg` (to hosts the config names, as in the server); logs, errors, captures, export batches
@@ -16,6 +17,8 @@ final class RunnerPluginHost: PluginHost {
     private let geoIP: MaxMindDatabase?
     private let postgresClients: PluginPostgresConnections
     private let api: APIDefaults
+    /// Whether `setupPlugin` was called: an error while loading before it came from loading the code.
+    private let setupCalled = Atomic(false)
 
     /// What `posthog.api` uses when a call does not say: SITE_URL and the `--…-api-key` options.
     struct APIDefaults: Sendable {
@@ -52,7 +55,12 @@ final class RunnerPluginHost: PluginHost {
     }
 
     func recordError(_ record: PluginErrorRecord, config: PluginConfigRef) async {
-        await output.addError(name: record.name, message: record.message, stack: record.stack)
+        await output.addError(
+            name: record.name, message: record.message, stack: record.stack, setupCalled: setupCalled.load(ordering: .relaxed))
+    }
+
+    func recordInvocation(_ invocation: PluginInvocation) {
+        if invocation.method == "setupPlugin" { setupCalled.store(true, ordering: .relaxed) }
     }
 
     func clearError(config: PluginConfigRef) async {}

@@ -13,7 +13,8 @@ enum RunnerRecord: Sendable, Equatable {
     case export(batch: [JSON])
     /// A job the plugin enqueued (kept, not run).
     case job(type: String, payload: JSON, runAt: Double)
-    /// A plugin function threw. `method` is what the runner was calling (`setupPlugin`, `processEvent`…).
+    /// A plugin function threw. `method` is what the runner was calling (`setupPlugin`, `processEvent`…),
+    /// or `load` when the code failed to load before any of it was called.
     case error(method: String, name: String?, message: String, stack: String?)
 
     var json: JSON {
@@ -60,7 +61,8 @@ enum RunnerRecord: Sendable, Equatable {
         case .job(let type, let payload, _):
             return "job: \(type) \(payload.jsonString) (not run)"
         case .error(let method, let name, let message, let stack):
-            var text = "error: \(method) threw \(name.map { "\($0): " } ?? "")\(message)"
+            let verb = method == "load" ? "load failed:" : "\(method) threw"
+            var text = "error: \(verb) \(name.map { "\($0): " } ?? "")\(message)"
             var lines = (stack ?? "").split(separator: "\n").filter { !$0.isEmpty }
             // The stack starts with the `Name: message` line already printed.
             if let first = lines.first, first == "\(name.map { "\($0): " } ?? "")\(message)" { lines.removeFirst() }

@@ -1,0 +1,5 @@
+const leftPad = require('left-pad')
+
+export function setupPlugin() {
+    console.log('never runs')
+}
