@@ -73,6 +73,30 @@ import Testing
         #expect(ContinuousClock.now - started < .seconds(10))
     }
 
+    @Test("a buffer waiting on its timeout is flushed when its config is replaced, and at shutdown")
+    func retiredSandboxFlushesBuffer() async throws {
+        let (runtime, host) = makeRuntime()
+        let source = """
+            const { createBuffer } = require('@posthog/plugin-contrib')
+            const buffer = createBuffer({ limit: 10, timeoutSeconds: 60, onFlush: async (items) => { await cache.set('flushed-' + version, items) } })
+            let cache, version
+            export function setupPlugin(meta) { cache = meta.cache; version = meta.config.version }
+            export function processEvent(event) { buffer.add(event.event); return event }
+            """
+        await runtime.load([plugin(1, config: ["version": "v1"], source)])
+        _ = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        var replacement = plugin(1, config: ["version": "v2"], source)
+        replacement.updatedMarker = "v2"
+        await runtime.load([replacement])
+        _ = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        // The replaced sandbox retires on its own time: wait for its flush.
+        for _ in 0..<100 where await host.cache["@plugin/101/2/flushed-v1"] == nil { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(await host.cache["@plugin/101/2/flushed-v1"] == #"["$pageview"]"#)
+        #expect(await host.cache["@plugin/101/2/flushed-v2"] == nil)
+        await runtime.teardownAll()
+        #expect(await host.cache["@plugin/101/2/flushed-v2"] == #"["$pageview"]"#)
+    }
+
     @Test("a failing flush started by the buffer itself is written to the plugin's log")
     func failingFlushIsLogged() async throws {
         let (runtime, host) = makeRuntime()

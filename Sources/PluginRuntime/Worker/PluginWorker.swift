@@ -237,6 +237,7 @@ actor PluginWorker {
     /// Runs `teardownPlugin` when the plugin has it (or buffers exports), then closes the sandbox once
     /// its running calls and the host calls it started are done, or after the task timeout. Node kept
     /// a replaced VM's promises running: a teardown's `buffer.flush()` that nobody awaits still delivers.
+    /// Pending `createBuffer` timeouts fire at once, so what the buffers hold is flushed, not lost.
     /// `awaitClose` (at shutdown) returns only once it is closed. Returns the teardown's error.
     func retire(_ key: SandboxKey, runTeardown: Bool, awaitClose: Bool = false) async -> JSThrown? {
         guard let sandbox = sandboxes[key] else { return nil }
@@ -250,6 +251,9 @@ actor PluginWorker {
             }
         }
         guard sandboxes[key] === sandbox else { return failure }
+        // A `createBuffer` waiting on its timeout flushes now: Node kept a replaced VM's timers
+        // running, and at shutdown the original lost what they held.
+        sandbox.fireTimers()
         sandbox.isRetired = true
         closeIfDone(key, sandbox)
         guard !sandbox.isClosed else { return failure }
