@@ -204,6 +204,57 @@ import ZIPFoundation
         #expect(system == ["Plugin failed to load (instance ID instance-1)."])
     }
 
+    /// Expected values are Node 20's WHATWG `URL` on the same inputs.
+    @Test("the global URL parses hosts as WHATWG URL: Punycode, IPv4 numbers, forbidden characters, userinfo, tabs")
+    func whatwgHosts() async throws {
+        let (runtime, _) = makeRuntime()
+        let cases =
+            #"["http://\u4f8b\u3048.\u30c6\u30b9\u30c8/\u30d1\u30b9/", "http://b\u00fccher.de/", "http://exa mple.com/", "http://ex<ample.com/", "http://0x7f.1/a", "http://127.1/", "http://[::1]:80/x", "https://example.com:443/a/./b/../c", "http://user name:p@ss@host.com/", "http://example.com/a?b=c d#e f", "http://example.com/%7Efoo", "HTTP://EXAMPLE.COM", "mailto:Someone@Example.com", "http://example.com:99999/", "http://", "https://example.com/\u00e9", "javascript:alert(1)", "http://example.com./", "http://EXAMPLE.com/A%2fB", "http://1.2.3.4.5/", "http://256.1.1.1/", "http://example.com/a\tb"]"#
+        await runtime.load([
+            plugin(
+                1,
+                """
+                function processEvent(event) {
+                  const out = {}
+                  for (const u of \(cases)) {
+                    try { const p = new URL(u); out[u] = [p.href, p.hostname, p.pathname] } catch (e) { out[u] = e.name }
+                  }
+                  const moved = new URL('http://a.test/'); moved.hostname = 'Bücher.DE'; out.setter = moved.href
+                  moved.hostname = 'bad host'; out.refused = moved.href
+                  event.properties = out
+                  return event
+                }
+                """)
+        ])
+        let out = try #require(await runtime.processEventChain(teamId: 2, event: sampleEvent).event?["properties"]?.objectValue)
+        let expected: [String: JSON] = [
+            "http://例え.テスト/パス/": ["http://xn--r8jz45g.xn--zckzah/%E3%83%91%E3%82%B9/", "xn--r8jz45g.xn--zckzah", "/%E3%83%91%E3%82%B9/"],
+            "http://bücher.de/": ["http://xn--bcher-kva.de/", "xn--bcher-kva.de", "/"],
+            "http://exa mple.com/": "TypeError",
+            "http://ex<ample.com/": "TypeError",
+            "http://0x7f.1/a": ["http://127.0.0.1/a", "127.0.0.1", "/a"],
+            "http://127.1/": ["http://127.0.0.1/", "127.0.0.1", "/"],
+            "http://[::1]:80/x": ["http://[::1]/x", "[::1]", "/x"],
+            "https://example.com:443/a/./b/../c": ["https://example.com/a/c", "example.com", "/a/c"],
+            "http://user name:p@ss@host.com/": ["http://user%20name:p%40ss@host.com/", "host.com", "/"],
+            "http://example.com/a?b=c d#e f": ["http://example.com/a?b=c%20d#e%20f", "example.com", "/a"],
+            "http://example.com/%7Efoo": ["http://example.com/%7Efoo", "example.com", "/%7Efoo"],
+            "HTTP://EXAMPLE.COM": ["http://example.com/", "example.com", "/"],
+            "mailto:Someone@Example.com": ["mailto:Someone@Example.com", "", "Someone@Example.com"],
+            "http://example.com:99999/": "TypeError",
+            "http://": "TypeError",
+            "https://example.com/é": ["https://example.com/%C3%A9", "example.com", "/%C3%A9"],
+            "javascript:alert(1)": ["javascript:alert(1)", "", "alert(1)"],
+            "http://example.com./": ["http://example.com./", "example.com.", "/"],
+            "http://EXAMPLE.com/A%2fB": ["http://example.com/A%2fB", "example.com", "/A%2fB"],
+            "http://1.2.3.4.5/": "TypeError",
+            "http://256.1.1.1/": "TypeError",
+            "http://example.com/a\tb": ["http://example.com/ab", "example.com", "/ab"],
+        ]
+        for (input, answer) in expected { #expect(out[input] == answer, "\(input)") }
+        #expect(out["setter"] == "http://xn--bcher-kva.de/" && out["refused"] == "http://xn--bcher-kva.de/")
+    }
+
     /// Expected values are Node 20's `url` module on the same inputs.
     @Test("url.parse, url.format and url.resolve answer as Node's legacy url API")
     func legacyURL() async throws {

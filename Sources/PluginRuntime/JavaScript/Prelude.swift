@@ -271,9 +271,90 @@ function normalizePath(path, special) {
   if (special && !result.startsWith('/')) result = '/' + result;
   return encodeComponent(result, /[^\x21-\x7e]|[ "<>`{}]/g);
 }
+// WHATWG host parsing for special schemes, as Node's URL: percent-decoded, forbidden code points
+// refused, an address ending in a number read as IPv4 (`127.1`, `0x7f.0.0.1`), other labels
+// lowercased and, when not ASCII, Punycode (`bücher.de` → `xn--bcher-kva.de`; UTS #46 mapping
+// beyond NFC and lowercasing is not applied).
+function parseHost(input) {
+  if (input.startsWith('[')) return input.toLowerCase();
+  let domain;
+  try { domain = decodeURIComponent(input); } catch (e) { throw new TypeError('Invalid URL host: ' + input); }
+  if (/[\x00-\x20#%\/:<>?@[\\\]^|\x7f]/.test(domain)) throw new TypeError('Invalid URL host: ' + input);
+  domain = domain.normalize('NFC').toLowerCase().replace(/[\u3002\uff0e\uff61]/g, '.');
+  const labels = domain.split('.');
+  for (let i = 0; i < labels.length; i++) if (/[^\x00-\x7f]/.test(labels[i])) labels[i] = 'xn--' + punycode(labels[i]);
+  domain = labels.join('.');
+  const ipv4 = parseIPv4(domain);
+  return ipv4 === null ? domain : ipv4;
+}
+function parseIPv4(host) {
+  const parts = host.split('.');
+  if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
+  const last = parts[parts.length - 1];
+  if (!/^(\d+|0x[0-9a-f]*)$/.test(last)) return null;
+  const invalid = () => new TypeError('Invalid URL host: ' + host);
+  if (parts.length > 4) throw invalid();
+  const numbers = [];
+  for (let part of parts) {
+    let radix = 10;
+    if (/^0x/.test(part)) { radix = 16; part = part.slice(2); } else if (part.length > 1 && part[0] === '0') { radix = 8; part = part.slice(1); }
+    if (part === '') { if (radix === 10) throw invalid(); numbers.push(0); continue; }
+    if (!(radix === 16 ? /^[0-9a-f]+$/ : radix === 8 ? /^[0-7]+$/ : /^\d+$/).test(part)) throw invalid();
+    numbers.push(parseInt(part, radix));
+  }
+  const n = numbers.length;
+  for (let i = 0; i < n - 1; i++) if (numbers[i] > 255) throw invalid();
+  if (numbers[n - 1] >= 256 ** (5 - n)) throw invalid();
+  let address = numbers[n - 1];
+  for (let i = 0; i < n - 1; i++) address += numbers[i] * 256 ** (3 - i);
+  return [address / 16777216, address / 65536, address / 256, address].map((v) => Math.floor(v) % 256).join('.');
+}
+// RFC 3492 Punycode of one label.
+function punycode(label) {
+  const points = [];
+  for (const c of label) points.push(c.codePointAt(0));
+  const digit = (d) => $fromCharCode(d < 26 ? d + 97 : d + 22);
+  const adapt = (delta, count, first) => {
+    delta = first ? Math.floor(delta / 700) : delta >> 1;
+    delta += Math.floor(delta / count);
+    let k = 0;
+    while (delta > 455) { delta = Math.floor(delta / 35); k += 36; }
+    return k + Math.floor(36 * delta / (delta + 38));
+  };
+  let output = '';
+  for (const c of points) if (c < 128) output += $fromCharCode(c);
+  const basic = output.length;
+  let handled = basic, n = 128, delta = 0, bias = 72;
+  if (basic > 0) output += '-';
+  while (handled < points.length) {
+    let m = Infinity;
+    for (const c of points) if (c >= n && c < m) m = c;
+    delta += (m - n) * (handled + 1);
+    n = m;
+    for (const c of points) {
+      if (c < n) delta++;
+      if (c !== n) continue;
+      let q = delta;
+      for (let k = 36; ; k += 36) {
+        const t = k <= bias ? 1 : k >= bias + 26 ? 26 : k - bias;
+        if (q < t) break;
+        output += digit(t + (q - t) % (36 - t));
+        q = Math.floor((q - t) / (36 - t));
+      }
+      output += digit(q);
+      bias = adapt(delta, handled + 1, handled === basic);
+      delta = 0;
+      handled++;
+    }
+    delta++;
+    n++;
+  }
+  return output;
+}
+const encodeUserinfo = (text) => encodeComponent(text, /[^\x21-\x7e]|[ "#<>?`{}\/:;=@[\\\]^|]/g);
 class URL {
   constructor(url, base) {
-    url = $String(url).trim();
+    url = $String(url).trim().replace(/[\t\n\r]/g, '');
     const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):(.*)$/.exec(url);
     if (!m) {
       if (base === undefined) throw new TypeError('Invalid URL: ' + url);
@@ -302,8 +383,8 @@ class URL {
       let port = pm[2] || '';
       if (port !== '') { const n = parseInt(port, 10); if (n > 65535) throw new TypeError('Invalid URL: ' + url); port = $String(n); }
       const colon = userinfo.indexOf(':');
-      this._init(protocol, colon < 0 ? userinfo : userinfo.slice(0, colon), colon < 0 ? '' : userinfo.slice(colon + 1),
-        special ? pm[1].toLowerCase() : pm[1], port, path, query, hash);
+      this._init(protocol, encodeUserinfo(colon < 0 ? userinfo : userinfo.slice(0, colon)), encodeUserinfo(colon < 0 ? '' : userinfo.slice(colon + 1)),
+        special ? parseHost(pm[1]) : pm[1], port, path, query, hash);
       this._hasAuthority = true;
     } else {
       this._init(protocol, '', '', '', '', rest, query, hash);
@@ -343,7 +424,7 @@ class URL {
   get password() { return this._pass; }
   set password(v) { this._pass = encodeURIComponent($String(v)); }
   get hostname() { return this._host; }
-  set hostname(v) { this._host = $String(v).toLowerCase(); }
+  set hostname(v) { try { this._host = this._protocol in SPECIAL_PORTS ? parseHost($String(v)) : $String(v); } catch (e) { /* ignored, as WHATWG */ } }
   get port() { return this._port; }
   set port(v) { v = $String(v); this._port = SPECIAL_PORTS[this._protocol] === v ? '' : v.replace(/\D.*$/, ''); }
   get host() { return this._host + (this._port ? ':' + this._port : ''); }
