@@ -167,6 +167,14 @@ import Testing
         #expect(fine.lines.first == "log: [LOG] key k1")
     }
 
+    @Test("a plugin exporting none of the functions the server calls runs with a warning, its events unchanged")
+    func noEntryPoints() throws {
+        let run = try runPlugin(["\(Self.fixtures)/no-entry-points.js"], input: #"{"event":"x","distinct_id":"a"}"#)
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.lines == [#"event: {"event":"x","distinct_id":"a","team_id":2}"#])
+        #expect(run.errors.contains("run-plugin: warning: the plugin exports none of the functions the server calls (setupPlugin, "))
+    }
+
     @Test("exportEvents without onEvent gets the attachment, and its capture is shown after the export call")
     func exportsAndAttachments() throws {
         let input = #"{"event":"a","distinct_id":"1"}"# + "\n\n" + #"{"event":"b","distinct_id":"2"}"#

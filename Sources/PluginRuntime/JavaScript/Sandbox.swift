@@ -482,6 +482,9 @@ enum ExportKind: String, Sendable {
 
 /// Which entry points a loaded plugin has (reference §4.4 capabilities).
 public struct PluginCapabilities: Sendable, Equatable {
+    /// The names the server looks for in a plugin's exports.
+    public static let exportNames = PluginModule.exportNames
+
     public var methods: [String] = []
     public var scheduledTasks: [String] = []
     public var jobs: [String] = []

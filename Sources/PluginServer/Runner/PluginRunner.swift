@@ -61,8 +61,14 @@ public struct PluginRunner: Sendable {
         await output.setMethod("setupPlugin")
         await runtime.load([descriptor])
         await settle(runtime, output)
-        guard await runtime.capabilities(configId: descriptor.id) != nil else {
+        guard let capabilities = await runtime.capabilities(configId: descriptor.id) else {
             return Summary(errorCount: max(1, await output.errorCount))
+        }
+        if capabilities.methods.isEmpty && capabilities.scheduledTasks.isEmpty && capabilities.jobs.isEmpty {
+            // It loads and does nothing: the server would never call it either.
+            let names = PluginCapabilities.exportNames.filter { $0 != "metrics" }.joined(separator: ", ")
+            FileHandle.standardError.write(
+                Data("run-plugin: warning: the plugin exports none of the functions the server calls (\(names))\n".utf8))
         }
         for (index, input) in events.enumerated() {
             var event = input
