@@ -349,6 +349,22 @@ import Testing
         }
     }
 
+    @Test("an element whose tag, id or class is longer than its column is stored cut to the column, the event kept")
+    func oversizedElementFields() async throws {
+        try await withHarness { h in
+            let element: JSON = [
+                "tag_name": .string(String(repeating: "t", count: 1_200)), "attr__id": .string(String(repeating: "i", count: 10_050)),
+                "attr__class": .string(String(repeating: "é", count: 300) + " btn"), "nth_child": 1, "nth_of_type": 1,
+            ]
+            try await h.send(["event": "$autocapture", "properties": ["$elements": [element]], "uuid": Self.uuid()])
+            #expect(try h.events().count == 1)
+            let row = try h.database.rows(
+                "SELECT length(tag_name) AS tag, length(attr_id) AS id, attr_class[2] AS first, length(attr_class[2]) AS class FROM posthog_element"
+            )
+            #expect(row == [["tag": 1_000, "id": 10_000, "first": .string(String(repeating: "é", count: 200)), "class": 200]])
+        }
+    }
+
     @Test("21 capture first team event")
     func firstTeamEvent() async throws {
         try await withHarness(prepare: { try $0.execute("UPDATE posthog_team SET ingested_event = false WHERE id = 2") }) { h in
