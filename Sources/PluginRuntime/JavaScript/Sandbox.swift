@@ -354,8 +354,8 @@ final class Sandbox {
         }
     }
 
-    /// Settles every timer in flight now, as if its time had come: a local run fast-forwards the clock
-    /// before teardown so that `createBuffer` timeouts flush what they hold.
+    /// Settles every timer in flight now, as if its time had come, so that `createBuffer` timeouts flush
+    /// what they hold: when the sandbox retires, and before teardown in a local run.
     func fireTimers() {
         guard !timerCalls.isEmpty else { return }
         let ids = timerCalls.sorted()

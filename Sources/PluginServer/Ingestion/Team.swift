@@ -102,7 +102,7 @@ actor TeamManager {
     static let definitionsPerStatement = 5_000
 
     /// `posthog_eventdefinition.name` and `posthog_propertydefinition.name` are `varchar(400)`.
-    static func fitsDefinition(_ name: String) -> Bool { name.unicodeScalars.count <= 400 }
+    static func fitsDefinition(_ name: String) -> Bool { PostgresVarchar.fits(name, 400) }
 
     private func loadDefinitionsIfNeeded(teamId: Int) async throws {
         if eventDefinitions[teamId] == nil {

@@ -69,10 +69,10 @@ struct PostgresEventSink: EventSink {
                     try await connection.query(
                         """
                         INSERT INTO posthog_element (text, tag_name, href, attr_id, nth_child, nth_of_type, attributes, "order", event_id, attr_class, group_id)
-                        VALUES (\(element.text), \(element.tagName.map { Self.cut($0, to: 1000) }), \(element.href),
-                                \(element.attrId.map { Self.cut($0, to: 10000) }), \(element.nthChild?.intValue),
+                        VALUES (\(element.text), \(element.tagName.map { PostgresVarchar.cut($0, to: 1000) }), \(element.href),
+                                \(element.attrId.map { PostgresVarchar.cut($0, to: 10000) }), \(element.nthChild?.intValue),
                                 \(element.nthOfType?.intValue), \(JSON.object(element.attributes ?? JSONObject()).jsonString)::jsonb,
-                                \(position), NULL, \(element.attrClass?.map { Self.cut($0, to: 200) }), \(groupId))
+                                \(position), NULL, \(element.attrClass?.map { PostgresVarchar.cut($0, to: 200) }), \(groupId))
                         """, logger: logger
                     ).consume()
                 }
@@ -80,11 +80,6 @@ struct PostgresEventSink: EventSink {
         } catch  where PostgresFailure.isUniqueViolation(error) {
             // The team already has this chain: its rows are those of the first event with it.
         }
-    }
-
-    /// The first `characters` characters of `text`, as a `varchar(characters)` column counts them.
-    static func cut(_ text: String, to characters: Int) -> String {
-        text.unicodeScalars.count <= characters ? text : String(String.UnicodeScalarView(text.unicodeScalars.prefix(characters)))
     }
 
     func storeSessionRecording(_ recording: IngestedSessionRecording, messageKey: UUID?) async throws -> IngestionOutcome {

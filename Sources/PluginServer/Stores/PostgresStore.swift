@@ -93,6 +93,17 @@ extension PostgresRowSequence {
     }
 }
 
+/// Text for a `varchar(n)` column, which counts characters (Unicode scalars in UTF-8 databases) and
+/// refuses a longer value.
+enum PostgresVarchar {
+    static func fits(_ text: String, _ characters: Int) -> Bool { text.unicodeScalars.count <= characters }
+
+    /// The first `characters` characters of `text`.
+    static func cut(_ text: String, to characters: Int) -> String {
+        fits(text, characters) ? text : String(String.UnicodeScalarView(text.unicodeScalars.prefix(characters)))
+    }
+}
+
 /// Whether a Postgres failure is worth retrying: connection problems, an unavailable server and
 /// transaction conflicts are; data and constraint errors are not.
 enum PostgresFailure {

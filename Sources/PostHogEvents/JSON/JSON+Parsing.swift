@@ -100,21 +100,10 @@ private struct JSONParser {
         // Room for an event's top level at once; larger objects regrow a few times.
         var entries: [(key: String, value: JSON)] = []
         entries.reserveCapacity(8)
-        var indexKeyCount = 0
-        var lastIndex: UInt64 = 0
-        var inOrder = uniqueKeys
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("Expected a property name") }
             let key = try parseString()
-            if inOrder, let arrayIndex = JSONObject.arrayIndex(key) {
-                if indexKeyCount == entries.count, indexKeyCount == 0 || arrayIndex > lastIndex {
-                    indexKeyCount += 1
-                    lastIndex = arrayIndex
-                } else {
-                    inOrder = false
-                }
-            }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("Expected ':'") }
             index += 1
@@ -128,10 +117,7 @@ private struct JSONParser {
             }
             guard bytes[index] == UInt8(ascii: "}") else { throw error("Expected ',' or '}'") }
             index += 1
-            // Text from `JSON.stringify` has unique keys, and array-index keys first unless a Proxy
-            // reordered them: its entries are the object as they stand. Any other text may repeat keys.
-            if inOrder { return .object(JSONObject(uncheckedEntries: entries, indexKeyCount: indexKeyCount)) }
-            return .object(JSONObject(assigning: entries))
+            return .object(JSONObject(parsed: entries, keysAreUnique: uniqueKeys))
         }
     }
 

@@ -98,12 +98,39 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
 
     public init() {}
 
-    /// Entries already in JavaScript's own-key order, keys unique, the first `indexKeyCount` of them
-    /// (and no other) array indices in ascending order. The parser checks this as it reads.
-    init(uncheckedEntries entries: [(key: String, value: JSON)], indexKeyCount: Int) {
-        self.entries = entries
-        self.indexKeyCount = indexKeyCount
-        if entries.count > Self.indexedCount { reindex() }
+    /// The object of parsed `pairs`, in text order. Text from `JSON.stringify` has unique keys
+    /// (`keysAreUnique`), so no key is looked for twice; few keys are checked for repeats where they
+    /// stand. Pairs already in JavaScript's key order (unique, array-index keys first and ascending:
+    /// nearly always) become the entries as they are; any others are assigned in order.
+    init(parsed pairs: [(key: String, value: JSON)], keysAreUnique: Bool) {
+        if keysAreUnique || pairs.count <= Self.indexedCount,
+            let indexKeyCount = Self.leadingIndexKeys(pairs, checkingRepeats: !keysAreUnique)
+        {
+            entries = pairs
+            self.indexKeyCount = indexKeyCount
+            if entries.count > Self.indexedCount { reindex() }
+        } else {
+            self = JSONObject(assigning: pairs)
+        }
+    }
+
+    /// How many array-index keys lead `pairs`, or nil when the pairs are not in JavaScript's key order
+    /// (an array-index key after another key or out of order, or, `checkingRepeats`, a key repeated).
+    private static func leadingIndexKeys(_ pairs: [(key: String, value: JSON)], checkingRepeats: Bool) -> Int? {
+        var indexKeyCount = 0
+        var lastIndex: UInt64 = 0
+        for (position, pair) in pairs.enumerated() {
+            if let index = arrayIndex(pair.key) {
+                guard indexKeyCount == position, indexKeyCount == 0 || index > lastIndex else { return nil }
+                indexKeyCount += 1
+                lastIndex = index
+            }
+            if checkingRepeats {
+                let length = pair.key.utf8.count
+                for earlier in pairs[..<position] where earlier.key.utf8.count == length && earlier.key == pair.key { return nil }
+            }
+        }
+        return indexKeyCount
     }
 
     /// The object JavaScript builds by assigning `pairs` in order, as `JSON.parse` does: a repeated key
