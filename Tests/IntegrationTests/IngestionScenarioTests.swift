@@ -365,6 +365,31 @@ import Testing
         }
     }
 
+    @Test("a chain of 2,500 elements is one group with its rows in order; 40 events sharing a new chain at once make one group")
+    func elementGroupsOncePerChain() async throws {
+        try await withHarness { h in
+            let long: JSON = .array((0..<2_500).map { ["tag_name": .string("li"), "nth_child": .number(Double($0)), "nth_of_type": 1] })
+            try await h.send(["event": "$autocapture", "properties": ["$elements": long], "uuid": Self.uuid()])
+            let stored = try h.database.rows(
+                "SELECT count(*) AS rows, min(\"order\") AS first, max(\"order\") AS last, bool_and(nth_child = \"order\") AS aligned FROM posthog_element"
+            )
+            #expect(stored == [["rows": 2_500, "first": 0, "last": 2_499, "aligned": true]])
+
+            let shared: JSON = [["tag_name": "button", "$el_text": "Buy", "attr__class": "btn primary", "nth_child": 2, "nth_of_type": 1]]
+            let messages = (0..<40).map { index in
+                CeleryMessages.processEvent(
+                    distinctId: .string("buyer-\(index)"), ip: "127.0.0.1",
+                    data: ["event": "$autocapture", "properties": ["$elements": shared], "uuid": Self.uuid()], teamId: 2,
+                    now: EventTimestamp.now().isoString, sentAt: nil)
+            }
+            try await h.push(messages)
+            #expect(try h.events().count == 41)
+            #expect(try h.database.scalar("SELECT count(*) FROM posthog_elementgroup") == 2)
+            #expect(try h.database.scalar("SELECT count(*) FROM posthog_element WHERE tag_name = 'button'") == 1)
+            #expect(try h.database.scalar("SELECT count(DISTINCT elements_hash) FROM posthog_event WHERE event = '$autocapture'") == 2)
+        }
+    }
+
     @Test("21 capture first team event")
     func firstTeamEvent() async throws {
         try await withHarness(prepare: { try $0.execute("UPDATE posthog_team SET ingested_event = false WHERE id = 2") }) { h in

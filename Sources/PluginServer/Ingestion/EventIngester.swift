@@ -24,7 +24,7 @@ public final class EventIngester: Sendable {
     let teams: TeamManager
     let sink: any EventSink
     let logger: Logger
-    private let seenDistinctIds: Mutex<DistinctIdCache>
+    private let seenDistinctIds: Mutex<RecentKeys>
     private let locks = DistinctIdLocks()
 
     /// `sink` defaults to Postgres mode, with `eventStatements` multi-row event inserts running at once
@@ -45,7 +45,7 @@ public final class EventIngester: Sendable {
                 eventRows: EventRowWriter(
                     store: store, ownSchema: SchemaMigrator.ownSchema, maximumStatements: eventStatements, logger: logger))
         self.logger = logger
-        self.seenDistinctIds = Mutex(DistinctIdCache(capacity: distinctIdCacheSize))
+        self.seenDistinctIds = Mutex(RecentKeys(capacity: distinctIdCacheSize))
     }
 
     /// Ingests one flat event object. `messageKey` identifies the queue message: an event whose key

@@ -1,6 +1,7 @@
 import Foundation
 import PostHogEvents
 import PostgresNIO
+import Synchronization
 
 /// Postgres mode (ingestion.md §15, §11.4, §12): `posthog_event` with its element group,
 /// `posthog_sessionrecordingevent`, and the webhook task by event row id. The message key is
@@ -11,6 +12,8 @@ struct PostgresEventSink: EventSink {
     let webhooks: any WebhookSink
     /// Rows with a message key go in multi-row statements with the rows of concurrent events.
     let eventRows: EventRowWriter
+    /// The element groups (team and hash) known to exist, so that their events skip the transaction.
+    let knownElementGroups = KnownElementGroups()
 
     /// The claim on the message key, inserted in the same statement as the row it guards.
     private func claim(_ messageKey: UUID?) -> String {
@@ -54,32 +57,61 @@ struct PostgresEventSink: EventSink {
         return .stored(eventId: eventId)
     }
 
-    /// §11.4: the group and its elements in one transaction; an existing group (23505) is kept.
+    /// §11.4: the group and its elements in one transaction, once per team and chain. The original
+    /// sent every event with elements through the transaction, which failed on the unique hash for all
+    /// but the first (an error in Postgres' log per autocapture event), and one INSERT per element.
+    /// Here a group known to exist costs nothing, a new one is claimed with `ON CONFLICT DO NOTHING`
+    /// (a concurrent claim waits for the first to commit, then finds it), and its elements go in
+    /// multi-row statements. The rows stored are the original's.
     private func createElementGroup(teamId: Int, hash: String, elements: [Element]) async throws {
+        let key = "\(teamId):\(hash)"
+        if knownElementGroups.contains(key) { return }
         let logger = store.logger
-        do {
-            try await store.withTransaction { connection in
-                var groupId: Int?
-                let rows = try await connection.query(
-                    "INSERT INTO posthog_elementgroup (hash, team_id) VALUES (\(hash), \(teamId)) RETURNING id", logger: logger)
-                for try await id in rows.decode(Int.self) { groupId = id }
-                guard let groupId else { return }
-                for (position, element) in elements.enumerated() {
-                    // Cut to the columns' sizes: a value too long for its column failed the whole event.
-                    try await connection.query(
-                        """
-                        INSERT INTO posthog_element (text, tag_name, href, attr_id, nth_child, nth_of_type, attributes, "order", event_id, attr_class, group_id)
-                        VALUES (\(element.text), \(element.tagName.map { PostgresVarchar.cut($0, to: 1000) }), \(element.href),
-                                \(element.attrId.map { PostgresVarchar.cut($0, to: 10000) }), \(element.nthChild?.intValue),
-                                \(element.nthOfType?.intValue), \(JSON.object(element.attributes ?? JSONObject()).jsonString)::jsonb,
-                                \(position), NULL, \(element.attrClass?.map { PostgresVarchar.cut($0, to: 200) }), \(groupId))
-                        """, logger: logger
-                    ).consume()
-                }
+        try await store.withTransaction { connection in
+            var groupId: Int?
+            let rows = try await connection.query(
+                "INSERT INTO posthog_elementgroup (hash, team_id) VALUES (\(hash), \(teamId)) ON CONFLICT DO NOTHING RETURNING id",
+                logger: logger)
+            for try await id in rows.decode(Int.self) { groupId = id }
+            guard let groupId else { return }  // the team already has this chain, with the first event's rows
+            var start = 0
+            while start < elements.count {
+                let end = min(start + Self.elementsPerStatement, elements.count)
+                try await connection.query(Self.elementRows(elements[start..<end], groupId: groupId), logger: logger).consume()
+                start = end
             }
-        } catch  where PostgresFailure.isUniqueViolation(error) {
-            // The team already has this chain: its rows are those of the first event with it.
         }
+        knownElementGroups.record(key)
+    }
+
+    static let elementsPerStatement = 1_000
+
+    /// One `INSERT` of the elements' rows; `order` is the position in the whole chain. Values longer
+    /// than their columns are cut to them: one such value failed the whole event.
+    static func elementRows(_ elements: ArraySlice<Element>, groupId: Int) -> PostgresQuery {
+        var bindings = PostgresBindings(capacity: 1 + 9 * elements.count)
+        bindings.append(groupId)
+        var values: [String] = []
+        values.reserveCapacity(elements.count)
+        for (position, element) in zip(elements.indices, elements) {
+            let first = bindings.count + 1
+            bindings.append(element.text)
+            bindings.append(element.tagName.map { PostgresVarchar.cut($0, to: 1000) })
+            bindings.append(element.href)
+            bindings.append(element.attrId.map { PostgresVarchar.cut($0, to: 10000) })
+            bindings.append(element.nthChild?.intValue)
+            bindings.append(element.nthOfType?.intValue)
+            bindings.append(JSON.object(element.attributes ?? JSONObject()).jsonString)
+            bindings.append(position)
+            bindings.append(element.attrClass?.map { PostgresVarchar.cut($0, to: 200) })
+            let p = (first..<first + 9).map { "$\($0)" }
+            values.append("(\(p[0]), \(p[1]), \(p[2]), \(p[3]), \(p[4]), \(p[5]), \(p[6])::jsonb, \(p[7]), NULL, \(p[8]), $1)")
+        }
+        let sql = """
+            INSERT INTO posthog_element (text, tag_name, href, attr_id, nth_child, nth_of_type, attributes, "order", event_id, attr_class, group_id)
+            VALUES \(values.joined(separator: ", "))
+            """
+        return PostgresQuery(unsafeSQL: sql, binds: bindings)
     }
 
     func storeSessionRecording(_ recording: IngestedSessionRecording, messageKey: UUID?) async throws -> IngestionOutcome {
@@ -104,4 +136,13 @@ struct PostgresEventSink: EventSink {
         for try await _ in try await store.query(PostgresQuery(unsafeSQL: sql, binds: bindings)).decode(Int.self) { stored = true }
         return stored ? .stored(eventId: nil) : .alreadyStored
     }
+}
+
+/// The element groups stored or found, remembered as "team:hash" (at most 10,000, each for a day:
+/// groups are never removed while their team exists).
+final class KnownElementGroups: Sendable {
+    private let keys = Mutex(RecentKeys(capacity: 10_000, maximumAge: .seconds(86_400)))
+
+    func contains(_ key: String) -> Bool { keys.withLock { $0.contains(key, now: .now) } }
+    func record(_ key: String) { keys.withLock { $0.record(key, now: .now) } }
 }
