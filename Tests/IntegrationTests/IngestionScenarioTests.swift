@@ -390,6 +390,38 @@ import Testing
         }
     }
 
+    @Test("definition names cached per team stay within their bound, and every name still gets its definition")
+    func definitionCacheIsBounded() async throws {
+        try await withHarness { h in
+            try h.database.execute("DELETE FROM posthog_eventdefinition; DELETE FROM posthog_propertydefinition")
+            let logger = Logger(label: "test")
+            let store = PostgresStore(settings: try ServerSettings(environment: ["DATABASE_URL": h.database.url]).postgres, logger: logger)
+            try await withThrowingTaskGroup { group in
+                group.addTask { await store.client.run() }
+                let teams = TeamManager(store: store, logger: logger, definitionNamesPerTeam: 5)
+                let team = try #require(try await teams.fetchTeam(2))
+                for round in 0..<4 {
+                    var properties = JSONObject()
+                    for index in 0..<4 { properties["p\(round)-\(index)"] = .number(Double(index)) }
+                    try await teams.updateEventNamesAndProperties(team: team, event: "event \(round)", properties: properties)
+                    let counts = await teams.cachedDefinitionCounts(teamId: 2)
+                    #expect(counts.events <= 5 && counts.properties <= 5)
+                }
+                // Twelve names in one event: more than the bound at once.
+                var wide = JSONObject()
+                for index in 0..<12 { wide["wide-\(index)"] = "x" }
+                try await teams.updateEventNamesAndProperties(team: team, event: "event 0", properties: wide)
+                #expect(await teams.cachedDefinitionCounts(teamId: 2).properties <= 5)
+                // Names that fell out of the cache are inserted again without a second row.
+                try await teams.updateEventNamesAndProperties(team: team, event: "event 1", properties: ["p0-0": 1])
+                group.cancelAll()
+            }
+            #expect(try h.database.scalar("SELECT count(*) FROM posthog_eventdefinition") == 4)
+            #expect(try h.database.scalar("SELECT count(*) FROM posthog_propertydefinition") == 28)
+            #expect(try h.database.scalar("SELECT count(DISTINCT name) FROM posthog_propertydefinition") == 28)
+        }
+    }
+
     @Test("21 capture first team event")
     func firstTeamEvent() async throws {
         try await withHarness(prepare: { try $0.execute("UPDATE posthog_team SET ingested_event = false WHERE id = 2") }) { h in

@@ -16,7 +16,9 @@ public struct Team: Sendable, Equatable {
 }
 
 /// Teams, their event and property definitions, and whether they have webhooks, cached as the
-/// original did (ingestion.md §13, §14): found teams for 30 s, definitions for the process lifetime.
+/// original did (ingestion.md §13, §14): found teams for 30 s, definitions for the process lifetime,
+/// at most `definitionNamesPerTeam` names of each kind per team (the original kept every name a client
+/// ever sent: endless new property names grew the process without bound).
 actor TeamManager {
     private let store: PostgresStore
     private let logger: Logger
@@ -25,11 +27,18 @@ actor TeamManager {
     private var webhooks: [Int: (value: Bool, fetchedAt: ContinuousClock.Instant)] = [:]
     private var eventDefinitions: [Int: Set<String>] = [:]
     private var propertyDefinitions: [Int: Set<String>] = [:]
+    /// Names cached per team and kind. A team past it starts an empty set: names no longer cached
+    /// are inserted again when next seen, which `ON CONFLICT DO NOTHING` makes harmless.
+    let definitionNamesPerTeam: Int
     static let cacheTTL: Duration = .seconds(30)
 
-    init(store: PostgresStore, logger: Logger, now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
+    init(
+        store: PostgresStore, logger: Logger, definitionNamesPerTeam: Int = 50_000,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+    ) {
         self.store = store
         self.logger = logger
+        self.definitionNamesPerTeam = definitionNamesPerTeam
         self.now = now
     }
 
@@ -67,10 +76,11 @@ actor TeamManager {
                 VALUES (\(UUID(uuidString: UUIDT().uuidString)!), \(event), NULL, NULL, \(team.id))
                 ON CONFLICT DO NOTHING
                 """)
-            eventDefinitions[team.id]?.insert(event)
+            remember([event], in: &eventDefinitions, teamId: team.id)
         }
-        let known = propertyDefinitions[team.id] ?? []
-        let new = properties.filter { !known.contains($0.key) && Self.fitsDefinition($0.key) }
+        // The cached set is let go of before `remember` changes it, which would otherwise copy it.
+        let new = { (known: Set<String>) in properties.filter { !known.contains($0.key) && Self.fitsDefinition($0.key) } }(
+            propertyDefinitions[team.id] ?? [])
         var start = 0
         while start < new.count {
             let part = new[start..<min(start + Self.definitionsPerStatement, new.count)]
@@ -84,7 +94,7 @@ actor TeamManager {
                 FROM unnest(\(ids)::uuid[], \(names)::text[], \(numerical)::bool[]) AS definition (id, name, is_numerical)
                 ON CONFLICT DO NOTHING
                 """)
-            for name in names { propertyDefinitions[team.id]?.insert(name) }
+            remember(names, in: &propertyDefinitions, teamId: team.id)
             start += part.count
         }
         if !team.ingestedEvent {
@@ -101,24 +111,42 @@ actor TeamManager {
 
     static let definitionsPerStatement = 5_000
 
+    private func remember(_ names: [String], in cache: inout [Int: Set<String>], teamId: Int) {
+        guard names.count <= definitionNamesPerTeam else {
+            cache[teamId] = Set(names.suffix(definitionNamesPerTeam))
+            return
+        }
+        if let count = cache[teamId]?.count, count + names.count > definitionNamesPerTeam {
+            cache[teamId] = []
+        }
+        cache[teamId, default: []].formUnion(names)
+    }
+
+    /// How many names of each kind are cached for the team (for tests).
+    func cachedDefinitionCounts(teamId: Int) -> (events: Int, properties: Int) {
+        (eventDefinitions[teamId]?.count ?? 0, propertyDefinitions[teamId]?.count ?? 0)
+    }
+
     /// `posthog_eventdefinition.name` and `posthog_propertydefinition.name` are `varchar(400)`.
     static func fitsDefinition(_ name: String) -> Bool { PostgresVarchar.fits(name, 400) }
 
     private func loadDefinitionsIfNeeded(teamId: Int) async throws {
         if eventDefinitions[teamId] == nil {
             var names = Set<String>()
-            for try await name in try await store.query("SELECT name FROM posthog_eventdefinition WHERE team_id = \(teamId)")
-                .decode(String.self)
-            {
+            for try await name in try await store.query(
+                "SELECT name FROM posthog_eventdefinition WHERE team_id = \(teamId) LIMIT \(definitionNamesPerTeam)"
+            )
+            .decode(String.self) {
                 names.insert(name)
             }
             eventDefinitions[teamId] = names
         }
         if propertyDefinitions[teamId] == nil {
             var names = Set<String>()
-            for try await name in try await store.query("SELECT name FROM posthog_propertydefinition WHERE team_id = \(teamId)")
-                .decode(String.self)
-            {
+            for try await name in try await store.query(
+                "SELECT name FROM posthog_propertydefinition WHERE team_id = \(teamId) LIMIT \(definitionNamesPerTeam)"
+            )
+            .decode(String.self) {
                 names.insert(name)
             }
             propertyDefinitions[teamId] = names
