@@ -43,11 +43,22 @@ final class PluginContext {
 
     /// `text` with the stack frames in it (`name@index.ts:line:column` lines) pointed at the author's
     /// own files and lines: a stack the plugin writes to its console, say.
+    /// The prelude's frames (the server's wrappers around every call) are left out: they are not the
+    /// author's code.
     func mapped(stack text: String) -> String {
+        let text = Self.withoutPreludeFrames(text)
         guard text.contains("@" + PluginModule.file + ":") else { return text }
         if decodedSourceMap == nil { decodedSourceMap = .some(SourceMap(inlineIn: code)) }
         guard let sourceMap = decodedSourceMap ?? nil else { return text }
         return sourceMap.rewrite(stack: text, file: PluginModule.file, firstLineOffset: PluginModule.prefix.utf16.count)
+    }
+
+    static func withoutPreludeFrames(_ text: String) -> String {
+        let location = Prelude.url + ":"
+        guard text.contains(location) else { return text }
+        return text.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !($0.hasPrefix(location) || $0.contains("@" + location)) }
+            .joined(separator: "\n")
     }
 
     /// Evaluates the prelude and compiles the plugin's module function. A syntax error in the plugin
