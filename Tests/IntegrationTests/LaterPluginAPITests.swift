@@ -140,10 +140,10 @@ import Testing
         var configId = 0
         let harness = try await IngestionHarness.start { database in
             configId = try PluginPipelineTests.installSourcePlugin(
-                database, name: "s3-export",
+                database, name: "gcs-export",
                 source: """
-                    import { S3 } from 'aws-sdk'
-                    export async function exportEvents(events) { await new S3().putObject({ Body: JSON.stringify(events) }).promise() }
+                    import { Storage } from '@google-cloud/storage'
+                    export async function exportEvents(events) { await new Storage().bucket('b').file('f').save(JSON.stringify(events)) }
                     """
             ).1
         }
@@ -151,7 +151,9 @@ import Testing
         let error = { try harness.database.scalar("SELECT error FROM posthog_pluginconfig WHERE id = \(configId)") }
         #expect(await eventually { (try? error())?["message"] != nil }, "\(harness.server.log)")
         let message = try error()?["message"]?.stringValue ?? ""
-        #expect(message.hasPrefix("Cannot import 'aws-sdk'! aws-sdk is not available in this plugin server: "), "\(message)")
+        #expect(
+            message.hasPrefix("Cannot import '@google-cloud/storage'! @google-cloud/storage is not available in this plugin server: "),
+            "\(message)")
         #expect(
             await eventually {
                 (try? harness.database.count(
@@ -160,6 +162,83 @@ import Testing
                     ?? 0 >= 1
             })
     }
+
+    @Test("aws-sdk S3: upload and putObject reach the endpoint signed as botocore signs them; an error reaches the callback")
+    func s3Uploads() async throws {
+        let s3 = try await LoopbackHTTPServer.start()
+        defer { s3.stop() }
+        s3.failNext(1, path: "/exports/denied.txt")
+        let harness = try await IngestionHarness.start { database in
+            try PluginPipelineTests.installSourcePlugin(
+                database, name: "s3-export", config: ["endpoint": .string("http://127.0.0.1:\(s3.port)")],
+                source: """
+                    import { S3 } from 'aws-sdk'
+                    import { gzipSync } from 'zlib'
+                    export function setupPlugin({ global, config }) {
+                        global.s3 = new S3({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+                            region: 'eu-west-2', endpoint: config.endpoint, signatureVersion: 'v4' })
+                    }
+                    export async function processEvent(event, { global }) {
+                        const body = gzipSync(Buffer.from(JSON.stringify(event)))
+                        const uploaded = await global.s3.upload({ Bucket: 'exports', Key: 'day 1/events+$.jsonl.gz', Body: body,
+                            ContentType: 'application/gzip', Metadata: { Batch: '7' } }).promise()
+                        event.properties.location = uploaded.Location
+                        event.properties.failure = await new Promise((resolve) => global.s3.putObject(
+                            { Bucket: 'exports', Key: 'denied.txt', Body: 'x' }, (error) => resolve(error && [error.statusCode, error.retryable])))
+                        return event
+                    }
+                    """)
+        }
+        defer { Task { await harness.stop() } }
+        try await harness.send(PluginPipelineTests.event("exported", properties: ["n": 1]))
+        let properties = try harness.events().first?["properties"]
+        #expect(
+            properties?["location"] == .string("http://127.0.0.1:\(s3.port)/exports/day%201/events%2B%24.jsonl.gz"), "\(harness.server.log)"
+        )
+        #expect(properties?["failure"] == [500, true])
+
+        let puts = s3.received.filter { $0.method == "PUT" }
+        #expect(puts.map(\.path) == ["/exports/day%201/events%2B%24.jsonl.gz", "/exports/denied.txt"])
+        let upload = try #require(puts.first)
+        #expect(upload.headers["content-type"] == "application/gzip" && upload.headers["x-amz-meta-batch"] == "7")
+        let hex = { (bytes: [UInt8]) in bytes.map { String(format: "%02x", $0) }.joined() }
+        let unzipped = try runCommand(
+            "python3",
+            ["-c", "import gzip, json, sys; print(json.loads(gzip.decompress(bytes.fromhex(sys.argv[1])))['event'])", hex(upload.body)])
+        #expect(unzipped.trimmingCharacters(in: .whitespacesAndNewlines) == "exported")
+        // botocore (the AWS SDK for Python) signs each request as received; its Authorization must be ours.
+        let requests = JSON.array(
+            puts.map { request in
+                var headers = JSONObject()
+                for (name, value) in request.headers { headers[name] = .string(value) }
+                return [
+                    "method": .string(request.method), "path": .string(request.path), "headers": .object(headers),
+                    "body": .string(hex(request.body)),
+                ]
+            })
+        // The recorded headers lack `Host` (the server keeps it as the authority): it was the endpoint's.
+        let verdict = try runCommand("python3", ["-c", Self.botocoreCheck, requests.jsonString, "127.0.0.1:\(s3.port)"])
+        #expect(verdict.trimmingCharacters(in: .whitespacesAndNewlines) == "match\nmatch", "\(verdict)")
+    }
+
+    /// Recomputes each request's SigV4 Authorization with botocore at the request's own x-amz-date
+    /// (arguments: the requests as JSON, the host they were sent to).
+    static let botocoreCheck = """
+        import datetime, json, sys
+        import botocore.auth as auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+        for r in json.loads(sys.argv[1]):
+            h = {k.lower(): v for k, v in r['headers'].items()}
+            given = h['authorization']
+            signed = given.split('SignedHeaders=')[1].split(',')[0].split(';')
+            stamp = datetime.datetime.strptime(h['x-amz-date'], '%Y%m%dT%H%M%SZ')
+            auth.get_current_datetime = lambda: stamp
+            request = AWSRequest(method=r['method'], url='http://' + h.get('host', sys.argv[2]) + r['path'],
+                headers={k: h[k] for k in signed if k != 'host'}, data=bytes.fromhex(r['body']))
+            auth.S3SigV4Auth(Credentials('AKIDEXAMPLE', 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY'), 's3', 'eu-west-2').add_auth(request)
+            print('match' if request.headers['Authorization'] == given else 'mismatch: ' + given + ' != ' + request.headers['Authorization'])
+        """
 
     @Test("meta.metrics: declarations land in posthog_plugin.metrics, values come back as a $$plugin_metrics event")
     func metrics() async throws {

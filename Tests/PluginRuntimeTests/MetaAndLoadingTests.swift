@@ -187,7 +187,7 @@ import ZIPFoundation
                   return event
                 }
                 """),
-            plugin(2, "import { S3 } from 'aws-sdk'\nexport function processEvent(e) { return new S3() }"),
+            plugin(2, "import Kinesis from 'aws-sdk/clients/kinesis'\nexport function processEvent(e) { return new Kinesis() }"),
             plugin(3, "const lib = require('./lib')"),
         ])
         let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
@@ -198,7 +198,8 @@ import ZIPFoundation
         #expect(p["url"] == "https://example.com/b?x=1&y=two+words#h" && p["host"] == "example.com")
         #expect(p["gz"] == "round trip" && p["btoa"] == "aGk=" && p["isVM"] == true && p["hasTimers"] == "undefined")
         #expect(
-            await host.errors[2]?.message.hasPrefix("Cannot import 'aws-sdk'! aws-sdk is not available in this plugin server: ") == true)
+            await host.errors[2]?.message.hasPrefix(
+                "Cannot import 'aws-sdk/clients/kinesis'! aws-sdk/clients/kinesis is not available in this plugin server: ") == true)
         #expect(await host.errors[3]?.message == "Cannot import './lib'! This package is not provided by PostHog in plugins.")
         let system = await host.logs.filter { $0.source == .system && $0.config.id == 2 }.map(\.message)
         #expect(system == ["Plugin failed to load (instance ID instance-1)."])

@@ -932,6 +932,155 @@ class PgPool {
   async query(text, values) { const client = await this.connect(); try { return await client.query(text, values); } finally { client.release(); } }
   async end() { const all = this._all.splice(0); this._idle.splice(0); await $Promise.all(all.map((c) => c.end())); }
 }
+// `aws-sdk` (0.20.3 provided the whole Node SDK): S3 only, its requests signed with AWS Signature
+// Version 4 and sent with `fetch`. Other clients throw when made, naming what is missing.
+const awsGlobalConfig = {};
+const awsHash = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
+const awsHmac = (key, text) => crypto.createHmac('sha256', key).update(text).digest();
+// RFC 3986 encoding, as SigV4 wants it; S3 keys keep their slashes.
+const awsEncode = (text) => encodeURIComponent(text).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+const awsEncodeKey = (key) => $String(key).split('/').map(awsEncode).join('/');
+class AwsError extends Error {
+  constructor(message, code, statusCode) {
+    super(message); this.name = code; this.code = code; this.statusCode = statusCode;
+    this.retryable = statusCode === undefined || statusCode >= 500 || statusCode === 429; this.time = new Date();
+  }
+}
+// An AWS.Request: `promise()`, or `send(callback)`; a callback given to the operation sends at once.
+function awsRequest(perform, callback) {
+  let started = null;
+  const start = () => (started = started || perform());
+  const request = {
+    promise: () => start(),
+    send(cb) { start().then((data) => { if (typeof cb === 'function') cb(null, data); }, (error) => { if (typeof cb === 'function') cb(error); }); return request; },
+    abort() { return request; },
+    on() { return request; },
+  };
+  if (typeof callback === 'function') request.send(callback);
+  return request;
+}
+class S3 {
+  constructor(options) {
+    const config = Object.assign({}, awsGlobalConfig, isObject(options) ? options : {});
+    const credentials = isObject(config.credentials) ? config.credentials : config;
+    $define(this, '_aws', { value: {
+      accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey, sessionToken: credentials.sessionToken,
+      region: config.region || 'us-east-1', endpoint: config.endpoint, forcePathStyle: !!config.s3ForcePathStyle,
+      sslEnabled: config.sslEnabled !== false, clockOffset: +config.systemClockOffset || 0,
+    } });
+    this.config = config;
+  }
+  // Virtual-hosted style (`bucket.host`) for DNS-safe buckets, as the SDK does; path style when asked
+  // for, for dotted buckets over TLS, and for endpoints that are IP addresses or localhost.
+  _url(bucket, key) {
+    const aws = this._aws;
+    let protocol = aws.sslEnabled ? 'https:' : 'http:';
+    let host = aws.region === 'us-east-1' ? 's3.amazonaws.com' : 's3.' + aws.region + '.amazonaws.com';
+    if (aws.endpoint) {
+      let text = $String(isObject(aws.endpoint) && aws.endpoint.href ? aws.endpoint.href : aws.endpoint);
+      if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) text = protocol + '//' + text;
+      const parsed = new URL(text);
+      protocol = parsed.protocol; host = parsed.host;
+    }
+    const hostname = host.replace(/:\d+$/, '');
+    const local = hostname === 'localhost' || /^\d+\.\d+\.\d+\.\d+$/.test(hostname) || hostname.startsWith('[');
+    const dnsSafe = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) && !bucket.includes('..') && !(protocol === 'https:' && bucket.includes('.'));
+    const path = key === undefined ? '' : awsEncodeKey(key);
+    if (!aws.forcePathStyle && !local && dnsSafe) return { url: protocol + '//' + bucket + '.' + host + '/' + path, host: bucket + '.' + host, path: '/' + path };
+    const fullPath = '/' + awsEncode(bucket) + (key === undefined ? '' : '/' + path);
+    return { url: protocol + '//' + host + fullPath, host, path: fullPath };
+  }
+  async _send(method, params, key, extraHeaders, body) {
+    const aws = this._aws;
+    if (!isObject(params) || !params.Bucket) throw new AwsError('Missing required key \'Bucket\' in params', 'MissingRequiredParameter');
+    if (key && (params.Key === undefined || params.Key === null || params.Key === '')) throw new AwsError('Missing required key \'Key\' in params', 'MissingRequiredParameter');
+    if (!aws.accessKeyId || !aws.secretAccessKey) throw new AwsError('Missing credentials in config', 'CredentialsError');
+    const target = this._url($String(params.Bucket), key ? $String(params.Key) : undefined);
+    const bytes = body === undefined || body === null ? new Uint8Array(0) : typeof body === 'string' ? Buffer.from(body, 'utf8') : toBytes(body);
+    const stamp = new Date(Date.now() + aws.clockOffset).toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
+    const day = stamp.slice(0, 8);
+    const headers = { host: target.host, 'x-amz-content-sha256': awsHash(bytes), 'x-amz-date': stamp };
+    if (aws.sessionToken) headers['x-amz-security-token'] = $String(aws.sessionToken);
+    for (const name of Object.keys(extraHeaders)) headers[name.toLowerCase()] = $String(extraHeaders[name]).trim().replace(/\s+/g, ' ');
+    const names = Object.keys(headers).sort();
+    const canonical = [method, target.path, '', names.map((n) => n + ':' + headers[n] + '\n').join(''), names.join(';'), headers['x-amz-content-sha256']].join('\n');
+    const scope = day + '/' + aws.region + '/s3/aws4_request';
+    const toSign = ['AWS4-HMAC-SHA256', stamp, scope, awsHash(canonical)].join('\n');
+    let signingKey = awsHmac('AWS4' + aws.secretAccessKey, day);
+    for (const part of [aws.region, 's3', 'aws4_request']) signingKey = awsHmac(signingKey, part);
+    const signature = crypto.createHmac('sha256', signingKey).update(toSign).digest('hex');
+    headers.authorization = 'AWS4-HMAC-SHA256 Credential=' + aws.accessKeyId + '/' + scope + ', SignedHeaders=' + names.join(';') + ', Signature=' + signature;
+    delete headers.host;  // the HTTP client sends the URL's host, which is what was signed
+    const response = await fetch(target.url, { method, headers, body: method === 'PUT' ? bytes : undefined });
+    const content = await response.buffer();
+    if (response.status >= 300) {
+      const text = content.toString('utf8');
+      const tag = (name) => { const m = new RegExp('<' + name + '>([\\s\\S]*?)</' + name + '>').exec(text); return m ? m[1] : undefined; };
+      throw new AwsError(tag('Message') || response.statusText || 'S3 answered ' + response.status, tag('Code') || (response.status === 404 ? 'NotFound' : 'UnknownError'), response.status);
+    }
+    return { response, content };
+  }
+  static _headers(params) {
+    const headers = {};
+    const map = { ContentType: 'content-type', ContentEncoding: 'content-encoding', ContentDisposition: 'content-disposition',
+      ContentLanguage: 'content-language', CacheControl: 'cache-control', ACL: 'x-amz-acl', StorageClass: 'x-amz-storage-class',
+      ServerSideEncryption: 'x-amz-server-side-encryption', SSEKMSKeyId: 'x-amz-server-side-encryption-aws-kms-key-id',
+      Tagging: 'x-amz-tagging', Expires: 'expires' };
+    for (const name of Object.keys(map)) if (params[name] !== undefined && params[name] !== null) headers[map[name]] = params[name] instanceof Date ? params[name].toUTCString() : params[name];
+    if (isObject(params.Metadata)) for (const name of Object.keys(params.Metadata)) headers['x-amz-meta-' + name.toLowerCase()] = params.Metadata[name];
+    return headers;
+  }
+  putObject(params, callback) {
+    return awsRequest(async () => {
+      const { response } = await this._send('PUT', params, true, S3._headers(params || {}), params.Body);
+      const data = { ETag: response.headers.get('etag') || undefined };
+      if (response.headers.get('x-amz-version-id')) data.VersionId = response.headers.get('x-amz-version-id');
+      return data;
+    }, callback);
+  }
+  // ManagedUpload: one PUT (the SDK splits bodies over 5 MB into parts; S3 takes up to 5 GB in one PUT).
+  upload(params, options, callback) {
+    if (typeof options === 'function') { callback = options; options = undefined; }
+    return awsRequest(async () => {
+      const data = await this.putObject(params).promise();
+      const target = this._url($String(params.Bucket), $String(params.Key));
+      return Object.assign(data, { Location: target.url, key: $String(params.Key), Key: $String(params.Key), Bucket: $String(params.Bucket) });
+    }, callback);
+  }
+  getObject(params, callback) {
+    return awsRequest(async () => {
+      const { response, content } = await this._send('GET', params, true, {}, undefined);
+      const modified = response.headers.get('last-modified');
+      return { Body: content, ContentType: response.headers.get('content-type') || undefined, ContentLength: content.length,
+        ETag: response.headers.get('etag') || undefined, LastModified: modified ? new Date(modified) : undefined };
+    }, callback);
+  }
+  headObject(params, callback) {
+    return awsRequest(async () => {
+      const { response } = await this._send('HEAD', params, true, {}, undefined);
+      return { ContentLength: +response.headers.get('content-length') || 0, ETag: response.headers.get('etag') || undefined };
+    }, callback);
+  }
+  deleteObject(params, callback) {
+    return awsRequest(async () => { await this._send('DELETE', params, true, {}, undefined); return {}; }, callback);
+  }
+  headBucket(params, callback) {
+    return awsRequest(async () => { await this._send('HEAD', params, false, {}, undefined); return {}; }, callback);
+  }
+}
+function awsUnavailable(name) {
+  return function () {
+    throw new Error('aws-sdk ' + name + ' is not available in this plugin server: only S3 is (putObject, upload, getObject, headObject, deleteObject, headBucket). Use fetch against the service\'s HTTP API instead.');
+  };
+}
+const awsSdk = { S3, config: { update(values) { if (isObject(values)) Object.assign(awsGlobalConfig, values); } },
+  Credentials: function Credentials(accessKeyId, secretAccessKey, sessionToken) {
+    if (isObject(accessKeyId)) return Object.assign(this, accessKeyId);
+    this.accessKeyId = accessKeyId; this.secretAccessKey = secretAccessKey; this.sessionToken = sessionToken;
+  } };
+for (const name of ['Kinesis', 'Firehose', 'SQS', 'SNS', 'SES', 'DynamoDB', 'Lambda', 'CloudWatch', 'CloudWatchLogs', 'Athena', 'Glue', 'Redshift', 'RedshiftData', 'STS', 'EventBridge']) {
+  awsSdk[name] = awsUnavailable(name);
+}
 return {
   'node-fetch': fetch,
   'generic-pool': $freeze({ createPool }),
@@ -945,14 +1094,16 @@ return {
       opts, (ms) => host('timer', [ms]), (error) => consoleObject.error('createBuffer: onFlush failed:', error)),
   }),
   '@posthog/plugin-scaffold': $freeze({ RetryError }),
+  'aws-sdk': $freeze(awsSdk),
+  'aws-sdk/clients/s3': S3,
 };
 }
 let libraries = null;
 function require(name) {
   if (libraries === null) libraries = makeLibraries();
   if (typeof name === 'string' && Object.prototype.hasOwnProperty.call(libraries, name)) return libraries[name];
-  if (typeof name === 'string' && (name === 'aws-sdk' || name === 'snowflake-sdk' || name.startsWith('@google-cloud/'))) {
-    throw new Error("Cannot import '" + name + "'! " + name + ' is not available in this plugin server: cloud SDKs (aws-sdk, @google-cloud/*, snowflake-sdk) need Node.js, which this server does not embed. Use fetch against the service\'s HTTP API instead.');
+  if (typeof name === 'string' && (name.startsWith('aws-sdk/') || name === 'snowflake-sdk' || name.startsWith('@google-cloud/'))) {
+    throw new Error("Cannot import '" + name + "'! " + name + ' is not available in this plugin server: cloud SDKs (@google-cloud/*, snowflake-sdk, aws-sdk beyond S3) need Node.js, which this server does not embed. Use fetch against the service\'s HTTP API instead.');
   }
   throw new Error("Cannot import '" + name + "'! This package is not provided by PostHog in plugins.");
 }

@@ -13,18 +13,19 @@ final class PluginCompiler: @unchecked Sendable {
     /// message naming them, anything else with the original "not provided" text.
     static let providedLibraries: Set<String> = [
         "node-fetch", "crypto", "url", "zlib", "stream", "generic-pool", "pg", "@posthog/plugin-contrib",
-        "@posthog/plugin-scaffold",
+        "@posthog/plugin-scaffold", "aws-sdk", "aws-sdk/clients/s3",
     ]
 
     /// Libraries the original provided (reference §6.3) that need Node.js and a vendor's native client:
-    /// refused with a message naming them rather than the generic "not provided" one.
+    /// refused with a message naming them rather than the generic "not provided" one. Of `aws-sdk`, the
+    /// prelude provides S3 (its other clients throw when made).
     static func isUnavailableCloudSDK(_ name: String) -> Bool {
-        name == "aws-sdk" || name == "snowflake-sdk" || name.hasPrefix("@google-cloud/")
+        name.hasPrefix("aws-sdk/") || name == "snowflake-sdk" || name.hasPrefix("@google-cloud/")
     }
 
     static func unavailableMessage(_ name: String) -> String {
-        "Cannot import '\(name)'! \(name) is not available in this plugin server: cloud SDKs (aws-sdk, @google-cloud/*, "
-            + "snowflake-sdk) need Node.js, which this server does not embed. Use fetch against the service's HTTP API instead."
+        "Cannot import '\(name)'! \(name) is not available in this plugin server: cloud SDKs (@google-cloud/*, snowflake-sdk, "
+            + "aws-sdk beyond S3) need Node.js, which this server does not embed. Use fetch against the service's HTTP API instead."
     }
 
     init(esbuildPath: String) {
