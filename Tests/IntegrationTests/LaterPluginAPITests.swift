@@ -207,8 +207,180 @@ import Testing
             ["-c", "import gzip, json, sys; print(json.loads(gzip.decompress(bytes.fromhex(sys.argv[1])))['event'])", hex(upload.body)])
         #expect(unzipped.trimmingCharacters(in: .whitespacesAndNewlines) == "exported")
         // botocore (the AWS SDK for Python) signs each request as received; its Authorization must be ours.
-        let requests = JSON.array(
-            puts.map { request in
+        #expect(try Self.botocoreVerdicts(puts, port: s3.port) == ["match", "match"])
+    }
+
+    @Test("aws-sdk Kinesis: putRecord, getRecords and describeStream over AWS's JSON protocol, signed as botocore signs them")
+    func kinesisCalls() async throws {
+        let kinesis = try await LoopbackHTTPServer.start()
+        defer { kinesis.stop() }
+        kinesis.answer("Kinesis_20131202.PutRecord", body: #"{"ShardId":"shardId-0","SequenceNumber":"7"}"#)
+        kinesis.answer(
+            "Kinesis_20131202.GetRecords",
+            body:
+                #"{"Records":[{"Data":"eyJldmVudCI6Imtpbm9kZSJ9","ApproximateArrivalTimestamp":1700000000.5,"SequenceNumber":"8"}],"NextShardIterator":"next"}"#
+        )
+        kinesis.answer(
+            "Kinesis_20131202.GetShardIterator", status: 400,
+            body: #"{"__type":"com.amazonaws.kinesis#ExpiredIteratorException","message":"Iterator expired"}"#)
+        let harness = try await IngestionHarness.start { database in
+            try PluginPipelineTests.installSourcePlugin(
+                database, name: "kinesis", config: ["endpoint": .string("http://127.0.0.1:\(kinesis.port)")],
+                source: """
+                    import { Kinesis } from 'aws-sdk'
+                    export function setupPlugin({ global, config }) {
+                        global.kinesis = new Kinesis({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+                            region: 'eu-west-2', endpoint: config.endpoint })
+                    }
+                    export async function processEvent(event, { global }) {
+                        const put = await global.kinesis.putRecord({ StreamName: 'events', PartitionKey: event.distinct_id,
+                            Data: JSON.stringify({ n: event.properties.n }) }).promise()
+                        event.properties.sequence = put.SequenceNumber
+                        const records = await new Promise((resolve, reject) => global.kinesis.getRecords({ ShardIterator: 'it' },
+                            (error, data) => (error ? reject(error) : resolve(data))))
+                        event.properties.record = Buffer.from(records.Records[0].Data).toString()
+                        event.properties.arrived = records.Records[0].ApproximateArrivalTimestamp.toISOString()
+                        event.properties.expired = await global.kinesis.getShardIterator({ StreamName: 'events', ShardId: 'shardId-0',
+                            ShardIteratorType: 'LATEST' }).promise().catch((error) => [error.name, error.message, error.statusCode])
+                        return event
+                    }
+                    """)
+        }
+        defer { Task { await harness.stop() } }
+        try await harness.send(PluginPipelineTests.event("streamed", properties: ["n": 1]))
+        let properties = try harness.events().first?["properties"]
+        #expect(properties?["sequence"] == "7", "\(harness.server.log)")
+        #expect(properties?["record"] == #"{"event":"kinode"}"#)
+        #expect(properties?["arrived"] == "2023-11-14T22:13:20.500Z")
+        #expect(properties?["expired"] == ["ExpiredIteratorException", "Iterator expired", 400])
+
+        let posts = kinesis.received.filter { $0.method == "POST" }
+        #expect(
+            posts.map { $0.headers["x-amz-target"] ?? "" }
+                == ["PutRecord", "GetRecords", "GetShardIterator"].map { "Kinesis_20131202." + $0 })
+        let put = try JSON(parsing: String(decoding: try #require(posts.first).body, as: UTF8.self))
+        #expect(
+            put == ["StreamName": "events", "PartitionKey": "distinct_id", "Data": .string(Data(#"{"n":1}"#.utf8).base64EncodedString())])
+        #expect(try Self.botocoreVerdicts(posts, port: kinesis.port) == ["match", "match", "match"])
+    }
+
+    @Test(
+        "@google-cloud/bigquery: a service account's RS256 JWT buys one token; a missing table is created; rows are inserted; refused rows fail"
+    )
+    func bigQueryExport() async throws {
+        let google = try await LoopbackHTTPServer.start()
+        defer { google.stop() }
+        let api = "/bigquery/v2/projects/analytics-1/datasets/posthog"
+        google.answer("/token", body: #"{"access_token":"ya29.test-token","expires_in":3599,"token_type":"Bearer"}"#)
+        google.answer(
+            "\(api)/tables/events", status: 404,
+            body: #"{"error":{"code":404,"message":"Not found: Table analytics-1:posthog.events","errors":[{"reason":"notFound"}]}}"#)
+        google.answer("\(api)/tables", body: #"{"kind":"bigquery#table","id":"analytics-1:posthog.events"}"#)
+        google.answer("\(api)/tables/events/insertAll", body: #"{"kind":"bigquery#tableDataInsertAllResponse"}"#)
+        google.answer(
+            "\(api)/tables/strict/insertAll",
+            body: #"{"insertErrors":[{"index":0,"errors":[{"reason":"invalid","message":"no such field: extra."}]}]}"#)
+        // A key made for this test: the private part for the plugin, the public part to check its JWT.
+        let keys = try runCommand(
+            "python3",
+            [
+                "-c",
+                """
+                from cryptography.hazmat.primitives.asymmetric import rsa
+                from cryptography.hazmat.primitives import serialization as s
+                k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+                print(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()).decode(), end='')
+                print(k.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo).decode(), end='')
+                """,
+            ])
+        let split = try #require(keys.range(of: "-----BEGIN PUBLIC KEY-----")).lowerBound
+        let privateKey = String(keys[..<split])
+        let publicKey = String(keys[split...])
+        let serviceAccount: JSON = [
+            "type": "service_account", "project_id": "analytics-1", "private_key_id": "key-1", "private_key": .string(privateKey),
+            "client_email": "exporter@analytics-1.iam.gserviceaccount.com", "token_uri": .string("http://127.0.0.1:\(google.port)/token"),
+        ]
+        // One worker: each worker sets the plugin up in its own sandbox, with its own token.
+        let harness = try await IngestionHarness.start(environment: ["WORKER_CONCURRENCY": "1"]) { database in
+            try PluginPipelineTests.installSourcePlugin(
+                database, name: "bigquery",
+                config: ["key": .string(serviceAccount.jsonString), "endpoint": .string("http://127.0.0.1:\(google.port)")],
+                source: """
+                    import { BigQuery } from '@google-cloud/bigquery'
+                    export async function setupPlugin({ global, config }) {
+                        const credentials = JSON.parse(config.key)
+                        global.bigquery = new BigQuery({ projectId: credentials.project_id, credentials, apiEndpoint: config.endpoint })
+                        global.table = global.bigquery.dataset('posthog').table('events')
+                        try {
+                            await global.table.get()
+                        } catch (error) {
+                            if (!error.message.includes('Not found')) throw error
+                            await global.bigquery.dataset('posthog').createTable('events', {
+                                schema: [{ name: 'uuid', type: 'STRING' }, { name: 'event', type: 'STRING' }, { name: 'timestamp', type: 'TIMESTAMP' }] })
+                        }
+                    }
+                    export async function processEvent(event, { global }) {
+                        await global.table.insert([{ uuid: event.uuid, event: event.event, timestamp: global.bigquery.timestamp('2021-05-11T10:00:00Z') }])
+                        event.properties.refused = await global.bigquery.dataset('posthog').table('strict').insert({ extra: 1 })
+                            .then(() => null, (error) => [error.name, error.errors[0].errors[0].message, error.errors[0].row.extra])
+                        return event
+                    }
+                    """)
+        }
+        defer { Task { await harness.stop() } }
+        try await harness.send(PluginPipelineTests.event("exported"))
+        let properties = try harness.events().first?["properties"]
+        #expect(properties?["refused"] == ["PartialFailureError", "no such field: extra.", 1], "\(harness.server.log)")
+
+        let received = google.received
+        let tokenRequests = received.filter { $0.path == "/token" }
+        #expect(tokenRequests.count == 1, "the token is reused")
+        let form = String(decoding: try #require(tokenRequests.first).body, as: UTF8.self)
+        #expect(form.hasPrefix("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion="))
+        let jwt = String(form.split(separator: "=").last ?? "")
+        let verdict = try runCommand(
+            "python3",
+            [
+                "-c",
+                """
+                import base64, json, sys
+                from cryptography.hazmat.primitives import hashes, serialization
+                from cryptography.hazmat.primitives.asymmetric import padding
+                header, claims, signature = sys.argv[1].split('.')
+                decode = lambda part: base64.urlsafe_b64decode(part + '=' * (-len(part) % 4))
+                key = serialization.load_pem_public_key(sys.argv[2].encode())
+                key.verify(decode(signature), (header + '.' + claims).encode(), padding.PKCS1v15(), hashes.SHA256())
+                c = json.loads(decode(claims))
+                print(json.loads(decode(header))['alg'], c['iss'], c['aud'], c['scope'], c['exp'] - c['iat'])
+                """,
+                jwt, publicKey,
+            ])
+        #expect(
+            verdict.trimmingCharacters(in: .whitespacesAndNewlines)
+                == "RS256 exporter@analytics-1.iam.gserviceaccount.com http://127.0.0.1:\(google.port)/token "
+                + "https://www.googleapis.com/auth/bigquery 3600")
+
+        let calls = received.filter { $0.path != "/token" }
+        #expect(
+            calls.map { "\($0.method) \($0.path)" } == [
+                "GET \(api)/tables/events", "POST \(api)/tables", "POST \(api)/tables/events/insertAll",
+                "POST \(api)/tables/strict/insertAll",
+            ])
+        #expect(calls.allSatisfy { $0.headers["authorization"] == "Bearer ya29.test-token" })
+        let created = try JSON(parsing: String(decoding: calls[1].body, as: UTF8.self))
+        #expect(created["tableReference"] == ["projectId": "analytics-1", "datasetId": "posthog", "tableId": "events"])
+        #expect(created["schema"]?["fields"]?.arrayValue?.map { $0["name"] } == ["uuid", "event", "timestamp"])
+        let inserted = try JSON(parsing: String(decoding: calls[2].body, as: UTF8.self))
+        let row = try #require(inserted["rows"]?.arrayValue?.first)
+        #expect(row["json"]?["event"] == "exported" && row["json"]?["timestamp"] == "2021-05-11T10:00:00.000Z")
+        #expect(row["insertId"]?.stringValue?.count == 36)
+    }
+
+    /// botocore's verdict on each request's signature: "match" or what differs.
+    static func botocoreVerdicts(_ requests: [LoopbackHTTPServer.Received], port: Int) throws -> [String] {
+        let hex = { (bytes: [UInt8]) in bytes.map { String(format: "%02x", $0) }.joined() }
+        let list = JSON.array(
+            requests.map { request in
                 var headers = JSONObject()
                 for (name, value) in request.headers { headers[name] = .string(value) }
                 return [
@@ -217,12 +389,12 @@ import Testing
                 ]
             })
         // The recorded headers lack `Host` (the server keeps it as the authority): it was the endpoint's.
-        let verdict = try runCommand("python3", ["-c", Self.botocoreCheck, requests.jsonString, "127.0.0.1:\(s3.port)"])
-        #expect(verdict.trimmingCharacters(in: .whitespacesAndNewlines) == "match\nmatch", "\(verdict)")
+        let output = try runCommand("python3", ["-c", botocoreCheck, list.jsonString, "127.0.0.1:\(port)"])
+        return output.split(separator: "\n").map(String.init)
     }
 
-    /// Recomputes each request's SigV4 Authorization with botocore at the request's own x-amz-date
-    /// (arguments: the requests as JSON, the host they were sent to).
+    /// Recomputes each request's SigV4 Authorization with botocore at the request's own x-amz-date, for
+    /// the service its credential scope names (arguments: the requests as JSON, the host they went to).
     static let botocoreCheck = """
         import datetime, json, sys
         import botocore.auth as auth
@@ -236,7 +408,9 @@ import Testing
             auth.get_current_datetime = lambda: stamp
             request = AWSRequest(method=r['method'], url='http://' + h.get('host', sys.argv[2]) + r['path'],
                 headers={k: h[k] for k in signed if k != 'host'}, data=bytes.fromhex(r['body']))
-            auth.S3SigV4Auth(Credentials('AKIDEXAMPLE', 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY'), 's3', 'eu-west-2').add_auth(request)
+            service = given.split('Credential=')[1].split('/')[3]
+            signer = auth.S3SigV4Auth if service == 's3' else auth.SigV4Auth
+            signer(Credentials('AKIDEXAMPLE', 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY'), service, 'eu-west-2').add_auth(request)
             print('match' if request.headers['Authorization'] == given else 'mismatch: ' + given + ' != ' + request.headers['Authorization'])
         """
 

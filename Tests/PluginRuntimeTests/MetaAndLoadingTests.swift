@@ -178,6 +178,7 @@ import ZIPFoundation
                   const p = event.properties
                   p.sha1 = crypto.createHash('sha1').update('abc').digest('hex')
                   p.hmac = crypto.createHmac('sha256', 'key').update('msg').digest('base64')
+                  try { crypto.createSign('RSA-SHA256').update('msg').sign('not a key') } catch (e) { p.badKey = e.message }
                   p.b64 = Buffer.from('héllo').toString('base64'); p.back = Buffer.from(p.b64, 'base64').toString()
                   p.hex = Buffer.from('ff00', 'hex').length; p.rnd = crypto.randomBytes(8).toString('hex').length
                   const u = new U('https://Example.com:443/a/../b?x=1#h'); u.searchParams.set('y', 'two words')
@@ -187,19 +188,20 @@ import ZIPFoundation
                   return event
                 }
                 """),
-            plugin(2, "import Kinesis from 'aws-sdk/clients/kinesis'\nexport function processEvent(e) { return new Kinesis() }"),
+            plugin(2, "import SQS from 'aws-sdk/clients/sqs'\nexport function processEvent(e) { return new SQS() }"),
             plugin(3, "const lib = require('./lib')"),
         ])
         let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
         let p = try #require(result.event?["properties"]?.objectValue)
         #expect(p["sha1"] == "a9993e364706816aba3e25717850c26c9cd0d89d")
         #expect(p["hmac"] == "LZPLwb4We8sWN6SiPL/wGnh48MUO6DOVTqUiG7G4xig=")
+        #expect(p["badKey"]?.stringValue?.contains("not a PEM RSA private key") == true, "\(p["badKey"] ?? nil)")
         #expect(p["b64"] == "aMOpbGxv" && p["back"] == "héllo" && p["hex"] == 2 && p["rnd"] == 16)
         #expect(p["url"] == "https://example.com/b?x=1&y=two+words#h" && p["host"] == "example.com")
         #expect(p["gz"] == "round trip" && p["btoa"] == "aGk=" && p["isVM"] == true && p["hasTimers"] == "undefined")
         #expect(
             await host.errors[2]?.message.hasPrefix(
-                "Cannot import 'aws-sdk/clients/kinesis'! aws-sdk/clients/kinesis is not available in this plugin server: ") == true)
+                "Cannot import 'aws-sdk/clients/sqs'! aws-sdk/clients/sqs is not available in this plugin server: ") == true)
         #expect(await host.errors[3]?.message == "Cannot import './lib'! This package is not provided by PostHog in plugins.")
         let system = await host.logs.filter { $0.source == .system && $0.config.id == 2 }.map(\.message)
         #expect(system == ["Plugin failed to load (instance ID instance-1)."])

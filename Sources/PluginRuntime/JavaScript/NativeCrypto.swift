@@ -1,6 +1,8 @@
 import Crypto
+import _CryptoExtras
 
-/// `crypto.createHash` / `createHmac` digests, computed natively with swift-crypto.
+/// `crypto.createHash` / `createHmac` digests and `createSign` RSA signatures, computed natively with
+/// swift-crypto.
 enum NativeCrypto {
     static func digest(_ algorithm: String, data: [UInt8], hmacKey: [UInt8]?) -> [UInt8]? {
         switch algorithm {
@@ -18,5 +20,33 @@ enum NativeCrypto {
             return Array(HMAC<H>.authenticationCode(for: data, using: SymmetricKey(data: key)))
         }
         return Array(H.hash(data: data))
+    }
+
+    struct SigningError: Error { var message: String }
+
+    /// An RSASSA-PKCS1-v1_5 signature (Node's `createSign('RSA-SHA256').sign(pem)`, the JWTs' RS256)
+    /// with a PEM private key, PKCS#1 or PKCS#8.
+    static func rsaSign(_ algorithm: String, privateKeyPEM: String, data: [UInt8]) throws(SigningError) -> [UInt8] {
+        let key: _RSA.Signing.PrivateKey
+        do {
+            key = try _RSA.Signing.PrivateKey(pemRepresentation: privateKeyPEM)
+        } catch {
+            throw SigningError(message: "error:1E08010C:DECODER routines::unsupported: the key is not a PEM RSA private key")
+        }
+        do {
+            let signature: _RSA.Signing.RSASignature
+            switch algorithm {
+            case "sha1": signature = try key.signature(for: Insecure.SHA1.hash(data: data), padding: .insecurePKCS1v1_5)
+            case "sha256": signature = try key.signature(for: SHA256.hash(data: data), padding: .insecurePKCS1v1_5)
+            case "sha384": signature = try key.signature(for: SHA384.hash(data: data), padding: .insecurePKCS1v1_5)
+            case "sha512": signature = try key.signature(for: SHA512.hash(data: data), padding: .insecurePKCS1v1_5)
+            default: throw SigningError(message: "Invalid digest: \(algorithm)")
+            }
+            return Array(signature.rawRepresentation)
+        } catch let error as SigningError {
+            throw error
+        } catch {
+            throw SigningError(message: "RSA signing failed: \(error)")
+        }
     }
 }

@@ -728,8 +728,25 @@ function hashObject(alg, key) {
     },
   };
 }
+// `createSign`: RSASSA-PKCS1-v1_5 with a PEM private key (what RS256 JWTs and key-pair logins use).
+function signObject(alg) {
+  const chunks = [];
+  const digest = $String(alg).toLowerCase().replace(/^rsa-/, '').replace(/withrsaencryption$/, '');
+  return {
+    update(data, encoding) { chunks.push(toBytes(data, encoding)); return this; },
+    sign(key, encoding) {
+      const pem = typeof key === 'string' ? key : isObject(key) && key.key !== undefined ? $String(key.key) : toBuffer(toBytes(key)).toString('utf8');
+      let total = 0; for (const c of chunks) total += c.length;
+      const all = new Uint8Array(total); let o = 0; for (const c of chunks) { all.set(c, o); o += c.length; }
+      const out = toBuffer(native('rsaSign', digest, pem, all));
+      return encoding === undefined || encoding === 'buffer' ? out : out.toString(encoding);
+    },
+  };
+}
 const crypto = {
   createHash: (alg) => hashObject(alg),
+  createSign: (alg) => signObject(alg),
+  sign: (alg, data, key) => signObject(alg || 'sha256').update(data).sign(key),
   createHmac: (alg, key) => hashObject(alg, toBytes(key)),
   randomBytes: (n) => toBuffer(native('randomBytes', n >>> 0)),
   randomUUID: () => native('randomUUID'),
@@ -932,8 +949,8 @@ class PgPool {
   async query(text, values) { const client = await this.connect(); try { return await client.query(text, values); } finally { client.release(); } }
   async end() { const all = this._all.splice(0); this._idle.splice(0); await $Promise.all(all.map((c) => c.end())); }
 }
-// `aws-sdk` (0.20.3 provided the whole Node SDK): S3 only, its requests signed with AWS Signature
-// Version 4 and sent with `fetch`. Other clients throw when made, naming what is missing.
+// `aws-sdk` (0.20.3 provided the whole Node SDK): S3 and Kinesis, their requests signed with AWS
+// Signature Version 4 and sent with `fetch`. Other clients throw when made, naming what is provided.
 const awsGlobalConfig = {};
 const awsHash = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
 const awsHmac = (key, text) => crypto.createHmac('sha256', key).update(text).digest();
@@ -959,29 +976,59 @@ function awsRequest(perform, callback) {
   if (typeof callback === 'function') request.send(callback);
   return request;
 }
-class S3 {
-  constructor(options) {
-    const config = Object.assign({}, awsGlobalConfig, isObject(options) ? options : {});
-    const credentials = isObject(config.credentials) ? config.credentials : config;
-    $define(this, '_aws', { value: {
-      accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey, sessionToken: credentials.sessionToken,
-      region: config.region || 'us-east-1', endpoint: config.endpoint, forcePathStyle: !!config.s3ForcePathStyle,
-      sslEnabled: config.sslEnabled !== false, clockOffset: +config.systemClockOffset || 0,
-    } });
-    this.config = config;
+// A client's settings: its options over `AWS.config`, credentials given flat or as `credentials`.
+function awsSettings(client, options) {
+  const config = Object.assign({}, awsGlobalConfig, isObject(options) ? options : {});
+  const credentials = isObject(config.credentials) ? config.credentials : config;
+  $define(client, '_aws', { value: {
+    accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey, sessionToken: credentials.sessionToken,
+    region: config.region || 'us-east-1', endpoint: config.endpoint, forcePathStyle: !!config.s3ForcePathStyle,
+    sslEnabled: config.sslEnabled !== false, clockOffset: +config.systemClockOffset || 0,
+  } });
+  client.config = config;
+}
+// Signs a request with AWS Signature Version 4 and sends it. `target` = {url, host, path}; header
+// names lowercase; every header sent is signed (the HTTP client adds only unsigned ones).
+async function awsSignedFetch(aws, service, method, target, extraHeaders, bytes) {
+  if (!aws.accessKeyId || !aws.secretAccessKey) throw new AwsError('Missing credentials in config', 'CredentialsError');
+  const stamp = new Date(Date.now() + aws.clockOffset).toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
+  const day = stamp.slice(0, 8);
+  const payloadHash = awsHash(bytes);
+  const headers = { host: target.host, 'x-amz-date': stamp };
+  if (service === 's3') headers['x-amz-content-sha256'] = payloadHash;
+  if (aws.sessionToken) headers['x-amz-security-token'] = $String(aws.sessionToken);
+  for (const name of Object.keys(extraHeaders)) headers[name.toLowerCase()] = $String(extraHeaders[name]).trim().replace(/\s+/g, ' ');
+  const names = Object.keys(headers).sort();
+  const canonical = [method, target.path, '', names.map((n) => n + ':' + headers[n] + '\n').join(''), names.join(';'), payloadHash].join('\n');
+  const scope = day + '/' + aws.region + '/' + service + '/aws4_request';
+  const toSign = ['AWS4-HMAC-SHA256', stamp, scope, awsHash(canonical)].join('\n');
+  let signingKey = awsHmac('AWS4' + aws.secretAccessKey, day);
+  for (const part of [aws.region, service, 'aws4_request']) signingKey = awsHmac(signingKey, part);
+  const signature = crypto.createHmac('sha256', signingKey).update(toSign).digest('hex');
+  headers.authorization = 'AWS4-HMAC-SHA256 Credential=' + aws.accessKeyId + '/' + scope + ', SignedHeaders=' + names.join(';') + ', Signature=' + signature;
+  delete headers.host;  // the HTTP client sends the URL's host, which is what was signed
+  const response = await fetch(target.url, { method, headers, body: method === 'PUT' || method === 'POST' ? bytes : undefined });
+  return { response, content: await response.buffer() };
+}
+// The service's address: `endpoint` when given (a scheme-less one takes https), else AWS's own.
+function awsEndpoint(aws, defaultHost) {
+  let protocol = aws.sslEnabled ? 'https:' : 'http:';
+  let host = defaultHost;
+  if (aws.endpoint) {
+    let text = $String(isObject(aws.endpoint) && aws.endpoint.href ? aws.endpoint.href : aws.endpoint);
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) text = protocol + '//' + text;
+    const parsed = new URL(text);
+    protocol = parsed.protocol; host = parsed.host;
   }
+  return { protocol, host };
+}
+class S3 {
+  constructor(options) { awsSettings(this, options); }
   // Virtual-hosted style (`bucket.host`) for DNS-safe buckets, as the SDK does; path style when asked
   // for, for dotted buckets over TLS, and for endpoints that are IP addresses or localhost.
   _url(bucket, key) {
     const aws = this._aws;
-    let protocol = aws.sslEnabled ? 'https:' : 'http:';
-    let host = aws.region === 'us-east-1' ? 's3.amazonaws.com' : 's3.' + aws.region + '.amazonaws.com';
-    if (aws.endpoint) {
-      let text = $String(isObject(aws.endpoint) && aws.endpoint.href ? aws.endpoint.href : aws.endpoint);
-      if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) text = protocol + '//' + text;
-      const parsed = new URL(text);
-      protocol = parsed.protocol; host = parsed.host;
-    }
+    const { protocol, host } = awsEndpoint(aws, aws.region === 'us-east-1' ? 's3.amazonaws.com' : 's3.' + aws.region + '.amazonaws.com');
     const hostname = host.replace(/:\d+$/, '');
     const local = hostname === 'localhost' || /^\d+\.\d+\.\d+\.\d+$/.test(hostname) || hostname.startsWith('[');
     const dnsSafe = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) && !bucket.includes('..') && !(protocol === 'https:' && bucket.includes('.'));
@@ -991,28 +1038,11 @@ class S3 {
     return { url: protocol + '//' + host + fullPath, host, path: fullPath };
   }
   async _send(method, params, key, extraHeaders, body) {
-    const aws = this._aws;
     if (!isObject(params) || !params.Bucket) throw new AwsError('Missing required key \'Bucket\' in params', 'MissingRequiredParameter');
     if (key && (params.Key === undefined || params.Key === null || params.Key === '')) throw new AwsError('Missing required key \'Key\' in params', 'MissingRequiredParameter');
-    if (!aws.accessKeyId || !aws.secretAccessKey) throw new AwsError('Missing credentials in config', 'CredentialsError');
     const target = this._url($String(params.Bucket), key ? $String(params.Key) : undefined);
     const bytes = body === undefined || body === null ? new Uint8Array(0) : typeof body === 'string' ? Buffer.from(body, 'utf8') : toBytes(body);
-    const stamp = new Date(Date.now() + aws.clockOffset).toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
-    const day = stamp.slice(0, 8);
-    const headers = { host: target.host, 'x-amz-content-sha256': awsHash(bytes), 'x-amz-date': stamp };
-    if (aws.sessionToken) headers['x-amz-security-token'] = $String(aws.sessionToken);
-    for (const name of Object.keys(extraHeaders)) headers[name.toLowerCase()] = $String(extraHeaders[name]).trim().replace(/\s+/g, ' ');
-    const names = Object.keys(headers).sort();
-    const canonical = [method, target.path, '', names.map((n) => n + ':' + headers[n] + '\n').join(''), names.join(';'), headers['x-amz-content-sha256']].join('\n');
-    const scope = day + '/' + aws.region + '/s3/aws4_request';
-    const toSign = ['AWS4-HMAC-SHA256', stamp, scope, awsHash(canonical)].join('\n');
-    let signingKey = awsHmac('AWS4' + aws.secretAccessKey, day);
-    for (const part of [aws.region, 's3', 'aws4_request']) signingKey = awsHmac(signingKey, part);
-    const signature = crypto.createHmac('sha256', signingKey).update(toSign).digest('hex');
-    headers.authorization = 'AWS4-HMAC-SHA256 Credential=' + aws.accessKeyId + '/' + scope + ', SignedHeaders=' + names.join(';') + ', Signature=' + signature;
-    delete headers.host;  // the HTTP client sends the URL's host, which is what was signed
-    const response = await fetch(target.url, { method, headers, body: method === 'PUT' ? bytes : undefined });
-    const content = await response.buffer();
+    const { response, content } = await awsSignedFetch(this._aws, 's3', method, target, extraHeaders, bytes);
     if (response.status >= 300) {
       const text = content.toString('utf8');
       const tag = (name) => { const m = new RegExp('<' + name + '>([\\s\\S]*?)</' + name + '>').exec(text); return m ? m[1] : undefined; };
@@ -1068,18 +1098,196 @@ class S3 {
     return awsRequest(async () => { await this._send('HEAD', params, false, {}, undefined); return {}; }, callback);
   }
 }
-function awsUnavailable(name) {
-  return function () {
-    throw new Error('aws-sdk ' + name + ' is not available in this plugin server: only S3 is (putObject, upload, getObject, headObject, deleteObject, headBucket). Use fetch against the service\'s HTTP API instead.');
+// Kinesis: AWS's JSON protocol (one POST per operation, named by `X-Amz-Target`). Blobs travel as
+// base64 and come back as Buffers, timestamps as epoch seconds and come back as Dates, as in the SDK.
+class Kinesis {
+  constructor(options) { awsSettings(this, options); }
+  _call(operation, params, callback) {
+    return awsRequest(async () => {
+      const aws = this._aws;
+      const { protocol, host } = awsEndpoint(aws, 'kinesis.' + aws.region + '.amazonaws.com');
+      const body = Buffer.from($stringify(awsToWire(isObject(params) ? params : {})), 'utf8');
+      const { response, content } = await awsSignedFetch(aws, 'kinesis', 'POST', { url: protocol + '//' + host + '/', host, path: '/' },
+        { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Kinesis_20131202.' + operation }, body);
+      let data = {};
+      try { data = content.length ? $parse(content.toString('utf8')) : {}; } catch (e) { data = {}; }
+      if (response.status >= 300) {
+        const type = $String(data.__type || data.code || 'UnknownError');
+        throw new AwsError(data.message || data.Message || response.statusText || 'Kinesis answered ' + response.status, type.slice(type.lastIndexOf('#') + 1), response.status);
+      }
+      return awsFromWire(data);
+    }, callback);
+  }
+}
+const awsBlobFields = ['Data'];
+const awsTimeFields = ['ApproximateArrivalTimestamp', 'StreamCreationTimestamp', 'Timestamp'];
+function awsToWire(value, key) {
+  if (awsBlobFields.includes(key) && value !== null && value !== undefined) return typeof value === 'string' ? Buffer.from(value, 'utf8').toString('base64') : toBuffer(toBytes(value)).toString('base64');
+  if (value instanceof Date) return value.getTime() / 1000;
+  if ($isArray(value)) return value.map((item) => awsToWire(item));
+  if (isObject(value)) { const out = {}; for (const k of Object.keys(value)) out[k] = awsToWire(value[k], k); return out; }
+  return value;
+}
+function awsFromWire(value, key) {
+  if (awsBlobFields.includes(key) && typeof value === 'string') return Buffer.from(value, 'base64');
+  if (awsTimeFields.includes(key) && typeof value === 'number') return new Date(value * 1000);
+  if ($isArray(value)) return value.map((item) => awsFromWire(item));
+  if (isObject(value)) { const out = {}; for (const k of Object.keys(value)) out[k] = awsFromWire(value[k], k); return out; }
+  return value;
+}
+for (const operation of ['DescribeStream', 'DescribeStreamSummary', 'ListStreams', 'ListShards', 'GetShardIterator', 'GetRecords', 'PutRecord', 'PutRecords']) {
+  Kinesis.prototype[operation[0].toLowerCase() + operation.slice(1)] = function (params, callback) {
+    if (typeof params === 'function') { callback = params; params = {}; }
+    return this._call(operation, params, callback);
   };
 }
-const awsSdk = { S3, config: { update(values) { if (isObject(values)) Object.assign(awsGlobalConfig, values); } },
+function awsUnavailable(name) {
+  return function () {
+    throw new Error('aws-sdk ' + name + ' is not available in this plugin server: only S3 (putObject, upload, getObject, headObject, deleteObject, headBucket) and Kinesis are. Use fetch against the service\'s HTTP API instead.');
+  };
+}
+const awsSdk = { S3, Kinesis, config: { update(values) { if (isObject(values)) Object.assign(awsGlobalConfig, values); } },
   Credentials: function Credentials(accessKeyId, secretAccessKey, sessionToken) {
     if (isObject(accessKeyId)) return Object.assign(this, accessKeyId);
     this.accessKeyId = accessKeyId; this.secretAccessKey = secretAccessKey; this.sessionToken = sessionToken;
   } };
-for (const name of ['Kinesis', 'Firehose', 'SQS', 'SNS', 'SES', 'DynamoDB', 'Lambda', 'CloudWatch', 'CloudWatchLogs', 'Athena', 'Glue', 'Redshift', 'RedshiftData', 'STS', 'EventBridge']) {
+for (const name of ['Firehose', 'SQS', 'SNS', 'SES', 'DynamoDB', 'Lambda', 'CloudWatch', 'CloudWatchLogs', 'Athena', 'Glue', 'Redshift', 'RedshiftData', 'STS', 'EventBridge']) {
   awsSdk[name] = awsUnavailable(name);
+}
+// `@google-cloud/bigquery` (0.20.3 provided `{BigQuery}`): datasets and tables over BigQuery's REST
+// API with `fetch`, authorized as the service account of the key given in `credentials` (a JWT
+// signed with its RS256 key, exchanged for an access token at its `token_uri`, reused until it ends).
+function googleAuthState(options, scope) {
+  options = isObject(options) ? options : {};
+  return { credentials: isObject(options.credentials) ? options.credentials : null, scope, token: null, expires: 0 };
+}
+const base64url = (bytes) => toBuffer(toBytes(bytes)).toString('base64').replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+async function googleAccessToken(state) {
+  if (state.token && state.expires > Date.now() + 60000) return state.token;
+  const key = state.credentials;
+  if (!key || !key.client_email || !key.private_key) {
+    throw new Error('Could not load the default credentials: pass the service account key as `credentials` (the JSON key file, parsed).');
+  }
+  const now = Math.floor(Date.now() / 1000);
+  const audience = $String(key.token_uri || 'https://oauth2.googleapis.com/token');
+  const header = { alg: 'RS256', typ: 'JWT' };
+  if (key.private_key_id) header.kid = $String(key.private_key_id);
+  const unsigned = base64url(Buffer.from($stringify(header))) + '.' +
+    base64url(Buffer.from($stringify({ iss: $String(key.client_email), scope: state.scope, aud: audience, iat: now, exp: now + 3600 })));
+  const jwt = unsigned + '.' + base64url(crypto.createSign('RSA-SHA256').update(unsigned).sign($String(key.private_key)));
+  const response = await fetch(audience, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=' + encodeURIComponent('urn:ietf:params:oauth:grant-type:jwt-bearer') + '&assertion=' + jwt });
+  const text = await response.text();
+  let data = {};
+  try { data = $parse(text); } catch (e) { data = {}; }
+  if (!response.ok || !data.access_token) {
+    const error = new Error(data.error_description || data.error || 'getting an access token failed with ' + response.status + ': ' + text.slice(0, 200));
+    error.code = response.status;
+    throw error;
+  }
+  state.token = $String(data.access_token);
+  state.expires = Date.now() + (+data.expires_in || 3600) * 1000;
+  return state.token;
+}
+class GoogleApiError extends Error {
+  constructor(status, body) {
+    const detail = isObject(body) && isObject(body.error) ? body.error : {};
+    super(detail.message || 'Request failed with status ' + status);
+    this.name = 'ApiError'; this.code = detail.code || status; this.errors = $isArray(detail.errors) ? detail.errors : []; this.response = body;
+  }
+}
+// One JSON request to a Google API: the parsed answer, or a GoogleApiError with the API's message.
+async function googleRequest(state, method, url, body) {
+  const token = await googleAccessToken(state);
+  const headers = { authorization: 'Bearer ' + token };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(url, { method, headers, body: body === undefined ? undefined : $stringify(body) });
+  const text = await response.text();
+  let data = {};
+  try { data = text ? $parse(text) : {}; } catch (e) { data = { error: { message: text.slice(0, 500) } }; }
+  if (!response.ok) throw new GoogleApiError(response.status, data);
+  return data;
+}
+class BigQueryTimestamp {
+  constructor(value) {
+    const date = value instanceof Date ? value : new Date(typeof value === 'number' ? value : $String(value));
+    this.value = isNaN(date.getTime()) ? $String(value) : date.toISOString();
+  }
+  toJSON() { return this.value; }
+}
+class BigQuery {
+  constructor(options) {
+    options = isObject(options) ? options : {};
+    this.projectId = options.projectId || (isObject(options.credentials) ? options.credentials.project_id : undefined);
+    const endpoint = options.apiEndpoint ? $String(options.apiEndpoint).replace(/\/+$/, '') : 'https://bigquery.googleapis.com';
+    $define(this, '_auth', { value: googleAuthState(options, 'https://www.googleapis.com/auth/bigquery') });
+    $define(this, '_base', { value: (/^[a-z]+:\/\//i.test(endpoint) ? endpoint : 'https://' + endpoint) + '/bigquery/v2/projects/' + encodeURIComponent($String(this.projectId)) });
+  }
+  static timestamp(value) { return new BigQueryTimestamp(value); }
+  timestamp(value) { return new BigQueryTimestamp(value); }
+  dataset(id) { return new BigQueryDataset(this, $String(id)); }
+  async createDataset(id, options) { return this.dataset(id).create(options); }
+  _request(method, path, body) { return googleRequest(this._auth, method, this._base + path, body); }
+}
+class BigQueryDataset {
+  constructor(bigQuery, id) { this.bigQuery = bigQuery; this.id = id; }
+  get _path() { return '/datasets/' + encodeURIComponent(this.id); }
+  table(id) { return new BigQueryTable(this, $String(id)); }
+  async get() { const metadata = await this.bigQuery._request('GET', this._path); this.metadata = metadata; return [this, metadata]; }
+  async getMetadata() { const metadata = await this.bigQuery._request('GET', this._path); this.metadata = metadata; return [metadata, metadata]; }
+  async exists() { try { await this.get(); return [true]; } catch (error) { if (error.code === 404) return [false]; throw error; } }
+  async create(options) {
+    const body = Object.assign({}, isObject(options) ? options : {}, { datasetReference: { projectId: this.bigQuery.projectId, datasetId: this.id } });
+    const metadata = await this.bigQuery._request('POST', '/datasets', body);
+    this.metadata = metadata;
+    return [this, metadata];
+  }
+  async createTable(id, options) {
+    const body = BigQueryTable._resource(Object.assign({}, isObject(options) ? options : {}));
+    body.tableReference = { projectId: this.bigQuery.projectId, datasetId: this.id, tableId: $String(id) };
+    const metadata = await this.bigQuery._request('POST', this._path + '/tables', body);
+    const table = this.table(id);
+    table.metadata = metadata;
+    return [table, metadata];
+  }
+}
+class BigQueryTable {
+  constructor(dataset, id) { this.dataset = dataset; this.bigQuery = dataset.bigQuery; this.id = id; }
+  get _path() { return this.dataset._path + '/tables/' + encodeURIComponent(this.id); }
+  // The library's schema shorthands: an array of fields, or "name:TYPE,name2:TYPE2".
+  static _resource(metadata) {
+    const schema = metadata.schema;
+    if ($isArray(schema)) metadata.schema = { fields: schema };
+    else if (typeof schema === 'string') metadata.schema = { fields: schema.split(/\s*,\s*/).map((field) => { const [name, type] = field.split(':'); return { name: name.trim(), type: (type || 'STRING').toUpperCase() }; }) };
+    return metadata;
+  }
+  async get() { const metadata = await this.bigQuery._request('GET', this._path); this.metadata = metadata; return [this, metadata]; }
+  async getMetadata() { const metadata = await this.bigQuery._request('GET', this._path); this.metadata = metadata; return [metadata, metadata]; }
+  async setMetadata(metadata) {
+    const answer = await this.bigQuery._request('PATCH', this._path, BigQueryTable._resource(Object.assign({}, metadata)));
+    this.metadata = answer;
+    return [answer];
+  }
+  async exists() { try { await this.get(); return [true]; } catch (error) { if (error.code === 404) return [false]; throw error; } }
+  async delete() { await this.bigQuery._request('DELETE', this._path); return [{}]; }
+  // tabledata.insertAll; rows that BigQuery refuses make a PartialFailureError listing them.
+  async insert(rows, options) {
+    options = isObject(options) ? options : {};
+    rows = $isArray(rows) ? rows : [rows];
+    const body = { rows: options.raw ? rows : rows.map((row) => (options.createInsertId === false ? { json: row } : { insertId: crypto.randomUUID(), json: row })) };
+    if (options.skipInvalidRows !== undefined) body.skipInvalidRows = !!options.skipInvalidRows;
+    if (options.ignoreUnknownValues !== undefined) body.ignoreUnknownValues = !!options.ignoreUnknownValues;
+    if (options.templateSuffix !== undefined) body.templateSuffix = $String(options.templateSuffix);
+    const answer = await this.bigQuery._request('POST', this._path + '/insertAll', body);
+    if ($isArray(answer.insertErrors) && answer.insertErrors.length > 0) {
+      const error = new Error('A failure occurred during this request.');
+      error.name = 'PartialFailureError';
+      error.errors = answer.insertErrors.map((entry) => ({ errors: entry.errors, row: body.rows[entry.index] && (options.raw ? body.rows[entry.index] : body.rows[entry.index].json) }));
+      error.response = answer;
+      throw error;
+    }
+    return [answer];
+  }
 }
 return {
   'node-fetch': fetch,
@@ -1096,6 +1304,8 @@ return {
   '@posthog/plugin-scaffold': $freeze({ RetryError }),
   'aws-sdk': $freeze(awsSdk),
   'aws-sdk/clients/s3': S3,
+  'aws-sdk/clients/kinesis': Kinesis,
+  '@google-cloud/bigquery': $freeze({ BigQuery, BigQueryTimestamp, Dataset: BigQueryDataset, Table: BigQueryTable }),
 };
 }
 let libraries = null;
@@ -1103,7 +1313,7 @@ function require(name) {
   if (libraries === null) libraries = makeLibraries();
   if (typeof name === 'string' && Object.prototype.hasOwnProperty.call(libraries, name)) return libraries[name];
   if (typeof name === 'string' && (name.startsWith('aws-sdk/') || name === 'snowflake-sdk' || name.startsWith('@google-cloud/'))) {
-    throw new Error("Cannot import '" + name + "'! " + name + ' is not available in this plugin server: cloud SDKs (@google-cloud/*, snowflake-sdk, aws-sdk beyond S3) need Node.js, which this server does not embed. Use fetch against the service\'s HTTP API instead.');
+    throw new Error("Cannot import '" + name + "'! " + name + ' is not available in this plugin server: cloud SDKs (snowflake-sdk, @google-cloud/* beyond BigQuery, aws-sdk beyond S3 and Kinesis) need Node.js, which this server does not embed. Use fetch against the service\'s HTTP API instead.');
   }
   throw new Error("Cannot import '" + name + "'! This package is not provided by PostHog in plugins.");
 }

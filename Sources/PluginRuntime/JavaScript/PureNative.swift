@@ -2,7 +2,7 @@ import CEngineHooks
 import CJavaScriptCore
 import Foundation
 
-/// The native operations that need no plugin config (bytes, digests, randomness, zlib): what the
+/// The native operations that need no plugin config (bytes, digests, signatures, randomness, zlib): what the
 /// context's shared builtins reach through their bridge, and what every config's bridge falls back to.
 enum PureNative {
     static func handle(_ ctx: JSContextRef, _ op: String, _ arguments: [JSValueRef?], exception: inout JSValueRef?) -> JSValueRef? {
@@ -21,6 +21,15 @@ enum PureNative {
                 return nil
             }
             return JSC.makeBytes(ctx, digest)
+        case "rsaSign":
+            let algorithm = JSC.toString(ctx, argument(1)) ?? ""
+            let pem = JSC.toString(ctx, argument(2)) ?? ""
+            do {
+                return JSC.makeBytes(ctx, try NativeCrypto.rsaSign(algorithm, privateKeyPEM: pem, data: JSC.bytes(ctx, argument(3)) ?? []))
+            } catch {
+                exception = JSObjectMakeError(ctx, 1, [JSC.makeString(ctx, error.message)], nil)
+                return nil
+            }
         case "randomBytes":
             let count = max(0, min(Int(JSValueToNumber(ctx, argument(1), nil)), 1 << 30))
             var generator = SystemRandomNumberGenerator()

@@ -99,6 +99,8 @@ final class LoopbackHTTPServer: Sendable {
     }
 
     private let failures = Mutex<[String: Int]>([:])
+    /// Canned answers (status, JSON body) by path, or by the value of a request header (`x-amz-target`).
+    private let answers = Mutex<[String: (status: Int, body: String)]>([:])
     private let requests = Mutex<[Received]>([])
     private let released = Mutex(false)
     private let task = Mutex<Task<Void, any Error>?>(nil)
@@ -145,11 +147,20 @@ final class LoopbackHTTPServer: Sendable {
                     query: request.uri.query ?? ""))
         }
         if fail { return Response(status: .internalServerError) }
+        let canned = answers.withLock { $0 }
+        if let answer = canned[path] ?? headers.values.compactMap({ canned[$0] }).first {
+            return Response(
+                status: .init(code: answer.status), headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+        }
         if path == "/hold" {
             _ = await eventually(timeout: .seconds(120), every: .milliseconds(20)) { self.released.withLock { $0 } }
         }
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))
     }
+
+    /// Requests to the path `match`, or with a header whose value is `match`, are answered with `status` and `body`.
+    func answer(_ match: String, status: Int = 200, body: String) { answers.withLock { $0[match] = (status, body) } }
 
     /// The next `count` requests to `path` are answered with 500.
     func failNext(_ count: Int, path: String) { failures.withLock { $0[path] = count } }
