@@ -140,10 +140,10 @@ import Testing
         var configId = 0
         let harness = try await IngestionHarness.start { database in
             configId = try PluginPipelineTests.installSourcePlugin(
-                database, name: "gcs-export",
+                database, name: "snowflake-export",
                 source: """
-                    import { Storage } from '@google-cloud/storage'
-                    export async function exportEvents(events) { await new Storage().bucket('b').file('f').save(JSON.stringify(events)) }
+                    import { createConnection } from 'snowflake-sdk'
+                    export async function exportEvents(events) { createConnection({}).connect() }
                     """
             ).1
         }
@@ -152,7 +152,7 @@ import Testing
         #expect(await eventually { (try? error())?["message"] != nil }, "\(harness.server.log)")
         let message = try error()?["message"]?.stringValue ?? ""
         #expect(
-            message.hasPrefix("Cannot import '@google-cloud/storage'! @google-cloud/storage is not available in this plugin server: "),
+            message.hasPrefix("Cannot import 'snowflake-sdk'! snowflake-sdk is not available in this plugin server: "),
             "\(message)")
         #expect(
             await eventually {
@@ -280,26 +280,7 @@ import Testing
         google.answer(
             "\(api)/tables/strict/insertAll",
             body: #"{"insertErrors":[{"index":0,"errors":[{"reason":"invalid","message":"no such field: extra."}]}]}"#)
-        // A key made for this test: the private part for the plugin, the public part to check its JWT.
-        let keys = try runCommand(
-            "python3",
-            [
-                "-c",
-                """
-                from cryptography.hazmat.primitives.asymmetric import rsa
-                from cryptography.hazmat.primitives import serialization as s
-                k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-                print(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()).decode(), end='')
-                print(k.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo).decode(), end='')
-                """,
-            ])
-        let split = try #require(keys.range(of: "-----BEGIN PUBLIC KEY-----")).lowerBound
-        let privateKey = String(keys[..<split])
-        let publicKey = String(keys[split...])
-        let serviceAccount: JSON = [
-            "type": "service_account", "project_id": "analytics-1", "private_key_id": "key-1", "private_key": .string(privateKey),
-            "client_email": "exporter@analytics-1.iam.gserviceaccount.com", "token_uri": .string("http://127.0.0.1:\(google.port)/token"),
-        ]
+        let (serviceAccount, publicKey) = try Self.serviceAccount(tokenURI: "http://127.0.0.1:\(google.port)/token")
         // One worker: each worker sets the plugin up in its own sandbox, with its own token.
         let harness = try await IngestionHarness.start(environment: ["WORKER_CONCURRENCY": "1"]) { database in
             try PluginPipelineTests.installSourcePlugin(
@@ -374,6 +355,95 @@ import Testing
         let row = try #require(inserted["rows"]?.arrayValue?.first)
         #expect(row["json"]?["event"] == "exported" && row["json"]?["timestamp"] == "2021-05-11T10:00:00.000Z")
         #expect(row["insertId"]?.stringValue?.count == 36)
+    }
+
+    /// A service account key made for the test (the private part for the plugin, the public part to
+    /// check its JWTs), in the JSON shape Google's key files have.
+    static func serviceAccount(tokenURI: String) throws -> (key: JSON, publicKey: String) {
+        let keys = try runCommand(
+            "python3",
+            [
+                "-c",
+                """
+                from cryptography.hazmat.primitives.asymmetric import rsa
+                from cryptography.hazmat.primitives import serialization as s
+                k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+                print(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()).decode(), end='')
+                print(k.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo).decode(), end='')
+                """,
+            ])
+        guard let split = keys.range(of: "-----BEGIN PUBLIC KEY-----")?.lowerBound else {
+            throw HarnessError(message: "no key pair from Python's cryptography: \(keys)")
+        }
+        let key: JSON = [
+            "type": "service_account", "project_id": "analytics-1", "private_key_id": "key-1",
+            "private_key": .string(String(keys[..<split])),
+            "client_email": "exporter@analytics-1.iam.gserviceaccount.com", "token_uri": .string(tokenURI),
+        ]
+        return (key, String(keys[split...]))
+    }
+
+    @Test(
+        "@google-cloud/storage and pubsub: a stream piped into a file and a gzipped save are uploaded; messages of one turn go in one publish"
+    )
+    func googleStorageAndPubSub() async throws {
+        let google = try await LoopbackHTTPServer.start()
+        defer { google.stop() }
+        google.answer("/token", body: #"{"access_token":"ya29.storage","expires_in":3599}"#)
+        google.answer("/upload/storage/v1/b/exports/o", body: #"{"kind":"storage#object","name":"x"}"#)
+        google.answer(
+            "/v1/projects/analytics-1/topics/events", status: 404, body: #"{"error":{"code":404,"message":"Resource not found"}}"#)
+        google.answer("/v1/projects/analytics-1/topics/events:publish", body: #"{"messageIds":["11","12","13"]}"#)
+        let (serviceAccount, _) = try Self.serviceAccount(tokenURI: "http://127.0.0.1:\(google.port)/token")
+        let harness = try await IngestionHarness.start(environment: ["WORKER_CONCURRENCY": "1"]) { database in
+            try PluginPipelineTests.installSourcePlugin(
+                database, name: "google",
+                config: ["key": .string(serviceAccount.jsonString), "endpoint": .string("http://127.0.0.1:\(google.port)")],
+                source: """
+                    import { Storage } from '@google-cloud/storage'
+                    import { PubSub } from '@google-cloud/pubsub'
+                    import { PassThrough } from 'stream'
+                    export async function processEvent(event, { config }) {
+                        const credentials = JSON.parse(config.key)
+                        const bucket = new Storage({ projectId: credentials.project_id, credentials, apiEndpoint: config.endpoint }).bucket('exports')
+                        const data = new PassThrough()
+                        data.end('uuid,event\\n' + event.uuid + ',' + event.event + '\\n')
+                        await new Promise((resolve, reject) =>
+                            data.pipe(bucket.file('day 1/batch.csv').createWriteStream()).on('error', reject).on('finish', resolve))
+                        await bucket.file('day 1/batch.json.gz').save(JSON.stringify(event), { gzip: true, contentType: 'application/json' })
+                        const topic = new PubSub({ projectId: credentials.project_id, credentials, apiEndpoint: config.endpoint }).topic('events')
+                        event.properties.exists = (await topic.exists())[0]
+                        event.properties.ids = await Promise.all([1, 2, 3].map((n) => topic.publishMessage({ data: Buffer.from('m' + n), attributes: { n: String(n) } })))
+                        return event
+                    }
+                    """)
+        }
+        defer { Task { await harness.stop() } }
+        let sent = PluginPipelineTests.event("exported")
+        try await harness.send(sent)
+        let properties = try harness.events().first?["properties"]
+        #expect(properties?["exists"] == false, "\(harness.server.log)")
+        #expect(properties?["ids"] == ["11", "12", "13"])
+
+        let calls = google.received.filter { $0.path != "/token" }
+        #expect(google.received.filter { $0.path == "/token" }.count == 2, "one token per client")
+        #expect(calls.allSatisfy { $0.headers["authorization"]?.hasPrefix("Bearer ya29.storage") == true })
+        let uploads = calls.filter { $0.path == "/upload/storage/v1/b/exports/o" }
+        #expect(
+            uploads.map(\.query) == [
+                "uploadType=media&name=day%201%2Fbatch.csv", "uploadType=media&name=day%201%2Fbatch.json.gz&contentEncoding=gzip",
+            ])
+        let uuid = sent["uuid"]?.stringValue ?? ""
+        #expect(uploads.first.map { String(decoding: $0.body, as: UTF8.self) } == "uuid,event\n\(uuid),exported\n")
+        #expect(uploads.last?.body.prefix(2) == [0x1F, 0x8B] && uploads.last?.headers["content-type"] == "application/json")
+        let publishes = calls.filter { $0.path.hasSuffix(":publish") }
+        #expect(publishes.count == 1)
+        let messages = try JSON(parsing: String(decoding: try #require(publishes.first).body, as: UTF8.self))["messages"]
+        #expect(
+            messages == [
+                ["data": "bTE=", "attributes": ["n": "1"]], ["data": "bTI=", "attributes": ["n": "2"]],
+                ["data": "bTM=", "attributes": ["n": "3"]],
+            ])
     }
 
     /// botocore's verdict on each request's signature: "match" or what differs.

@@ -265,11 +265,11 @@ import Testing
         let (runtime, host) = makeRuntime()
         await runtime.load([
             plugin(1, "import Firehose from 'aws-sdk/clients/firehose'\nexport function processEvent(e) { new Firehose(); return e }"),
-            plugin(2, "const { PubSub } = require('@google-cloud/pubsub')\nexport function processEvent(e) { return e }"),
+            plugin(2, "const { Firestore } = require('@google-cloud/firestore')\nexport function processEvent(e) { return e }"),
             plugin(
                 3, "import snowflake from 'snowflake-sdk'\nexport function processEvent(e) { snowflake.createConnection({}); return e }"),
         ])
-        for (id, library) in [(1, "aws-sdk/clients/firehose"), (2, "@google-cloud/pubsub"), (3, "snowflake-sdk")] {
+        for (id, library) in [(1, "aws-sdk/clients/firehose"), (2, "@google-cloud/firestore"), (3, "snowflake-sdk")] {
             #expect(await runtime.capabilities(configId: id) == nil)
             let message = await host.errors[id]?.message ?? ""
             #expect(message.hasPrefix("Cannot import '\(library)'! \(library) is not available in this plugin server: "), "\(message)")

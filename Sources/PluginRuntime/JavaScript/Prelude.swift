@@ -777,17 +777,49 @@ for (const op of ['gzip', 'gunzip', 'deflate', 'inflate', 'deflateRaw', 'inflate
     $Promise.resolve().then(() => (failure ? callback(failure) : callback(null, result)));
   };
 }
+// `stream.PassThrough` as Node's: what is written waits until something reads it (a 'data' listener
+// or `pipe`), then flows on a later turn, followed by 'end' once the writer has ended. So
+// `stream.end(text)` before `stream.pipe(destination)` still delivers the text, as the GCS export does.
 class PassThrough {
-  constructor() { this._listeners = {}; this._chunks = []; this._ended = false; }
-  on(event, listener) { (this._listeners[event] = this._listeners[event] || []).push(listener); return this; }
+  constructor() {
+    this._listeners = {}; this._chunks = []; this._ended = false; this._flowing = false; this._endEmitted = false; this._scheduled = false;
+  }
+  on(event, listener) { (this._listeners[event] = this._listeners[event] || []).push(listener); if (event === 'data') this.resume(); return this; }
+  addListener(event, listener) { return this.on(event, listener); }
   once(event, listener) { const f = (...a) => { this.off(event, f); listener(...a); }; return this.on(event, f); }
   off(event, listener) { this._listeners[event] = (this._listeners[event] || []).filter((l) => l !== listener); return this; }
   removeListener(event, listener) { return this.off(event, listener); }
   emit(event, ...args) { for (const l of (this._listeners[event] || []).slice()) l(...args); return true; }
-  write(chunk, encoding, callback) { const b = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? encoding : 'utf8') : chunk; this._chunks.push(b); this.emit('data', b); if (typeof encoding === 'function') encoding(); else if (callback) callback(); return true; }
-  end(chunk, encoding, callback) { if (chunk !== undefined && typeof chunk !== 'function') this.write(chunk, encoding); this._ended = true; this.emit('finish'); this.emit('end'); if (typeof chunk === 'function') chunk(); else if (callback) callback(); return this; }
-  pipe(destination) { this.on('data', (c) => destination.write(c)); this.on('end', () => destination.end && destination.end()); return destination; }
-  read() { const all = Buffer.concat(this._chunks); this._chunks = []; return all.length ? all : null; }
+  resume() { this._flowing = true; this._schedule(); return this; }
+  pause() { this._flowing = false; return this; }
+  _schedule() { if (!this._scheduled) { this._scheduled = true; $Promise.resolve().then(() => { this._scheduled = false; this._flow(); }); } }
+  _flow() {
+    while (this._flowing && this._chunks.length > 0) this.emit('data', this._chunks.shift());
+    if (this._flowing && this._ended && !this._endEmitted) { this._endEmitted = true; this.emit('end'); this.emit('close'); }
+  }
+  write(chunk, encoding, callback) {
+    if (this._ended) { const error = new Error('write after end'); error.code = 'ERR_STREAM_WRITE_AFTER_END'; this.emit('error', error); return false; }
+    this._chunks.push(typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? encoding : 'utf8') : toBuffer(toBytes(chunk)));
+    if (this._flowing) this._schedule();
+    if (typeof encoding === 'function') encoding(); else if (typeof callback === 'function') callback();
+    return true;
+  }
+  end(chunk, encoding, callback) {
+    if (typeof chunk === 'function') { callback = chunk; chunk = undefined; } else if (typeof encoding === 'function') { callback = encoding; encoding = undefined; }
+    if (chunk !== undefined && chunk !== null) this.write(chunk, encoding);
+    if (this._ended) return this;
+    this._ended = true;
+    $Promise.resolve().then(() => { this.emit('finish'); if (typeof callback === 'function') callback(); });
+    if (this._flowing) this._schedule();
+    return this;
+  }
+  pipe(destination) {
+    this.on('end', () => { if (destination.end) destination.end(); });
+    this.on('data', (c) => destination.write(c));
+    return destination;
+  }
+  // What has been written and not yet read, or null.
+  read() { if (this._chunks.length === 0) return null; const all = Buffer.concat(this._chunks); this._chunks = []; return all; }
 }
 // generic-pool 3 (reference §6.3, used with snowflake-sdk): acquire/release/destroy/use/drain/clear.
 // The sandbox has no timers, so idle eviction and acquire timeouts are not supported.
@@ -1154,9 +1186,9 @@ const awsSdk = { S3, Kinesis, config: { update(values) { if (isObject(values)) O
 for (const name of ['Firehose', 'SQS', 'SNS', 'SES', 'DynamoDB', 'Lambda', 'CloudWatch', 'CloudWatchLogs', 'Athena', 'Glue', 'Redshift', 'RedshiftData', 'STS', 'EventBridge']) {
   awsSdk[name] = awsUnavailable(name);
 }
-// `@google-cloud/bigquery` (0.20.3 provided `{BigQuery}`): datasets and tables over BigQuery's REST
-// API with `fetch`, authorized as the service account of the key given in `credentials` (a JWT
-// signed with its RS256 key, exchanged for an access token at its `token_uri`, reused until it ends).
+// Google Cloud (`@google-cloud/bigquery`, `storage`, `pubsub`) over the services' REST APIs with
+// `fetch`, authorized as the service account of the key given in `credentials` (a JWT signed with
+// its RS256 key, exchanged for an access token at its `token_uri`, reused until it ends).
 function googleAuthState(options, scope) {
   options = isObject(options) ? options : {};
   return { credentials: isObject(options.credentials) ? options.credentials : null, scope, token: null, expires: 0 };
@@ -1289,6 +1321,142 @@ class BigQueryTable {
     return [answer];
   }
 }
+const googleEndpoint = (options, fallback) => {
+  const endpoint = isObject(options) && options.apiEndpoint ? $String(options.apiEndpoint).replace(/\/+$/, '') : fallback;
+  return /^[a-z]+:\/\//i.test(endpoint) ? endpoint : 'https://' + endpoint;
+};
+const googleProject = (options) => (isObject(options) ? options.projectId || (isObject(options.credentials) ? options.credentials.project_id : undefined) : undefined);
+// `@google-cloud/storage`: objects of a bucket over Cloud Storage's JSON API (one upload per object).
+class Storage {
+  constructor(options) {
+    this.projectId = googleProject(options);
+    $define(this, '_auth', { value: googleAuthState(options, 'https://www.googleapis.com/auth/cloud-platform https://www.googleapis.com/auth/devstorage.full_control') });
+    $define(this, '_base', { value: googleEndpoint(options, 'https://storage.googleapis.com') });
+  }
+  bucket(name) { return new StorageBucket(this, $String(name)); }
+}
+class StorageBucket {
+  constructor(storage, name) { this.storage = storage; this.name = name; }
+  file(name) { return new StorageFile(this, $String(name)); }
+  async exists() {
+    try { await googleRequest(this.storage._auth, 'GET', this.storage._base + '/storage/v1/b/' + encodeURIComponent(this.name)); return [true]; }
+    catch (error) { if (error.code === 404) return [false]; throw error; }
+  }
+  async getMetadata() { const metadata = await googleRequest(this.storage._auth, 'GET', this.storage._base + '/storage/v1/b/' + encodeURIComponent(this.name)); return [metadata, metadata]; }
+  upload() { return $Promise.reject(new Error('bucket.upload reads a local file, which plugins cannot: use bucket.file(name).save(data)')); }
+}
+class StorageFile {
+  constructor(bucket, name) { this.bucket = bucket; this.storage = bucket.storage; this.name = name; }
+  get _objectURL() { return this.storage._base + '/storage/v1/b/' + encodeURIComponent(this.bucket.name) + '/o/' + encodeURIComponent(this.name); }
+  async _upload(data, options) {
+    options = isObject(options) ? options : {};
+    const metadata = isObject(options.metadata) ? options.metadata : {};
+    let bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : toBytes(data);
+    let url = this.storage._base + '/upload/storage/v1/b/' + encodeURIComponent(this.bucket.name) + '/o?uploadType=media&name=' + encodeURIComponent(this.name);
+    if (options.gzip === true) { bytes = zlib.gzipSync(bytes); url += '&contentEncoding=gzip'; }
+    else if (metadata.contentEncoding) url += '&contentEncoding=' + encodeURIComponent($String(metadata.contentEncoding));
+    if (options.predefinedAcl) url += '&predefinedAcl=' + encodeURIComponent($String(options.predefinedAcl));
+    const token = await googleAccessToken(this.storage._auth);
+    const response = await fetch(url, { method: 'POST', body: bytes, headers: { authorization: 'Bearer ' + token,
+      'content-type': $String(options.contentType || metadata.contentType || 'application/octet-stream') } });
+    const text = await response.text();
+    let answer = {};
+    try { answer = text ? $parse(text) : {}; } catch (e) { answer = { error: { message: text.slice(0, 500) } }; }
+    if (!response.ok) throw new GoogleApiError(response.status, answer);
+    this.metadata = answer;
+    return answer;
+  }
+  save(data, options, callback) {
+    if (typeof options === 'function') { callback = options; options = undefined; }
+    const done = this._upload(data, options).then(() => undefined);
+    if (typeof callback === 'function') { done.then(() => callback(null), (error) => callback(error)); return undefined; }
+    return done;
+  }
+  // A writable stream: what is written is uploaded at `end`, then 'finish' (or 'error') is emitted.
+  createWriteStream(options) {
+    const stream = new PassThrough();
+    const file = this;
+    stream.end = function (chunk, encoding, callback) {
+      if (typeof chunk === 'function') { callback = chunk; chunk = undefined; } else if (typeof encoding === 'function') { callback = encoding; encoding = undefined; }
+      if (chunk !== undefined && chunk !== null) stream.write(chunk, encoding);
+      if (stream._ended) return stream;
+      stream._ended = true;
+      file._upload(stream.read() || new Buffer(0), options).then(
+        () => { stream.emit('finish'); stream.emit('close'); if (typeof callback === 'function') callback(); },
+        (error) => stream.emit('error', error));
+      return stream;
+    };
+    return stream;
+  }
+  async download() {
+    const token = await googleAccessToken(this.storage._auth);
+    const response = await fetch(this._objectURL + '?alt=media', { headers: { authorization: 'Bearer ' + token } });
+    const content = await response.buffer();
+    if (!response.ok) { let body = {}; try { body = $parse(content.toString('utf8')); } catch (e) { body = {}; } throw new GoogleApiError(response.status, body); }
+    return [content];
+  }
+  async exists() { try { await this.getMetadata(); return [true]; } catch (error) { if (error.code === 404) return [false]; throw error; } }
+  async getMetadata() { const metadata = await googleRequest(this.storage._auth, 'GET', this._objectURL); this.metadata = metadata; return [metadata, metadata]; }
+  async delete() { await googleRequest(this.storage._auth, 'DELETE', this._objectURL); return [{}]; }
+}
+// `@google-cloud/pubsub`: topics over Pub/Sub's REST API. Messages published in the same turn go in
+// one request per topic (at most 1,000 each), as the library batches them.
+class PubSub {
+  constructor(options) {
+    this.projectId = googleProject(options);
+    $define(this, '_auth', { value: googleAuthState(options, 'https://www.googleapis.com/auth/cloud-platform https://www.googleapis.com/auth/pubsub') });
+    $define(this, '_base', { value: googleEndpoint(options, 'https://pubsub.googleapis.com') + '/v1/' });
+  }
+  topic(name) { return new PubSubTopic(this, $String(name)); }
+  async createTopic(name) { const topic = this.topic(name); const metadata = await googleRequest(this._auth, 'PUT', this._base + topic.name, {}); topic.metadata = metadata; return [topic, metadata]; }
+}
+class PubSubTopic {
+  constructor(pubsub, name) {
+    this.pubsub = pubsub;
+    this.name = name.startsWith('projects/') ? name : 'projects/' + pubsub.projectId + '/topics/' + name;
+    $define(this, '_pending', { value: [], writable: true });
+  }
+  get _url() { return this.pubsub._base + this.name; }
+  async exists() { try { await this.getMetadata(); return [true]; } catch (error) { if (error.code === 404) return [false]; throw error; } }
+  async get(options) {
+    try { const [metadata] = await this.getMetadata(); return [this, metadata]; }
+    catch (error) { if (error.code === 404 && isObject(options) && options.autoCreate) return this.pubsub.createTopic(this.name); throw error; }
+  }
+  async getMetadata() { const metadata = await googleRequest(this.pubsub._auth, 'GET', this._url); this.metadata = metadata; return [metadata, metadata]; }
+  async create() { return this.pubsub.createTopic(this.name); }
+  publish(data, attributes, callback) {
+    if (typeof attributes === 'function') { callback = attributes; attributes = undefined; }
+    return this.publishMessage({ data, attributes }, callback);
+  }
+  publishJSON(value, attributes, callback) { return this.publish(Buffer.from($stringify(value)), attributes, callback); }
+  publishMessage(message, callback) {
+    message = isObject(message) ? message : {};
+    if (message.data === undefined && message.json !== undefined) message = Object.assign({}, message, { data: Buffer.from($stringify(message.json)) });
+    if (!(message.data instanceof Uint8Array) && typeof message.data !== 'string') {
+      return $Promise.reject(new TypeError('Data must be in the form of a Buffer or Uint8Array.'));
+    }
+    const wire = { data: toBuffer(toBytes(message.data)).toString('base64') };
+    if (isObject(message.attributes)) wire.attributes = message.attributes;
+    if (message.orderingKey) wire.orderingKey = $String(message.orderingKey);
+    const promise = new $Promise((resolve, reject) => {
+      this._pending.push({ wire, resolve, reject });
+      if (this._pending.length === 1) $Promise.resolve().then(() => this._flush());
+    });
+    if (typeof callback === 'function') { promise.then((id) => callback(null, id), (error) => callback(error)); return undefined; }
+    return promise;
+  }
+  async _flush() {
+    const pending = this._pending;
+    this._pending = [];
+    for (let start = 0; start < pending.length; start += 1000) {
+      const part = pending.slice(start, start + 1000);
+      try {
+        const answer = await googleRequest(this.pubsub._auth, 'POST', this._url + ':publish', { messages: part.map((p) => p.wire) });
+        part.forEach((p, i) => p.resolve(answer.messageIds ? answer.messageIds[i] : undefined));
+      } catch (error) { for (const p of part) p.reject(error); }
+    }
+  }
+}
 return {
   'node-fetch': fetch,
   'generic-pool': $freeze({ createPool }),
@@ -1306,6 +1474,8 @@ return {
   'aws-sdk/clients/s3': S3,
   'aws-sdk/clients/kinesis': Kinesis,
   '@google-cloud/bigquery': $freeze({ BigQuery, BigQueryTimestamp, Dataset: BigQueryDataset, Table: BigQueryTable }),
+  '@google-cloud/storage': $freeze({ Storage, Bucket: StorageBucket, File: StorageFile }),
+  '@google-cloud/pubsub': $freeze({ PubSub, Topic: PubSubTopic }),
 };
 }
 let libraries = null;
@@ -1313,7 +1483,7 @@ function require(name) {
   if (libraries === null) libraries = makeLibraries();
   if (typeof name === 'string' && Object.prototype.hasOwnProperty.call(libraries, name)) return libraries[name];
   if (typeof name === 'string' && (name.startsWith('aws-sdk/') || name === 'snowflake-sdk' || name.startsWith('@google-cloud/'))) {
-    throw new Error("Cannot import '" + name + "'! " + name + ' is not available in this plugin server: cloud SDKs (snowflake-sdk, @google-cloud/* beyond BigQuery, aws-sdk beyond S3 and Kinesis) need Node.js, which this server does not embed. Use fetch against the service\'s HTTP API instead.');
+    throw new Error("Cannot import '" + name + "'! " + name + ' is not available in this plugin server: cloud SDKs (snowflake-sdk, @google-cloud/* beyond BigQuery, Storage and Pub/Sub, aws-sdk beyond S3 and Kinesis) need Node.js, which this server does not embed. Use fetch against the service\'s HTTP API instead.');
   }
   throw new Error("Cannot import '" + name + "'! This package is not provided by PostHog in plugins.");
 }
