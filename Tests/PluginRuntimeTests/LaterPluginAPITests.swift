@@ -260,6 +260,99 @@ import Testing
         #expect(message.hasPrefix("aws-sdk Firehose is not available in this plugin server: only S3 "), "\(message)")
     }
 
+    /// A key pair made for this test only (PKCS#1 private key, SubjectPublicKeyInfo public key).
+    static let testPrivateKey = """
+        -----BEGIN RSA PRIVATE KEY-----
+        MIIEowIBAAKCAQEA1KK8geWDx4KiW51PuU+IOYyX9VAdYWitr7ExxVxCDeUfhndh
+        KXBmnJtHC7CFtAF0cu6KyEghxC8VERA4fzCEu6CvGrJwV2iqvsZx7TppsQC4owcq
+        nDQFWk00NG+0m9zXzgyYd4k84/zQv3vyIGpBUeRczdslqVGwp+5ZR4JGyrvGajCp
+        sH4W/DuguGHuJkJYb3H16tR80XSWQAdYqWJ1CVKhjF2l5k90i/eKXckBIFbQPakj
+        OxvHPi0VvHuO0zC4bLTaTjeM1CE6LGXvWjY5D7M0FqfX+Df62l5lma1pm5/828Fh
+        kzhjjoH1q2bMDURLbzMyUizJct9B8H8VTCDA/wIDAQABAoIBAFDpY+Xh2hVPBkzq
+        PW38b4/GigRU6fkpBf525MN+6buz1h0qzBQiq0koZQ5zq0zlyNP7JWA04nRunguS
+        Ko1rfvaOnFMCV3FLaL2TccKdmZ468gdHMNWjje3gtt7FKuqsTIohjNrfpAX1K9HR
+        bj8bb6OjzBShMWGOrjQYpGxrjFiUDbmh4vdjHNz/2NfMdukBD44CBGdd/c9mX5tk
+        kNGRaQ14qPX7La+8EugGoBOpquGPCy6bjsQeZt1qbP62ZXwpD+KY+9pvBMBX9vvc
+        zoRZTiTGDH8Fsh+3tTbvd3mFW5dd3W2rmclLMhtQSNBK3x6iBEVLQ/PPWuRt/R9f
+        +ZqJ1LECgYEA78FDdjO6iG83iYILg8dlLUpziYM+POHZuk/XRbWSThwTdZI8oz+s
+        GV/uQ/B2lM2RvpsEUSazjb2NgMx6bVjUtRM5YQ/VM//3TNO0qGe2lt/Y/n6DCN/H
+        gsut3cah6LX7LqcpPqTTS7Y6jpuwQ4LEoxwBXmie2lXvpkksRRTmtO0CgYEA4wsR
+        fl7+Rc8D/VjQ6ozvhHark7UGhXB5wMH4jmdG0HuHameuNHMWYmCZpb/G2S+ppwrZ
+        5kPSUXwC3XYo4GjnDEizG5ZurITyufWXhwhtauV3hlTXaoqCxeIr6ss2z/REchvI
+        SXqm6+IG7yenwdPNiuQGRNeDzhn9smNLFWuQ3BsCgYA4ExuUKcUW4+w5XREUYS5o
+        yWD8aJXF54zk5oeS5kSxwB9NAEbuZ5X42VcAzNzvMKVFzzvTPxn/rLXLygdYS850
+        C2sAKJPU9akBbwJx4M/zuacm3rAHA0/GZ5ziofJ8WxPEdZRP8nz42EYZ1JAFOjCD
+        dalcS1vb9P14BuUzww+ygQKBgAsLWsp+7HeQ3mzQiTkfqfcTnr0MrUiIdCPAS8sB
+        kxxJJgkzCfJbNteKQ28gqRefje0mRftBiVWVZr5HJS3lbHfYgX3yD2gs/3G0VK6o
+        5kmw5+OM9P2lxz7BBcniIMR06W9zkoaghMYstJGlqC9xkioTdYqbwTmhYgnvcpOU
+        K/PJAoGBAMmsWYAJG7w/Kw8E736XLoDTS+Srqq91eEN6pEHBuulAC+Wi+9Y3wSWV
+        Mz4cUQaNl/P+EC1WDcWcxCkQvnmT6vtudp2K0wgXfLzy3xUbrLtdlyB22+Qqjau9
+        WiVqfZKq1Kov1JE7D/zIccLxk7dEUsNBWM1UlaUrd+rTFLIhU5v6
+        -----END RSA PRIVATE KEY-----
+        """
+    static let testPublicKey = """
+        -----BEGIN PUBLIC KEY-----
+        MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA1KK8geWDx4KiW51PuU+I
+        OYyX9VAdYWitr7ExxVxCDeUfhndhKXBmnJtHC7CFtAF0cu6KyEghxC8VERA4fzCE
+        u6CvGrJwV2iqvsZx7TppsQC4owcqnDQFWk00NG+0m9zXzgyYd4k84/zQv3vyIGpB
+        UeRczdslqVGwp+5ZR4JGyrvGajCpsH4W/DuguGHuJkJYb3H16tR80XSWQAdYqWJ1
+        CVKhjF2l5k90i/eKXckBIFbQPakjOxvHPi0VvHuO0zC4bLTaTjeM1CE6LGXvWjY5
+        D7M0FqfX+Df62l5lma1pm5/828FhkzhjjoH1q2bMDURLbzMyUizJct9B8H8VTCDA
+        /wIDAQAB
+        -----END PUBLIC KEY-----
+        """
+
+    @Test("jsonwebtoken signs and verifies HS256 and RS256 tokens, with expiry, audience and issuer checks, as jsonwebtoken 8 does")
+    func jsonWebTokens() async throws {
+        let (runtime, _) = makeRuntime()
+        let source = """
+            import jwt from 'jsonwebtoken'
+            import { createSign, createVerify } from 'crypto'
+            const failure = (f) => { try { f(); return 'no error' } catch (e) { return e.name + ': ' + e.message } }
+            export function processEvent(event, { config }) {
+                const p = event.properties
+                p.known = jwt.sign({ sub: '1234567890', name: 'John Doe', iat: 1516239022 }, 'your-256-bit-secret')
+                const token = jwt.sign({ sub: 'u1' }, 'secret', { expiresIn: '1h', issuer: 'posthog' })
+                const claims = jwt.verify(token, 'secret', { issuer: 'posthog' })
+                p.claims = [claims.sub, claims.iss, claims.exp - claims.iat]
+                p.wrongSecret = failure(() => jwt.verify(token, 'other'))
+                p.wrongIssuer = failure(() => jwt.verify(token, 'secret', { issuer: 'someone' }))
+                p.audience = failure(() => jwt.verify(token, 'secret', { audience: 'app' }))
+                p.expired = failure(() => jwt.verify(jwt.sign({ exp: Math.floor(Date.now() / 1000) - 5 }, 'secret'), 'secret'))
+                p.malformed = failure(() => jwt.verify('abc', 'secret'))
+                const signed = jwt.sign({ team: 2 }, config.privateKey, { algorithm: 'RS256', keyid: 'k1' })
+                p.rs = [jwt.decode(signed, { complete: true }).header.kid, jwt.verify(signed, config.publicKey).team]
+                const [h, b, sig] = signed.split('.')
+                p.tampered = failure(() => jwt.verify(h + '.' + Buffer.from('{"team":3}').toString('base64').replace(/=+$/, '') + '.' + sig, config.publicKey))
+                p.hsWithPublicKey = failure(() => jwt.verify(jwt.sign({ a: 1 }, config.publicKey), config.publicKey))
+                const signature = createSign('RSA-SHA256').update('payload').sign(config.privateKey, 'base64')
+                p.verify = [createVerify('RSA-SHA256').update('payload').verify(config.publicKey, signature, 'base64'),
+                    createVerify('RSA-SHA256').update('other').verify(config.publicKey, signature, 'base64')]
+                return event
+            }
+            """
+        var descriptor = plugin(1, source)
+        descriptor.config = ["privateKey": .string(Self.testPrivateKey), "publicKey": .string(Self.testPublicKey)]
+        await runtime.load([descriptor])
+        let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        let p = try #require(result.event?["properties"]?.objectValue)
+        // jwt.io's example token.
+        #expect(
+            p["known"]
+                == "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+        )
+        #expect(p["claims"] == ["u1", "posthog", 3600])
+        #expect(p["wrongSecret"] == "JsonWebTokenError: invalid signature")
+        #expect(p["wrongIssuer"] == "JsonWebTokenError: jwt issuer invalid. expected: someone")
+        #expect(p["audience"] == "JsonWebTokenError: jwt audience invalid. expected: app")
+        #expect(p["expired"] == "TokenExpiredError: jwt expired")
+        #expect(p["malformed"] == "JsonWebTokenError: jwt malformed")
+        #expect(p["rs"] == ["k1", 2])
+        #expect(p["tampered"] == "JsonWebTokenError: invalid signature")
+        #expect(p["hsWithPublicKey"] == "JsonWebTokenError: invalid algorithm")
+        #expect(p["verify"] == [true, false])
+    }
+
     @Test("cloud SDKs are refused at load with an error naming the library, recorded on the config")
     func cloudSDKsRefused() async throws {
         let (runtime, host) = makeRuntime()

@@ -1,8 +1,8 @@
 import Crypto
 import _CryptoExtras
 
-/// `crypto.createHash` / `createHmac` digests and `createSign` RSA signatures, computed natively with
-/// swift-crypto.
+/// `crypto.createHash` / `createHmac` digests and `createSign` / `createVerify` RSA signatures,
+/// computed natively with swift-crypto.
 enum NativeCrypto {
     static func digest(_ algorithm: String, data: [UInt8], hmacKey: [UInt8]?) -> [UInt8]? {
         switch algorithm {
@@ -23,6 +23,24 @@ enum NativeCrypto {
     }
 
     struct SigningError: Error { var message: String }
+
+    /// Whether `signature` is `data`'s RSASSA-PKCS1-v1_5 signature by the PEM public key's owner.
+    static func rsaVerify(_ algorithm: String, publicKeyPEM: String, data: [UInt8], signature: [UInt8]) throws(SigningError) -> Bool {
+        let key: _RSA.Signing.PublicKey
+        do {
+            key = try _RSA.Signing.PublicKey(pemRepresentation: publicKeyPEM)
+        } catch {
+            throw SigningError(message: "error:1E08010C:DECODER routines::unsupported: the key is not a PEM RSA public key")
+        }
+        let rsaSignature = _RSA.Signing.RSASignature(rawRepresentation: signature)
+        switch algorithm {
+        case "sha1": return key.isValidSignature(rsaSignature, for: Insecure.SHA1.hash(data: data), padding: .insecurePKCS1v1_5)
+        case "sha256": return key.isValidSignature(rsaSignature, for: SHA256.hash(data: data), padding: .insecurePKCS1v1_5)
+        case "sha384": return key.isValidSignature(rsaSignature, for: SHA384.hash(data: data), padding: .insecurePKCS1v1_5)
+        case "sha512": return key.isValidSignature(rsaSignature, for: SHA512.hash(data: data), padding: .insecurePKCS1v1_5)
+        default: throw SigningError(message: "Invalid digest: \(algorithm)")
+        }
+    }
 
     /// An RSASSA-PKCS1-v1_5 signature (Node's `createSign('RSA-SHA256').sign(pem)`, the JWTs' RS256)
     /// with a PEM private key, PKCS#1 or PKCS#8.

@@ -714,6 +714,11 @@ function createBufferWith(opts, wait, report) {
   };
   return buffer;
 }
+function concatBytes(chunks) {
+  let total = 0; for (const c of chunks) total += c.length;
+  const all = new Uint8Array(total); let o = 0; for (const c of chunks) { all.set(c, o); o += c.length; }
+  return all;
+}
 function hashObject(alg, key) {
   const chunks = [];
   let done = false;
@@ -721,32 +726,35 @@ function hashObject(alg, key) {
     update(data, encoding) { if (done) throw new Error('Digest already called'); chunks.push(toBytes(data, encoding)); return this; },
     digest(encoding) {
       done = true;
-      let total = 0; for (const c of chunks) total += c.length;
-      const all = new Uint8Array(total); let o = 0; for (const c of chunks) { all.set(c, o); o += c.length; }
+      const all = concatBytes(chunks);
       const out = toBuffer(key === undefined ? native('hash', $String(alg).toLowerCase(), all) : native('hmac', $String(alg).toLowerCase(), key, all));
       return encoding === undefined || encoding === 'buffer' ? out : out.toString(encoding);
     },
   };
 }
-// `createSign`: RSASSA-PKCS1-v1_5 with a PEM private key (what RS256 JWTs and key-pair logins use).
+// `createSign` / `createVerify`: RSASSA-PKCS1-v1_5 with PEM keys (what RS256 JWTs and key-pair logins use).
+const pemText = (key) => (typeof key === 'string' ? key : isObject(key) && key.key !== undefined ? $String(key.key) : toBuffer(toBytes(key)).toString('utf8'));
 function signObject(alg) {
   const chunks = [];
   const digest = $String(alg).toLowerCase().replace(/^rsa-/, '').replace(/withrsaencryption$/, '');
   return {
     update(data, encoding) { chunks.push(toBytes(data, encoding)); return this; },
     sign(key, encoding) {
-      const pem = typeof key === 'string' ? key : isObject(key) && key.key !== undefined ? $String(key.key) : toBuffer(toBytes(key)).toString('utf8');
-      let total = 0; for (const c of chunks) total += c.length;
-      const all = new Uint8Array(total); let o = 0; for (const c of chunks) { all.set(c, o); o += c.length; }
-      const out = toBuffer(native('rsaSign', digest, pem, all));
+      const out = toBuffer(native('rsaSign', digest, pemText(key), concatBytes(chunks)));
       return encoding === undefined || encoding === 'buffer' ? out : out.toString(encoding);
+    },
+    verify(key, signature, encoding) {
+      const bytes = typeof signature === 'string' ? toBytes(signature, encoding || 'utf8') : toBytes(signature);
+      return native('rsaVerify', digest, pemText(key), concatBytes(chunks), bytes);
     },
   };
 }
 const crypto = {
   createHash: (alg) => hashObject(alg),
   createSign: (alg) => signObject(alg),
+  createVerify: (alg) => signObject(alg),
   sign: (alg, data, key) => signObject(alg || 'sha256').update(data).sign(key),
+  verify: (alg, data, key, signature) => signObject(alg || 'sha256').update(data).verify(key, signature),
   createHmac: (alg, key) => hashObject(alg, toBytes(key)),
   randomBytes: (n) => toBuffer(native('randomBytes', n >>> 0)),
   randomUUID: () => native('randomUUID'),
@@ -1457,6 +1465,124 @@ class PubSubTopic {
     }
   }
 }
+// `jsonwebtoken` (1.5.1): sign, verify and decode HS256/384/512 and RS256/384/512 tokens.
+class JsonWebTokenError extends Error { constructor(message, error) { super(message); this.name = 'JsonWebTokenError'; if (error) this.inner = error; } }
+class TokenExpiredError extends JsonWebTokenError { constructor(message, expiredAt) { super(message); this.name = 'TokenExpiredError'; this.expiredAt = expiredAt; } }
+class NotBeforeError extends JsonWebTokenError { constructor(message, date) { super(message); this.name = 'NotBeforeError'; this.date = date; } }
+const jwtUnits = { ms: 0.001, msec: 0.001, msecs: 0.001, millisecond: 0.001, milliseconds: 0.001, s: 1, sec: 1, secs: 1, second: 1, seconds: 1,
+  m: 60, min: 60, mins: 60, minute: 60, minutes: 60, h: 3600, hr: 3600, hrs: 3600, hour: 3600, hours: 3600, d: 86400, day: 86400, days: 86400,
+  w: 604800, week: 604800, weeks: 604800, y: 31557600, yr: 31557600, yrs: 31557600, year: 31557600, years: 31557600 };
+// `expiresIn` / `notBefore`: seconds, or a `ms`-style text ("2 days", "10h", "7d"); a bare number in text means milliseconds.
+function jwtSpan(value, iat, name) {
+  if (typeof value === 'number') return iat + value;
+  const m = /^(-?(?:\d+)?\.?\d+) *([a-z]+)?$/i.exec($String(value));
+  if (!m) throw new Error('"' + name + '" should be a number of seconds or string representing a timespan');
+  const unit = m[2] ? jwtUnits[m[2].toLowerCase()] : 0.001;
+  if (unit === undefined) throw new Error('"' + name + '" should be a number of seconds or string representing a timespan');
+  return iat + Math.floor(parseFloat(m[1]) * unit);
+}
+const jwtDigest = (algorithm) => ({ '256': 'sha256', '384': 'sha384', '512': 'sha512' })[algorithm.slice(2)];
+function jwtSignature(algorithm, input, key) {
+  const digest = jwtDigest(algorithm);
+  if (/^HS(256|384|512)$/.test(algorithm)) return base64url(crypto.createHmac(digest, typeof key === 'string' ? key : toBytes(key)).update(input).digest());
+  if (/^RS(256|384|512)$/.test(algorithm)) return base64url(crypto.createSign(digest).update(input).sign(pemText(key)));
+  if (algorithm === 'none') return '';
+  throw new Error('"algorithm" must be a valid string enum value');
+}
+function jwtSign(payload, key, options, callback) {
+  if (typeof options === 'function') { callback = options; options = {}; }
+  options = isObject(options) ? options : {};
+  const run = () => {
+    const algorithm = options.algorithm || 'HS256';
+    if (algorithm !== 'none' && (key === undefined || key === null || key === '')) throw new Error('secretOrPrivateKey must have a value');
+    const header = Object.assign({ alg: algorithm, typ: 'JWT' }, isObject(options.header) ? options.header : {});
+    if (options.keyid) header.kid = $String(options.keyid);
+    let body = payload;
+    if (isObject(payload)) {
+      body = Object.assign({}, payload);
+      const iat = typeof payload.iat === 'number' ? payload.iat : Math.floor(Date.now() / 1000);
+      if (!options.noTimestamp) body.iat = iat;
+      if (options.expiresIn !== undefined) { if (payload.exp !== undefined) throw new Error('Bad "options.expiresIn" option the payload already has an "exp" property.'); body.exp = jwtSpan(options.expiresIn, iat, 'expiresIn'); }
+      if (options.notBefore !== undefined) body.nbf = jwtSpan(options.notBefore, iat, 'notBefore');
+      for (const [option, claim] of [['audience', 'aud'], ['issuer', 'iss'], ['subject', 'sub'], ['jwtid', 'jti']]) if (options[option] !== undefined) body[claim] = options[option];
+    } else if (options.expiresIn !== undefined || options.notBefore !== undefined) {
+      throw new Error('invalid expiresIn or notBefore option for string payload');
+    }
+    const input = base64url(Buffer.from($stringify(header))) + '.' + base64url(Buffer.from(typeof body === 'string' ? body : $stringify(body)));
+    return input + '.' + jwtSignature(algorithm, input, key);
+  };
+  if (typeof callback === 'function') { let token, failure = null; try { token = run(); } catch (e) { failure = e; } $Promise.resolve().then(() => (failure ? callback(failure) : callback(null, token))); return undefined; }
+  return run();
+}
+function jwtDecode(token, options) {
+  options = isObject(options) ? options : {};
+  if (typeof token !== 'string') return null;
+  const parts = token.split('.');
+  if (parts.length !== 3) return null;
+  let header, payload;
+  try { header = $parse(Buffer.from(parts[0], 'base64').toString('utf8')); } catch (e) { return null; }
+  const text = Buffer.from(parts[1], 'base64').toString('utf8');
+  try { payload = $parse(text); } catch (e) { payload = text; }
+  if (!isObject(payload) && options.json) return null;
+  return options.complete ? { header, payload, signature: parts[2] } : payload;
+}
+function jwtVerify(token, key, options, callback) {
+  if (typeof options === 'function') { callback = options; options = {}; }
+  options = isObject(options) ? options : {};
+  const run = () => {
+    if (!token) throw new JsonWebTokenError('jwt must be provided');
+    if (typeof token !== 'string') throw new JsonWebTokenError('jwt must be a string');
+    const parts = token.split('.');
+    if (parts.length !== 3) throw new JsonWebTokenError('jwt malformed');
+    const decoded = jwtDecode(token, { complete: true });
+    if (!decoded) throw new JsonWebTokenError('invalid token');
+    const algorithm = $String(decoded.header.alg);
+    if (!parts[2] && algorithm !== 'none') throw new JsonWebTokenError('jwt signature is required');
+    if (parts[2] && (key === undefined || key === null || key === '')) throw new JsonWebTokenError('secret or public key must be provided');
+    const text = pemText(key);
+    const allowed = $isArray(options.algorithms) ? options.algorithms
+      : text.includes('BEGIN PUBLIC KEY') || text.includes('BEGIN RSA PUBLIC KEY') ? ['RS256', 'RS384', 'RS512'] : ['HS256', 'HS384', 'HS512'];
+    if (!allowed.includes(algorithm)) throw new JsonWebTokenError('invalid algorithm');
+    const input = parts[0] + '.' + parts[1];
+    let valid;
+    if (/^RS(256|384|512)$/.test(algorithm)) {
+      const signature = Buffer.from(parts[2].replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+      valid = native('rsaVerify', jwtDigest(algorithm), text, Buffer.from(input), signature);
+    } else {
+      const expected = jwtSignature(algorithm, input, key);
+      valid = expected.length === parts[2].length && crypto.timingSafeEqual(Buffer.from(expected), Buffer.from(parts[2]));
+    }
+    if (!valid) throw new JsonWebTokenError('invalid signature');
+    const payload = decoded.payload;
+    const now = typeof options.clockTimestamp === 'number' ? options.clockTimestamp : Math.floor(Date.now() / 1000);
+    const tolerance = +options.clockTolerance || 0;
+    if (isObject(payload)) {
+      if (payload.nbf !== undefined && !options.ignoreNotBefore) {
+        if (typeof payload.nbf !== 'number') throw new JsonWebTokenError('invalid nbf value');
+        if (payload.nbf > now + tolerance) throw new NotBeforeError('jwt not active', new Date(payload.nbf * 1000));
+      }
+      if (payload.exp !== undefined && !options.ignoreExpiration) {
+        if (typeof payload.exp !== 'number') throw new JsonWebTokenError('invalid exp value');
+        if (now >= payload.exp + tolerance) throw new TokenExpiredError('jwt expired', new Date(payload.exp * 1000));
+      }
+      if (options.audience !== undefined) {
+        const wanted = $isArray(options.audience) ? options.audience : [options.audience];
+        const given = $isArray(payload.aud) ? payload.aud : [payload.aud];
+        if (!given.some((a) => wanted.some((w) => (w instanceof RegExp ? w.test(a) : w === a)))) throw new JsonWebTokenError('jwt audience invalid. expected: ' + wanted.join(' or '));
+      }
+      if (options.issuer !== undefined) {
+        const wanted = $isArray(options.issuer) ? options.issuer : [options.issuer];
+        if (!wanted.includes(payload.iss)) throw new JsonWebTokenError('jwt issuer invalid. expected: ' + wanted.join(','));
+      }
+      if (options.subject !== undefined && payload.sub !== options.subject) throw new JsonWebTokenError('jwt subject invalid. expected: ' + options.subject);
+      if (options.jwtid !== undefined && payload.jti !== options.jwtid) throw new JsonWebTokenError('jwt jwtid invalid. expected: ' + options.jwtid);
+    }
+    return options.complete ? { header: decoded.header, payload, signature: decoded.signature } : payload;
+  };
+  if (typeof callback === 'function') { let result, failure = null; try { result = run(); } catch (e) { failure = e; } $Promise.resolve().then(() => (failure ? callback(failure) : callback(null, result))); return undefined; }
+  return run();
+}
+const jsonwebtoken = { sign: jwtSign, verify: jwtVerify, decode: jwtDecode, JsonWebTokenError, TokenExpiredError, NotBeforeError };
 return {
   'node-fetch': fetch,
   'generic-pool': $freeze({ createPool }),
@@ -1476,6 +1602,7 @@ return {
   '@google-cloud/bigquery': $freeze({ BigQuery, BigQueryTimestamp, Dataset: BigQueryDataset, Table: BigQueryTable }),
   '@google-cloud/storage': $freeze({ Storage, Bucket: StorageBucket, File: StorageFile }),
   '@google-cloud/pubsub': $freeze({ PubSub, Topic: PubSubTopic }),
+  'jsonwebtoken': $freeze(jsonwebtoken),
 };
 }
 let libraries = null;

@@ -30,6 +30,17 @@ enum PureNative {
                 exception = JSObjectMakeError(ctx, 1, [JSC.makeString(ctx, error.message)], nil)
                 return nil
             }
+        case "rsaVerify":
+            let algorithm = JSC.toString(ctx, argument(1)) ?? ""
+            let pem = JSC.toString(ctx, argument(2)) ?? ""
+            do {
+                let valid = try NativeCrypto.rsaVerify(
+                    algorithm, publicKeyPEM: pem, data: JSC.bytes(ctx, argument(3)) ?? [], signature: JSC.bytes(ctx, argument(4)) ?? [])
+                return JSValueMakeBoolean(ctx, valid)
+            } catch {
+                exception = JSObjectMakeError(ctx, 1, [JSC.makeString(ctx, error.message)], nil)
+                return nil
+            }
         case "randomBytes":
             let count = max(0, min(Int(JSValueToNumber(ctx, argument(1), nil)), 1 << 30))
             var generator = SystemRandomNumberGenerator()

@@ -14,7 +14,7 @@ final class PluginCompiler: @unchecked Sendable {
     static let providedLibraries: Set<String> = [
         "node-fetch", "crypto", "url", "zlib", "stream", "generic-pool", "pg", "@posthog/plugin-contrib",
         "@posthog/plugin-scaffold", "aws-sdk", "aws-sdk/clients/s3", "aws-sdk/clients/kinesis", "@google-cloud/bigquery",
-        "@google-cloud/storage", "@google-cloud/pubsub",
+        "@google-cloud/storage", "@google-cloud/pubsub", "jsonwebtoken",
     ]
 
     /// Libraries the original provided (reference §6.3) that need Node.js and a vendor's native client:
