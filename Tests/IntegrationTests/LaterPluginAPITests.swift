@@ -174,6 +174,7 @@ import Testing
                 source: """
                     import { S3 } from 'aws-sdk'
                     import { gzipSync } from 'zlib'
+                    import { PassThrough } from 'stream'
                     export function setupPlugin({ global, config }) {
                         global.s3 = new S3({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
                             region: 'eu-west-2', endpoint: config.endpoint, signatureVersion: 'v4' })
@@ -183,6 +184,9 @@ import Testing
                         const uploaded = await global.s3.upload({ Bucket: 'exports', Key: 'day 1/events+$.jsonl.gz', Body: body,
                             ContentType: 'application/gzip', Metadata: { Batch: '7' } }).promise()
                         event.properties.location = uploaded.Location
+                        const stream = new PassThrough()
+                        stream.end('streamed body')
+                        await global.s3.upload({ Bucket: 'exports', Key: 'streamed.txt', Body: stream }).promise()
                         event.properties.failure = await new Promise((resolve) => global.s3.putObject(
                             { Bucket: 'exports', Key: 'denied.txt', Body: 'x' }, (error) => resolve(error && [error.statusCode, error.retryable])))
                         return event
@@ -198,7 +202,8 @@ import Testing
         #expect(properties?["failure"] == [500, true])
 
         let puts = s3.received.filter { $0.method == "PUT" }
-        #expect(puts.map(\.path) == ["/exports/day%201/events%2B%24.jsonl.gz", "/exports/denied.txt"])
+        #expect(puts.map(\.path) == ["/exports/day%201/events%2B%24.jsonl.gz", "/exports/streamed.txt", "/exports/denied.txt"])
+        #expect(puts.map { String(decoding: $0.body, as: UTF8.self) }[1] == "streamed body")
         let upload = try #require(puts.first)
         #expect(upload.headers["content-type"] == "application/gzip" && upload.headers["x-amz-meta-batch"] == "7")
         let hex = { (bytes: [UInt8]) in bytes.map { String(format: "%02x", $0) }.joined() }
@@ -207,10 +212,10 @@ import Testing
             ["-c", "import gzip, json, sys; print(json.loads(gzip.decompress(bytes.fromhex(sys.argv[1])))['event'])", hex(upload.body)])
         #expect(unzipped.trimmingCharacters(in: .whitespacesAndNewlines) == "exported")
         // botocore (the AWS SDK for Python) signs each request as received; its Authorization must be ours.
-        #expect(try Self.botocoreVerdicts(puts, port: s3.port) == ["match", "match"])
+        #expect(try Self.botocoreVerdicts(puts, port: s3.port) == ["match", "match", "match"])
     }
 
-    @Test("aws-sdk Kinesis: putRecord, getRecords and describeStream over AWS's JSON protocol, signed as botocore signs them")
+    @Test("aws-sdk Kinesis and Firehose over AWS's JSON protocol: records out and in, errors by type, signed as botocore signs them")
     func kinesisCalls() async throws {
         let kinesis = try await LoopbackHTTPServer.start()
         defer { kinesis.stop() }
@@ -221,16 +226,20 @@ import Testing
                 #"{"Records":[{"Data":"eyJldmVudCI6Imtpbm9kZSJ9","ApproximateArrivalTimestamp":1700000000.5,"SequenceNumber":"8"}],"NextShardIterator":"next"}"#
         )
         kinesis.answer(
+            "Firehose_20150804.PutRecordBatch", body: #"{"FailedPutCount":0,"RequestResponses":[{"RecordId":"r1"},{"RecordId":"r2"}]}"#)
+        kinesis.answer(
             "Kinesis_20131202.GetShardIterator", status: 400,
             body: #"{"__type":"com.amazonaws.kinesis#ExpiredIteratorException","message":"Iterator expired"}"#)
         let harness = try await IngestionHarness.start { database in
             try PluginPipelineTests.installSourcePlugin(
                 database, name: "kinesis", config: ["endpoint": .string("http://127.0.0.1:\(kinesis.port)")],
                 source: """
-                    import { Kinesis } from 'aws-sdk'
+                    import { Kinesis, Firehose } from 'aws-sdk'
                     export function setupPlugin({ global, config }) {
-                        global.kinesis = new Kinesis({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
-                            region: 'eu-west-2', endpoint: config.endpoint })
+                        const options = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+                            region: 'eu-west-2', endpoint: config.endpoint }
+                        global.kinesis = new Kinesis(options)
+                        global.firehose = new Firehose(options)
                     }
                     export async function processEvent(event, { global }) {
                         const put = await global.kinesis.putRecord({ StreamName: 'events', PartitionKey: event.distinct_id,
@@ -242,6 +251,9 @@ import Testing
                         event.properties.arrived = records.Records[0].ApproximateArrivalTimestamp.toISOString()
                         event.properties.expired = await global.kinesis.getShardIterator({ StreamName: 'events', ShardId: 'shardId-0',
                             ShardIteratorType: 'LATEST' }).promise().catch((error) => [error.name, error.message, error.statusCode])
+                        const delivered = await global.firehose.putRecordBatch({ DeliveryStreamName: 'to-s3',
+                            Records: [{ Data: Buffer.from('one') }, { Data: 'two' }] }).promise()
+                        event.properties.delivered = delivered.RequestResponses.map((r) => r.RecordId)
                         return event
                     }
                     """)
@@ -253,15 +265,18 @@ import Testing
         #expect(properties?["record"] == #"{"event":"kinode"}"#)
         #expect(properties?["arrived"] == "2023-11-14T22:13:20.500Z")
         #expect(properties?["expired"] == ["ExpiredIteratorException", "Iterator expired", 400])
+        #expect(properties?["delivered"] == ["r1", "r2"])
 
         let posts = kinesis.received.filter { $0.method == "POST" }
         #expect(
             posts.map { $0.headers["x-amz-target"] ?? "" }
-                == ["PutRecord", "GetRecords", "GetShardIterator"].map { "Kinesis_20131202." + $0 })
+                == ["PutRecord", "GetRecords", "GetShardIterator"].map { "Kinesis_20131202." + $0 } + ["Firehose_20150804.PutRecordBatch"])
+        let batch = try JSON(parsing: String(decoding: try #require(posts.last).body, as: UTF8.self))
+        #expect(batch == ["DeliveryStreamName": "to-s3", "Records": [["Data": "b25l"], ["Data": "dHdv"]]])
         let put = try JSON(parsing: String(decoding: try #require(posts.first).body, as: UTF8.self))
         #expect(
             put == ["StreamName": "events", "PartitionKey": "distinct_id", "Data": .string(Data(#"{"n":1}"#.utf8).base64EncodedString())])
-        #expect(try Self.botocoreVerdicts(posts, port: kinesis.port) == ["match", "match", "match"])
+        #expect(try Self.botocoreVerdicts(posts, port: kinesis.port) == ["match", "match", "match", "match"])
     }
 
     @Test(

@@ -232,7 +232,7 @@ import Testing
         #expect(p["used"]?.stringValue?.hasPrefix("used ") == true)
     }
 
-    @Test("aws-sdk provides S3 and Kinesis; its other clients throw when made, naming what is provided; S3 checks its parameters")
+    @Test("aws-sdk provides S3, Kinesis and Firehose; its other clients throw when made, naming what is provided; S3 checks its parameters")
     func awsSDKClients() async throws {
         let (runtime, host) = makeRuntime()
         await runtime.load([
@@ -250,14 +250,14 @@ import Testing
                     return event
                 }
                 """),
-            plugin(2, "const { Firehose } = require('aws-sdk')\nexport function setupPlugin() { new Firehose({ region: 'x' }) }"),
+            plugin(2, "const { SQS } = require('aws-sdk')\nexport function setupPlugin() { new SQS({ region: 'x' }) }"),
         ])
         let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
         let p = try #require(result.event?["properties"]?.objectValue)
         #expect(p["same"] == true && p["noCredentials"] == "CredentialsError")
         #expect(p["noKey"] == "MissingRequiredParameter: Missing required key 'Key' in params")
         let message = await host.errors[2]?.message ?? ""
-        #expect(message.hasPrefix("aws-sdk Firehose is not available in this plugin server: only S3 "), "\(message)")
+        #expect(message.hasPrefix("aws-sdk SQS is not available in this plugin server: only S3 "), "\(message)")
     }
 
     /// A key pair made for this test only (PKCS#1 private key, SubjectPublicKeyInfo public key).
@@ -357,12 +357,12 @@ import Testing
     func cloudSDKsRefused() async throws {
         let (runtime, host) = makeRuntime()
         await runtime.load([
-            plugin(1, "import Firehose from 'aws-sdk/clients/firehose'\nexport function processEvent(e) { new Firehose(); return e }"),
+            plugin(1, "import DynamoDB from 'aws-sdk/clients/dynamodb'\nexport function processEvent(e) { new DynamoDB(); return e }"),
             plugin(2, "const { Firestore } = require('@google-cloud/firestore')\nexport function processEvent(e) { return e }"),
             plugin(
                 3, "import snowflake from 'snowflake-sdk'\nexport function processEvent(e) { snowflake.createConnection({}); return e }"),
         ])
-        for (id, library) in [(1, "aws-sdk/clients/firehose"), (2, "@google-cloud/firestore"), (3, "snowflake-sdk")] {
+        for (id, library) in [(1, "aws-sdk/clients/dynamodb"), (2, "@google-cloud/firestore"), (3, "snowflake-sdk")] {
             #expect(await runtime.capabilities(configId: id) == nil)
             let message = await host.errors[id]?.message ?? ""
             #expect(message.hasPrefix("Cannot import '\(library)'! \(library) is not available in this plugin server: "), "\(message)")

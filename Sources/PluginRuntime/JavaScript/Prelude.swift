@@ -989,7 +989,7 @@ class PgPool {
   async query(text, values) { const client = await this.connect(); try { return await client.query(text, values); } finally { client.release(); } }
   async end() { const all = this._all.splice(0); this._idle.splice(0); await $Promise.all(all.map((c) => c.end())); }
 }
-// `aws-sdk` (0.20.3 provided the whole Node SDK): S3 and Kinesis, their requests signed with AWS
+// `aws-sdk` (0.20.3 provided the whole Node SDK): S3, Kinesis and Firehose, their requests signed with AWS
 // Signature Version 4 and sent with `fetch`. Other clients throw when made, naming what is provided.
 const awsGlobalConfig = {};
 const awsHash = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
@@ -1081,6 +1081,8 @@ class S3 {
     if (!isObject(params) || !params.Bucket) throw new AwsError('Missing required key \'Bucket\' in params', 'MissingRequiredParameter');
     if (key && (params.Key === undefined || params.Key === null || params.Key === '')) throw new AwsError('Missing required key \'Key\' in params', 'MissingRequiredParameter');
     const target = this._url($String(params.Bucket), key ? $String(params.Key) : undefined);
+    // A stream body (a PassThrough the plugin has ended) is sent as what it holds.
+    if (body instanceof PassThrough) body = body.read() || new Uint8Array(0);
     const bytes = body === undefined || body === null ? new Uint8Array(0) : typeof body === 'string' ? Buffer.from(body, 'utf8') : toBytes(body);
     const { response, content } = await awsSignedFetch(this._aws, 's3', method, target, extraHeaders, bytes);
     if (response.status >= 300) {
@@ -1138,27 +1140,42 @@ class S3 {
     return awsRequest(async () => { await this._send('HEAD', params, false, {}, undefined); return {}; }, callback);
   }
 }
-// Kinesis: AWS's JSON protocol (one POST per operation, named by `X-Amz-Target`). Blobs travel as
-// base64 and come back as Buffers, timestamps as epoch seconds and come back as Dates, as in the SDK.
-class Kinesis {
-  constructor(options) { awsSettings(this, options); }
-  _call(operation, params, callback) {
-    return awsRequest(async () => {
-      const aws = this._aws;
-      const { protocol, host } = awsEndpoint(aws, 'kinesis.' + aws.region + '.amazonaws.com');
-      const body = Buffer.from($stringify(awsToWire(isObject(params) ? params : {})), 'utf8');
-      const { response, content } = await awsSignedFetch(aws, 'kinesis', 'POST', { url: protocol + '//' + host + '/', host, path: '/' },
-        { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Kinesis_20131202.' + operation }, body);
-      let data = {};
-      try { data = content.length ? $parse(content.toString('utf8')) : {}; } catch (e) { data = {}; }
-      if (response.status >= 300) {
-        const type = $String(data.__type || data.code || 'UnknownError');
-        throw new AwsError(data.message || data.Message || response.statusText || 'Kinesis answered ' + response.status, type.slice(type.lastIndexOf('#') + 1), response.status);
-      }
-      return awsFromWire(data);
-    }, callback);
+// Kinesis and Firehose: AWS's JSON protocol (one POST per operation, named by `X-Amz-Target`). Blobs
+// travel as base64 and come back as Buffers, timestamps as epoch seconds and come back as Dates, as
+// in the SDK. `service` signs and names the host; `target` prefixes the operation.
+function awsJsonClient(name, service, target, operations) {
+  const Client = class {
+    constructor(options) { awsSettings(this, options); }
+    _call(operation, params, callback) {
+      return awsRequest(async () => {
+        const aws = this._aws;
+        const { protocol, host } = awsEndpoint(aws, service + '.' + aws.region + '.amazonaws.com');
+        const body = Buffer.from($stringify(awsToWire(isObject(params) ? params : {})), 'utf8');
+        const { response, content } = await awsSignedFetch(aws, service, 'POST', { url: protocol + '//' + host + '/', host, path: '/' },
+          { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target + '.' + operation }, body);
+        let data = {};
+        try { data = content.length ? $parse(content.toString('utf8')) : {}; } catch (e) { data = {}; }
+        if (response.status >= 300) {
+          const type = $String(data.__type || data.code || 'UnknownError');
+          throw new AwsError(data.message || data.Message || response.statusText || name + ' answered ' + response.status, type.slice(type.lastIndexOf('#') + 1), response.status);
+        }
+        return awsFromWire(data);
+      }, callback);
+    }
+  };
+  $define(Client, 'name', { value: name });
+  for (const operation of operations) {
+    Client.prototype[operation[0].toLowerCase() + operation.slice(1)] = function (params, callback) {
+      if (typeof params === 'function') { callback = params; params = {}; }
+      return this._call(operation, params, callback);
+    };
   }
+  return Client;
 }
+const Kinesis = awsJsonClient('Kinesis', 'kinesis', 'Kinesis_20131202',
+  ['DescribeStream', 'DescribeStreamSummary', 'ListStreams', 'ListShards', 'GetShardIterator', 'GetRecords', 'PutRecord', 'PutRecords']);
+const Firehose = awsJsonClient('Firehose', 'firehose', 'Firehose_20150804',
+  ['PutRecord', 'PutRecordBatch', 'DescribeDeliveryStream', 'ListDeliveryStreams']);
 const awsBlobFields = ['Data'];
 const awsTimeFields = ['ApproximateArrivalTimestamp', 'StreamCreationTimestamp', 'Timestamp'];
 function awsToWire(value, key) {
@@ -1175,23 +1192,17 @@ function awsFromWire(value, key) {
   if (isObject(value)) { const out = {}; for (const k of Object.keys(value)) out[k] = awsFromWire(value[k], k); return out; }
   return value;
 }
-for (const operation of ['DescribeStream', 'DescribeStreamSummary', 'ListStreams', 'ListShards', 'GetShardIterator', 'GetRecords', 'PutRecord', 'PutRecords']) {
-  Kinesis.prototype[operation[0].toLowerCase() + operation.slice(1)] = function (params, callback) {
-    if (typeof params === 'function') { callback = params; params = {}; }
-    return this._call(operation, params, callback);
-  };
-}
 function awsUnavailable(name) {
   return function () {
-    throw new Error('aws-sdk ' + name + ' is not available in this plugin server: only S3 (putObject, upload, getObject, headObject, deleteObject, headBucket) and Kinesis are. Use fetch against the service\'s HTTP API instead.');
+    throw new Error('aws-sdk ' + name + ' is not available in this plugin server: only S3 (putObject, upload, getObject, headObject, deleteObject, headBucket), Kinesis and Firehose are. Use fetch against the service\'s HTTP API instead.');
   };
 }
-const awsSdk = { S3, Kinesis, config: { update(values) { if (isObject(values)) Object.assign(awsGlobalConfig, values); } },
+const awsSdk = { S3, Kinesis, Firehose, config: { update(values) { if (isObject(values)) Object.assign(awsGlobalConfig, values); } },
   Credentials: function Credentials(accessKeyId, secretAccessKey, sessionToken) {
     if (isObject(accessKeyId)) return Object.assign(this, accessKeyId);
     this.accessKeyId = accessKeyId; this.secretAccessKey = secretAccessKey; this.sessionToken = sessionToken;
   } };
-for (const name of ['Firehose', 'SQS', 'SNS', 'SES', 'DynamoDB', 'Lambda', 'CloudWatch', 'CloudWatchLogs', 'Athena', 'Glue', 'Redshift', 'RedshiftData', 'STS', 'EventBridge']) {
+for (const name of ['SQS', 'SNS', 'SES', 'DynamoDB', 'Lambda', 'CloudWatch', 'CloudWatchLogs', 'Athena', 'Glue', 'Redshift', 'RedshiftData', 'STS', 'EventBridge']) {
   awsSdk[name] = awsUnavailable(name);
 }
 // Google Cloud (`@google-cloud/bigquery`, `storage`, `pubsub`) over the services' REST APIs with
@@ -1599,6 +1610,7 @@ return {
   'aws-sdk': $freeze(awsSdk),
   'aws-sdk/clients/s3': S3,
   'aws-sdk/clients/kinesis': Kinesis,
+  'aws-sdk/clients/firehose': Firehose,
   '@google-cloud/bigquery': $freeze({ BigQuery, BigQueryTimestamp, Dataset: BigQueryDataset, Table: BigQueryTable }),
   '@google-cloud/storage': $freeze({ Storage, Bucket: StorageBucket, File: StorageFile }),
   '@google-cloud/pubsub': $freeze({ PubSub, Topic: PubSubTopic }),
@@ -1610,7 +1622,7 @@ function require(name) {
   if (libraries === null) libraries = makeLibraries();
   if (typeof name === 'string' && Object.prototype.hasOwnProperty.call(libraries, name)) return libraries[name];
   if (typeof name === 'string' && (name.startsWith('aws-sdk/') || name === 'snowflake-sdk' || name.startsWith('@google-cloud/'))) {
-    throw new Error("Cannot import '" + name + "'! " + name + ' is not available in this plugin server: cloud SDKs (snowflake-sdk, @google-cloud/* beyond BigQuery, Storage and Pub/Sub, aws-sdk beyond S3 and Kinesis) need Node.js, which this server does not embed. Use fetch against the service\'s HTTP API instead.');
+    throw new Error("Cannot import '" + name + "'! " + name + ' is not available in this plugin server: cloud SDKs (snowflake-sdk, @google-cloud/* beyond BigQuery, Storage and Pub/Sub, aws-sdk beyond S3, Kinesis and Firehose) need Node.js, which this server does not embed. Use fetch against the service\'s HTTP API instead.');
   }
   throw new Error("Cannot import '" + name + "'! This package is not provided by PostHog in plugins.");
 }

@@ -13,13 +13,14 @@ final class PluginCompiler: @unchecked Sendable {
     /// message naming them, anything else with the original "not provided" text.
     static let providedLibraries: Set<String> = [
         "node-fetch", "crypto", "url", "zlib", "stream", "generic-pool", "pg", "@posthog/plugin-contrib",
-        "@posthog/plugin-scaffold", "aws-sdk", "aws-sdk/clients/s3", "aws-sdk/clients/kinesis", "@google-cloud/bigquery",
+        "@posthog/plugin-scaffold", "aws-sdk", "aws-sdk/clients/s3", "aws-sdk/clients/kinesis", "aws-sdk/clients/firehose",
+        "@google-cloud/bigquery",
         "@google-cloud/storage", "@google-cloud/pubsub", "jsonwebtoken",
     ]
 
     /// Libraries the original provided (reference §6.3) that need Node.js and a vendor's native client:
     /// refused with a message naming them rather than the generic "not provided" one. The prelude
-    /// provides `aws-sdk`'s S3 and Kinesis (its other clients throw when made) and Google's BigQuery,
+    /// provides `aws-sdk`'s S3, Kinesis and Firehose (its other clients throw when made) and Google's BigQuery,
     /// Storage and Pub/Sub.
     static func isUnavailableCloudSDK(_ name: String) -> Bool {
         name.hasPrefix("aws-sdk/") || name == "snowflake-sdk" || name.hasPrefix("@google-cloud/")
@@ -27,7 +28,7 @@ final class PluginCompiler: @unchecked Sendable {
 
     static func unavailableMessage(_ name: String) -> String {
         "Cannot import '\(name)'! \(name) is not available in this plugin server: cloud SDKs (snowflake-sdk, @google-cloud/* "
-            + "beyond BigQuery, Storage and Pub/Sub, aws-sdk beyond S3 and Kinesis) need Node.js, which this server does not embed. Use fetch against the "
+            + "beyond BigQuery, Storage and Pub/Sub, aws-sdk beyond S3, Kinesis and Firehose) need Node.js, which this server does not embed. Use fetch against the "
             + "service's HTTP API instead."
     }
 
