@@ -353,6 +353,67 @@ import Testing
         #expect(p["verify"] == [true, false])
     }
 
+    @Test("createSign takes 1,024-bit keys, as Node does, and names a shorter key as the reason it refuses it")
+    func shortRSAKeys() async throws {
+        let (runtime, _) = makeRuntime()
+        let source = """
+            import { createSign, createVerify } from 'crypto'
+            export function processEvent(event, { config }) {
+                const signature = createSign('RSA-SHA256').update('x').sign(config.k1024, 'base64')
+                event.properties.verified = createVerify('RSA-SHA256').update('x').verify(config.p1024, signature, 'base64')
+                try { createSign('RSA-SHA256').update('x').sign(config.k512) } catch (e) { event.properties.short = e.message }
+                return event
+            }
+            """
+        var descriptor = plugin(1, source)
+        // Keys made for this test only.
+        descriptor.config = [
+            "k1024": """
+            -----BEGIN PRIVATE KEY-----
+            MIICdwIBADANBgkqhkiG9w0BAQEFAASCAmEwggJdAgEAAoGBAMTz/mDeg5U9ItFB
+            1cRI4X5Cm6phA+wt9UTRa7GXs9saJhONUtmtHek6M4w2SFmRS4ByfogrIJLV1lQZ
+            ZpZZxXYi2M4g0AJSPCFO15iHblWBEeH3IJyGv5jKcXPOpB3ZnPi3mpyyOwahwaTT
+            jxlmeZUSuplTgiEtDo8Z2lwkOENdAgMBAAECgYAP93va3I8sTR2Ce2TaGdJ2Cu5V
+            vLG1tvAYWSXy6sqA67jEgwOBdCBlpPtC1a+92yKU0jNh1KU6Yi2S+dAwRizUx2bj
+            Ir4sJRKN/zS/+QjMLhUBBs/ipcIHhsM3eVkXKbIWKEHVPjf2qvAP/TJMQlmWygfI
+            9yCsfDCzt0rG2RKpfQJBAPWGuK0ujlQ/t7aXS4EpXeLMpmxDHF7AEg8lb9TQQ4DC
+            9CxMCEwGPL4bnrZ8+leo8WSvIYKVbwn0LlUypPRnX5MCQQDNWtPLjROpPs5oFGWb
+            y2OzOLMYVjoQ7wilGLyWr70cIM6DgGz7hH1tLYUdAj82nz6PhFAd8IVhikPbth2h
+            8EdPAkEAyjQCYbXmx6GWFgzxxNShmof6Q0zdz3aVKN4nBHfkL+Xem6CecKXuXo52
+            nkm9DnZ3HvlQOrAAu4zan5XO3e1IewJBAMEMw9K1m2gd3RjHJAZkHCQeB2+3j/rf
+            W/co3BGkwFkzFjFViB6jHO6IPn1Y4WhOKBfvQQoEVL+vpb9k41Kbec0CQBjRn54f
+            0AMR63QBgi/n++A3pEWxtsK+zjTU+7eem3GR76+O0EpSwTy7oKEj2YliwkwdXlf3
+            dqSgdfQwvr/+V4I=
+            -----END PRIVATE KEY-----
+            """,
+            "p1024": """
+            -----BEGIN PUBLIC KEY-----
+            MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDE8/5g3oOVPSLRQdXESOF+Qpuq
+            YQPsLfVE0Wuxl7PbGiYTjVLZrR3pOjOMNkhZkUuAcn6IKyCS1dZUGWaWWcV2ItjO
+            INACUjwhTteYh25VgRHh9yCchr+YynFzzqQd2Zz4t5qcsjsGocGk048ZZnmVErqZ
+            U4IhLQ6PGdpcJDhDXQIDAQAB
+            -----END PUBLIC KEY-----
+            """,
+            "k512": """
+            -----BEGIN PRIVATE KEY-----
+            MIIBUwIBADANBgkqhkiG9w0BAQEFAASCAT0wggE5AgEAAkEAtQpuWcwPukyQJhlV
+            zplR5uU+9Qe2PGC2incNW4qV9/PTI5R5+0GnclRvCflgUwyCn8XxDCyaPZP0BS8o
+            Nh7taQIDAQABAkBhcyz1PyeUI5RQPcD3hYYVoH6kDLOminSX0f+pr86L+ZZ6dGZG
+            HFn9LJFRi9uyDo23VM9e9lddQkdxw/zWpte1AiEA2lr8kmFqewheFovnpYAk37XG
+            cR/wQ9V41xYhWB+wZbsCIQDUQJQ98HQq4tt/vnNl4+fkW3DLvJ5JxKQATiFOwFiV
+            KwIgB1mUsuCwkt+fOycObxW3KAiYW2p1zfK7lJHcIXk/mM0CIBDJNrAbVySZImDc
+            8AVr28gMj0Qdm6sb2RiJFUtEHP1XAiBPaPOUUq6K1CmFSNbZmfXJutHDGSo9EMKc
+            8HG21fHYhA==
+            -----END PRIVATE KEY-----
+            """,
+        ]
+        await runtime.load([descriptor])
+        let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        let p = try #require(result.event?["properties"]?.objectValue)
+        #expect(p["verified"] == true)
+        #expect(p["short"] == "RSA keys shorter than 1024 bits are not accepted")
+    }
+
     @Test("cloud SDKs are refused at load with an error naming the library, recorded on the config")
     func cloudSDKsRefused() async throws {
         let (runtime, host) = makeRuntime()

@@ -24,13 +24,21 @@ enum NativeCrypto {
 
     struct SigningError: Error { var message: String }
 
+    /// Keys of 1,024 bits and more are taken, as Node takes them; a shorter one is named as such.
+    private static func keyError(_ error: any Error, kind: String) -> SigningError {
+        if case CryptoKitError.incorrectParameterSize = error {
+            return SigningError(message: "RSA keys shorter than 1024 bits are not accepted")
+        }
+        return SigningError(message: "error:1E08010C:DECODER routines::unsupported: the key is not a PEM RSA \(kind) key")
+    }
+
     /// Whether `signature` is `data`'s RSASSA-PKCS1-v1_5 signature by the PEM public key's owner.
     static func rsaVerify(_ algorithm: String, publicKeyPEM: String, data: [UInt8], signature: [UInt8]) throws(SigningError) -> Bool {
         let key: _RSA.Signing.PublicKey
         do {
-            key = try _RSA.Signing.PublicKey(pemRepresentation: publicKeyPEM)
+            key = try _RSA.Signing.PublicKey(unsafePEMRepresentation: publicKeyPEM)
         } catch {
-            throw SigningError(message: "error:1E08010C:DECODER routines::unsupported: the key is not a PEM RSA public key")
+            throw keyError(error, kind: "public")
         }
         let rsaSignature = _RSA.Signing.RSASignature(rawRepresentation: signature)
         switch algorithm {
@@ -47,9 +55,9 @@ enum NativeCrypto {
     static func rsaSign(_ algorithm: String, privateKeyPEM: String, data: [UInt8]) throws(SigningError) -> [UInt8] {
         let key: _RSA.Signing.PrivateKey
         do {
-            key = try _RSA.Signing.PrivateKey(pemRepresentation: privateKeyPEM)
+            key = try _RSA.Signing.PrivateKey(unsafePEMRepresentation: privateKeyPEM)
         } catch {
-            throw SigningError(message: "error:1E08010C:DECODER routines::unsupported: the key is not a PEM RSA private key")
+            throw keyError(error, kind: "private")
         }
         do {
             let signature: _RSA.Signing.RSASignature
