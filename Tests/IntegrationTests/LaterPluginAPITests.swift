@@ -176,8 +176,7 @@ import Testing
                     import { gzipSync } from 'zlib'
                     import { PassThrough } from 'stream'
                     export function setupPlugin({ global, config }) {
-                        global.s3 = new S3({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
-                            region: 'eu-west-2', endpoint: config.endpoint, signatureVersion: 'v4' })
+                        global.s3 = new S3({ \(Self.awsOptions), endpoint: config.endpoint, signatureVersion: 'v4' })
                     }
                     export async function processEvent(event, { global }) {
                         const body = gzipSync(Buffer.from(JSON.stringify(event)))
@@ -236,8 +235,7 @@ import Testing
                 source: """
                     import { Kinesis, Firehose } from 'aws-sdk'
                     export function setupPlugin({ global, config }) {
-                        const options = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
-                            region: 'eu-west-2', endpoint: config.endpoint }
+                        const options = { \(Self.awsOptions), endpoint: config.endpoint }
                         global.kinesis = new Kinesis(options)
                         global.firehose = new Firehose(options)
                     }
@@ -478,6 +476,13 @@ import Testing
         return output.split(separator: "\n").map(String.init)
     }
 
+    /// The AWS credentials of the tests' clients (AWS's documentation example key), and the client options
+    /// that give them.
+    static let awsKeyId = "AKIDEXAMPLE"
+    static let awsSecret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+    static let awsRegion = "eu-west-2"
+    static let awsOptions = "accessKeyId: '\(awsKeyId)', secretAccessKey: '\(awsSecret)', region: '\(awsRegion)'"
+
     /// Recomputes each request's SigV4 Authorization with botocore at the request's own x-amz-date, for
     /// the service its credential scope names (arguments: the requests as JSON, the host they went to).
     static let botocoreCheck = """
@@ -495,7 +500,7 @@ import Testing
                 headers={k: h[k] for k in signed if k != 'host'}, data=bytes.fromhex(r['body']))
             service = given.split('Credential=')[1].split('/')[3]
             signer = auth.S3SigV4Auth if service == 's3' else auth.SigV4Auth
-            signer(Credentials('AKIDEXAMPLE', 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY'), service, 'eu-west-2').add_auth(request)
+            signer(Credentials('\(awsKeyId)', '\(awsSecret)'), service, '\(awsRegion)').add_auth(request)
             print('match' if request.headers['Authorization'] == given else 'mismatch: ' + given + ' != ' + request.headers['Authorization'])
         """
 

@@ -40,14 +40,8 @@ enum NativeCrypto {
         } catch {
             throw keyError(error, kind: "public")
         }
-        let rsaSignature = _RSA.Signing.RSASignature(rawRepresentation: signature)
-        switch algorithm {
-        case "sha1": return key.isValidSignature(rsaSignature, for: Insecure.SHA1.hash(data: data), padding: .insecurePKCS1v1_5)
-        case "sha256": return key.isValidSignature(rsaSignature, for: SHA256.hash(data: data), padding: .insecurePKCS1v1_5)
-        case "sha384": return key.isValidSignature(rsaSignature, for: SHA384.hash(data: data), padding: .insecurePKCS1v1_5)
-        case "sha512": return key.isValidSignature(rsaSignature, for: SHA512.hash(data: data), padding: .insecurePKCS1v1_5)
-        default: throw SigningError(message: "Invalid digest: \(algorithm)")
-        }
+        let digest = try signedDigest(algorithm, of: data)
+        return key.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: signature), for: digest, padding: .insecurePKCS1v1_5)
     }
 
     /// An RSASSA-PKCS1-v1_5 signature (Node's `createSign('RSA-SHA256').sign(pem)`, the JWTs' RS256)
@@ -59,20 +53,22 @@ enum NativeCrypto {
         } catch {
             throw keyError(error, kind: "private")
         }
+        let digest = try signedDigest(algorithm, of: data)
         do {
-            let signature: _RSA.Signing.RSASignature
-            switch algorithm {
-            case "sha1": signature = try key.signature(for: Insecure.SHA1.hash(data: data), padding: .insecurePKCS1v1_5)
-            case "sha256": signature = try key.signature(for: SHA256.hash(data: data), padding: .insecurePKCS1v1_5)
-            case "sha384": signature = try key.signature(for: SHA384.hash(data: data), padding: .insecurePKCS1v1_5)
-            case "sha512": signature = try key.signature(for: SHA512.hash(data: data), padding: .insecurePKCS1v1_5)
-            default: throw SigningError(message: "Invalid digest: \(algorithm)")
-            }
-            return Array(signature.rawRepresentation)
-        } catch let error as SigningError {
-            throw error
+            return Array(try key.signature(for: digest, padding: .insecurePKCS1v1_5).rawRepresentation)
         } catch {
             throw SigningError(message: "RSA signing failed: \(error)")
+        }
+    }
+
+    /// The digest an RSA signature covers, by Node's digest name.
+    private static func signedDigest(_ algorithm: String, of data: [UInt8]) throws(SigningError) -> any Digest {
+        switch algorithm {
+        case "sha1": return Insecure.SHA1.hash(data: data)
+        case "sha256": return SHA256.hash(data: data)
+        case "sha384": return SHA384.hash(data: data)
+        case "sha512": return SHA512.hash(data: data)
+        default: throw SigningError(message: "Invalid digest: \(algorithm)")
         }
     }
 }

@@ -762,6 +762,12 @@ const crypto = {
   timingSafeEqual: (a, b) => { if (a.length !== b.length) throw new RangeError('Input buffers must have the same byte length'); let d = 0; for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i]; return d === 0; },
   getHashes: () => ['md5', 'sha1', 'sha256', 'sha384', 'sha512'],
 };
+// A Node callback API over a synchronous `run`: the callback gets its answer on a later turn, error first.
+function answerLater(callback, run) {
+  let result, failure = null;
+  try { result = run(); } catch (error) { failure = error; }
+  $Promise.resolve().then(() => (failure ? callback(failure) : callback(null, result)));
+}
 const zlib = {
   constants: $freeze({
     Z_NO_COMPRESSION: 0, Z_BEST_SPEED: 1, Z_BEST_COMPRESSION: 9, Z_DEFAULT_COMPRESSION: -1,
@@ -780,9 +786,7 @@ for (const op of ['gzip', 'gunzip', 'deflate', 'inflate', 'deflateRaw', 'inflate
   // The callback form: Node answers on a later turn, with the error first.
   zlib[op] = (data, opts, callback) => {
     if (typeof opts === 'function') { callback = opts; opts = undefined; }
-    let result, failure = null;
-    try { result = sync(data, opts); } catch (error) { failure = error; }
-    $Promise.resolve().then(() => (failure ? callback(failure) : callback(null, result)));
+    answerLater(callback, () => sync(data, opts));
   };
 }
 // `stream.PassThrough` as Node's: what is written waits until something reads it (a 'data' listener
@@ -991,6 +995,8 @@ class PgPool {
 }
 // `aws-sdk` (0.20.3 provided the whole Node SDK): S3, Kinesis and Firehose, their requests signed with AWS
 // Signature Version 4 and sent with `fetch`. Other clients throw when made, naming what is provided.
+// JSON text parsed, or `fallback` when it is empty or not JSON (a service's error page, say).
+const parseOr = (text, fallback) => { try { return text ? $parse(text) : fallback; } catch (e) { return fallback; } };
 const awsGlobalConfig = {};
 const awsHash = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
 const awsHmac = (key, text) => crypto.createHmac('sha256', key).update(text).digest();
@@ -1153,8 +1159,7 @@ function awsJsonClient(name, service, target, operations) {
         const body = Buffer.from($stringify(awsToWire(isObject(params) ? params : {})), 'utf8');
         const { response, content } = await awsSignedFetch(aws, service, 'POST', { url: protocol + '//' + host + '/', host, path: '/' },
           { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target + '.' + operation }, body);
-        let data = {};
-        try { data = content.length ? $parse(content.toString('utf8')) : {}; } catch (e) { data = {}; }
+        const data = parseOr(content.toString('utf8'), {});
         if (response.status >= 300) {
           const type = $String(data.__type || data.code || 'UnknownError');
           throw new AwsError(data.message || data.Message || response.statusText || name + ' answered ' + response.status, type.slice(type.lastIndexOf('#') + 1), response.status);
@@ -1212,7 +1217,7 @@ function googleAuthState(options, scope) {
   options = isObject(options) ? options : {};
   return { credentials: isObject(options.credentials) ? options.credentials : null, scope, token: null, expires: 0 };
 }
-const base64url = (bytes) => toBuffer(toBytes(bytes)).toString('base64').replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+const base64url = (bytes) => base64Encode(toBytes(bytes), true);
 async function googleAccessToken(state) {
   if (state.token && state.expires > Date.now() + 60000) return state.token;
   const key = state.credentials;
@@ -1229,8 +1234,7 @@ async function googleAccessToken(state) {
   const response = await fetch(audience, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: 'grant_type=' + encodeURIComponent('urn:ietf:params:oauth:grant-type:jwt-bearer') + '&assertion=' + jwt });
   const text = await response.text();
-  let data = {};
-  try { data = $parse(text); } catch (e) { data = {}; }
+  const data = parseOr(text, {});
   if (!response.ok || !data.access_token) {
     const error = new Error(data.error_description || data.error || 'getting an access token failed with ' + response.status + ': ' + text.slice(0, 200));
     error.code = response.status;
@@ -1247,17 +1251,26 @@ class GoogleApiError extends Error {
     this.name = 'ApiError'; this.code = detail.code || status; this.errors = $isArray(detail.errors) ? detail.errors : []; this.response = body;
   }
 }
-// One JSON request to a Google API: the parsed answer, or a GoogleApiError with the API's message.
-async function googleRequest(state, method, url, body) {
-  const token = await googleAccessToken(state);
-  const headers = { authorization: 'Bearer ' + token };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(url, { method, headers, body: body === undefined ? undefined : $stringify(body) });
-  const text = await response.text();
-  let data = {};
-  try { data = text ? $parse(text) : {}; } catch (e) { data = { error: { message: text.slice(0, 500) } }; }
+// One request to a Google API with the service account's token: JSON in and out, or `body` as bytes
+// of `options.contentType`, and with `options.raw` the answer's bytes out. A failure is a
+// GoogleApiError with the API's message.
+async function googleRequest(state, method, url, body, options) {
+  options = options || {};
+  const headers = { authorization: 'Bearer ' + await googleAccessToken(state) };
+  let payload;
+  if (options.contentType !== undefined) { headers['content-type'] = options.contentType; payload = body; }
+  else if (body !== undefined) { headers['content-type'] = 'application/json'; payload = $stringify(body); }
+  const response = await fetch(url, { method, headers, body: payload });
+  const content = await response.buffer();
+  if (response.ok && options.raw) return content;
+  const text = content.toString('utf8');
+  const data = parseOr(text, text ? { error: { message: text.slice(0, 500) } } : {});
   if (!response.ok) throw new GoogleApiError(response.status, data);
   return data;
+}
+// `[exists]` as the libraries answer it: whether `get` finds the resource (404: it does not).
+async function googleExists(get) {
+  try { await get(); return [true]; } catch (error) { if (error.code === 404) return [false]; throw error; }
 }
 class BigQueryTimestamp {
   constructor(value) {
@@ -1286,7 +1299,7 @@ class BigQueryDataset {
   table(id) { return new BigQueryTable(this, $String(id)); }
   async get() { const metadata = await this.bigQuery._request('GET', this._path); this.metadata = metadata; return [this, metadata]; }
   async getMetadata() { const metadata = await this.bigQuery._request('GET', this._path); this.metadata = metadata; return [metadata, metadata]; }
-  async exists() { try { await this.get(); return [true]; } catch (error) { if (error.code === 404) return [false]; throw error; } }
+  exists() { return googleExists(() => this.get()); }
   async create(options) {
     const body = Object.assign({}, isObject(options) ? options : {}, { datasetReference: { projectId: this.bigQuery.projectId, datasetId: this.id } });
     const metadata = await this.bigQuery._request('POST', '/datasets', body);
@@ -1319,7 +1332,7 @@ class BigQueryTable {
     this.metadata = answer;
     return [answer];
   }
-  async exists() { try { await this.get(); return [true]; } catch (error) { if (error.code === 404) return [false]; throw error; } }
+  exists() { return googleExists(() => this.get()); }
   async delete() { await this.bigQuery._request('DELETE', this._path); return [{}]; }
   // tabledata.insertAll; rows that BigQuery refuses make a PartialFailureError listing them.
   async insert(rows, options) {
@@ -1357,10 +1370,7 @@ class Storage {
 class StorageBucket {
   constructor(storage, name) { this.storage = storage; this.name = name; }
   file(name) { return new StorageFile(this, $String(name)); }
-  async exists() {
-    try { await googleRequest(this.storage._auth, 'GET', this.storage._base + '/storage/v1/b/' + encodeURIComponent(this.name)); return [true]; }
-    catch (error) { if (error.code === 404) return [false]; throw error; }
-  }
+  exists() { return googleExists(() => this.getMetadata()); }
   async getMetadata() { const metadata = await googleRequest(this.storage._auth, 'GET', this.storage._base + '/storage/v1/b/' + encodeURIComponent(this.name)); return [metadata, metadata]; }
   upload() { return $Promise.reject(new Error('bucket.upload reads a local file, which plugins cannot: use bucket.file(name).save(data)')); }
 }
@@ -1375,13 +1385,8 @@ class StorageFile {
     if (options.gzip === true) { bytes = zlib.gzipSync(bytes); url += '&contentEncoding=gzip'; }
     else if (metadata.contentEncoding) url += '&contentEncoding=' + encodeURIComponent($String(metadata.contentEncoding));
     if (options.predefinedAcl) url += '&predefinedAcl=' + encodeURIComponent($String(options.predefinedAcl));
-    const token = await googleAccessToken(this.storage._auth);
-    const response = await fetch(url, { method: 'POST', body: bytes, headers: { authorization: 'Bearer ' + token,
-      'content-type': $String(options.contentType || metadata.contentType || 'application/octet-stream') } });
-    const text = await response.text();
-    let answer = {};
-    try { answer = text ? $parse(text) : {}; } catch (e) { answer = { error: { message: text.slice(0, 500) } }; }
-    if (!response.ok) throw new GoogleApiError(response.status, answer);
+    const answer = await googleRequest(this.storage._auth, 'POST', url, bytes,
+      { contentType: $String(options.contentType || metadata.contentType || 'application/octet-stream') });
     this.metadata = answer;
     return answer;
   }
@@ -1407,14 +1412,8 @@ class StorageFile {
     };
     return stream;
   }
-  async download() {
-    const token = await googleAccessToken(this.storage._auth);
-    const response = await fetch(this._objectURL + '?alt=media', { headers: { authorization: 'Bearer ' + token } });
-    const content = await response.buffer();
-    if (!response.ok) { let body = {}; try { body = $parse(content.toString('utf8')); } catch (e) { body = {}; } throw new GoogleApiError(response.status, body); }
-    return [content];
-  }
-  async exists() { try { await this.getMetadata(); return [true]; } catch (error) { if (error.code === 404) return [false]; throw error; } }
+  async download() { return [await googleRequest(this.storage._auth, 'GET', this._objectURL + '?alt=media', undefined, { raw: true })]; }
+  exists() { return googleExists(() => this.getMetadata()); }
   async getMetadata() { const metadata = await googleRequest(this.storage._auth, 'GET', this._objectURL); this.metadata = metadata; return [metadata, metadata]; }
   async delete() { await googleRequest(this.storage._auth, 'DELETE', this._objectURL); return [{}]; }
 }
@@ -1436,7 +1435,7 @@ class PubSubTopic {
     $define(this, '_pending', { value: [], writable: true });
   }
   get _url() { return this.pubsub._base + this.name; }
-  async exists() { try { await this.getMetadata(); return [true]; } catch (error) { if (error.code === 404) return [false]; throw error; } }
+  exists() { return googleExists(() => this.getMetadata()); }
   async get(options) {
     try { const [metadata] = await this.getMetadata(); return [this, metadata]; }
     catch (error) { if (error.code === 404 && isObject(options) && options.autoCreate) return this.pubsub.createTopic(this.name); throw error; }
@@ -1495,7 +1494,7 @@ function jwtSpan(value, iat, name) {
 const jwtDigest = (algorithm) => ({ '256': 'sha256', '384': 'sha384', '512': 'sha512' })[algorithm.slice(2)];
 function jwtSignature(algorithm, input, key) {
   const digest = jwtDigest(algorithm);
-  if (/^HS(256|384|512)$/.test(algorithm)) return base64url(crypto.createHmac(digest, typeof key === 'string' ? key : toBytes(key)).update(input).digest());
+  if (/^HS(256|384|512)$/.test(algorithm)) return base64url(crypto.createHmac(digest, key).update(input).digest());
   if (/^RS(256|384|512)$/.test(algorithm)) return base64url(crypto.createSign(digest).update(input).sign(pemText(key)));
   if (algorithm === 'none') return '';
   throw new Error('"algorithm" must be a valid string enum value');
@@ -1522,7 +1521,7 @@ function jwtSign(payload, key, options, callback) {
     const input = base64url(Buffer.from($stringify(header))) + '.' + base64url(Buffer.from(typeof body === 'string' ? body : $stringify(body)));
     return input + '.' + jwtSignature(algorithm, input, key);
   };
-  if (typeof callback === 'function') { let token, failure = null; try { token = run(); } catch (e) { failure = e; } $Promise.resolve().then(() => (failure ? callback(failure) : callback(null, token))); return undefined; }
+  if (typeof callback === 'function') { answerLater(callback, run); return undefined; }
   return run();
 }
 function jwtDecode(token, options) {
@@ -1557,7 +1556,7 @@ function jwtVerify(token, key, options, callback) {
     const input = parts[0] + '.' + parts[1];
     let valid;
     if (/^RS(256|384|512)$/.test(algorithm)) {
-      const signature = Buffer.from(parts[2].replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+      const signature = Buffer.from(parts[2], 'base64url');
       valid = native('rsaVerify', jwtDigest(algorithm), text, Buffer.from(input), signature);
     } else {
       const expected = jwtSignature(algorithm, input, key);
@@ -1590,7 +1589,7 @@ function jwtVerify(token, key, options, callback) {
     }
     return options.complete ? { header: decoded.header, payload, signature: decoded.signature } : payload;
   };
-  if (typeof callback === 'function') { let result, failure = null; try { result = run(); } catch (e) { failure = e; } $Promise.resolve().then(() => (failure ? callback(failure) : callback(null, result))); return undefined; }
+  if (typeof callback === 'function') { answerLater(callback, run); return undefined; }
   return run();
 }
 const jsonwebtoken = { sign: jwtSign, verify: jwtVerify, decode: jwtDecode, JsonWebTokenError, TokenExpiredError, NotBeforeError };

@@ -21,22 +21,15 @@ enum PureNative {
                 return nil
             }
             return JSC.makeBytes(ctx, digest)
-        case "rsaSign":
+        case "rsaSign", "rsaVerify":
+            // (op, digest name, PEM key, data[, signature])
             let algorithm = JSC.toString(ctx, argument(1)) ?? ""
             let pem = JSC.toString(ctx, argument(2)) ?? ""
+            let data = JSC.bytes(ctx, argument(3)) ?? []
             do {
-                return JSC.makeBytes(ctx, try NativeCrypto.rsaSign(algorithm, privateKeyPEM: pem, data: JSC.bytes(ctx, argument(3)) ?? []))
-            } catch {
-                exception = JSObjectMakeError(ctx, 1, [JSC.makeString(ctx, error.message)], nil)
-                return nil
-            }
-        case "rsaVerify":
-            let algorithm = JSC.toString(ctx, argument(1)) ?? ""
-            let pem = JSC.toString(ctx, argument(2)) ?? ""
-            do {
-                let valid = try NativeCrypto.rsaVerify(
-                    algorithm, publicKeyPEM: pem, data: JSC.bytes(ctx, argument(3)) ?? [], signature: JSC.bytes(ctx, argument(4)) ?? [])
-                return JSValueMakeBoolean(ctx, valid)
+                if op == "rsaSign" { return JSC.makeBytes(ctx, try NativeCrypto.rsaSign(algorithm, privateKeyPEM: pem, data: data)) }
+                let signature = JSC.bytes(ctx, argument(4)) ?? []
+                return JSValueMakeBoolean(ctx, try NativeCrypto.rsaVerify(algorithm, publicKeyPEM: pem, data: data, signature: signature))
             } catch {
                 exception = JSObjectMakeError(ctx, 1, [JSC.makeString(ctx, error.message)], nil)
                 return nil

@@ -61,8 +61,8 @@ struct PostgresEventSink: EventSink {
     /// sent every event with elements through the transaction, which failed on the unique hash for all
     /// but the first (an error in Postgres' log per autocapture event), and one INSERT per element.
     /// Here a group known to exist costs nothing, a new one is claimed with `ON CONFLICT DO NOTHING`
-    /// (a concurrent claim waits for the first to commit, then finds it), and its elements go in
-    /// multi-row statements. The rows stored are the original's.
+    /// (a concurrent claim waits for the first to commit, then finds it), and its elements go in one
+    /// statement. The rows stored are the original's.
     private func createElementGroup(teamId: Int, hash: String, elements: [Element]) async throws {
         let key = "\(teamId):\(hash)"
         if knownElementGroups.contains(key) { return }
@@ -74,44 +74,37 @@ struct PostgresEventSink: EventSink {
                 logger: logger)
             for try await id in rows.decode(Int.self) { groupId = id }
             guard let groupId else { return }  // the team already has this chain, with the first event's rows
-            var start = 0
-            while start < elements.count {
-                let end = min(start + Self.elementsPerStatement, elements.count)
-                try await connection.query(Self.elementRows(elements[start..<end], groupId: groupId), logger: logger).consume()
-                start = end
-            }
+            try await connection.query(
+                """
+                INSERT INTO posthog_element (text, tag_name, href, attr_id, nth_child, nth_of_type, attributes, "order", event_id, attr_class, group_id)
+                SELECT e->>'text', e->>'tag_name', e->>'href', e->>'attr_id', (e->>'nth_child')::int, (e->>'nth_of_type')::int,
+                       e->'attributes', (position - 1)::int, NULL,
+                       CASE WHEN jsonb_typeof(e->'attr_class') = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(e->'attr_class')) END,
+                       \(groupId)
+                FROM jsonb_array_elements(\(Self.elementRows(elements))::jsonb) WITH ORDINALITY AS chain (e, position)
+                """, logger: logger
+            ).consume()
         }
         knownElementGroups.record(key)
     }
 
-    static let elementsPerStatement = 1_000
-
-    /// One `INSERT` of the elements' rows; `order` is the position in the whole chain. Values longer
-    /// than their columns are cut to them: one such value failed the whole event.
-    static func elementRows(_ elements: ArraySlice<Element>, groupId: Int) -> PostgresQuery {
-        var bindings = PostgresBindings(capacity: 1 + 9 * elements.count)
-        bindings.append(groupId)
-        var values: [String] = []
-        values.reserveCapacity(elements.count)
-        for (position, element) in zip(elements.indices, elements) {
-            let first = bindings.count + 1
-            bindings.append(element.text)
-            bindings.append(element.tagName.map { PostgresVarchar.cut($0, to: 1000) })
-            bindings.append(element.href)
-            bindings.append(element.attrId.map { PostgresVarchar.cut($0, to: 10000) })
-            bindings.append(element.nthChild?.intValue)
-            bindings.append(element.nthOfType?.intValue)
-            bindings.append(JSON.object(element.attributes ?? JSONObject()).jsonString)
-            bindings.append(position)
-            bindings.append(element.attrClass?.map { PostgresVarchar.cut($0, to: 200) })
-            let p = (first..<first + 9).map { "$\($0)" }
-            values.append("(\(p[0]), \(p[1]), \(p[2]), \(p[3]), \(p[4]), \(p[5]), \(p[6])::jsonb, \(p[7]), NULL, \(p[8]), $1)")
-        }
-        let sql = """
-            INSERT INTO posthog_element (text, tag_name, href, attr_id, nth_child, nth_of_type, attributes, "order", event_id, attr_class, group_id)
-            VALUES \(values.joined(separator: ", "))
-            """
-        return PostgresQuery(unsafeSQL: sql, binds: bindings)
+    /// The elements' rows as one JSON array, in chain order, for a single `INSERT` whatever their
+    /// number. Values longer than their columns are cut to them: one such value failed the whole event.
+    static func elementRows(_ elements: [Element]) -> String {
+        JSON.array(
+            elements.map { element in
+                [
+                    "text": element.text.map(JSON.string) ?? .null,
+                    "tag_name": element.tagName.map { JSON.string(PostgresVarchar.cut($0, to: 1000)) } ?? .null,
+                    "href": element.href.map(JSON.string) ?? .null,
+                    "attr_id": element.attrId.map { JSON.string(PostgresVarchar.cut($0, to: 10000)) } ?? .null,
+                    "nth_child": element.nthChild?.intValue.map { JSON.number(Double($0)) } ?? .null,
+                    "nth_of_type": element.nthOfType?.intValue.map { JSON.number(Double($0)) } ?? .null,
+                    "attributes": .object(element.attributes ?? JSONObject()),
+                    "attr_class": element.attrClass.map { JSON.array($0.map { JSON.string(PostgresVarchar.cut($0, to: 200)) }) } ?? .null,
+                ]
+            }
+        ).jsonString
     }
 
     func storeSessionRecording(_ recording: IngestedSessionRecording, messageKey: UUID?) async throws -> IngestionOutcome {
