@@ -102,37 +102,105 @@ import Testing
         #expect(try harness.events().first?["properties"]?["apiStatus"] == 200)
     }
 
-    @Test("posthog.api without keys uses the team's token and the organization's personal key made for plugins")
-    func posthogAPIWithoutKeys() async throws {
+    /// posthog_personalapikey as PostHog's migrations of 2021 left it (the 0.20 schema the tests start
+    /// from leaves it out).
+    static let personalAPIKeyTable = """
+        CREATE TABLE posthog_personalapikey (
+            id varchar(50) PRIMARY KEY, label varchar(40) NOT NULL, value varchar(50) UNIQUE, created_at timestamptz NOT NULL,
+            last_used_at timestamptz, team_id integer REFERENCES posthog_team (id), user_id integer NOT NULL REFERENCES posthog_user (id))
+        """
+
+    static let apiWithoutKeys = """
+        export async function processEvent(event) {
+            event.properties.apiStatus = (await posthog.api.get('/api/projects/@current/event_definitions')).status
+            return event
+        }
+        """
+
+    @Test("posthog.api without keys makes PostHog's plugins bot user and its personal key once, and sends them with the team's token")
+    func posthogAPIMakesBotKey() async throws {
         let receiver = try await LoopbackHTTPServer.start()
         defer { receiver.stop() }
         let harness = try await IngestionHarness.start(environment: ["SITE_URL": "http://127.0.0.1:\(receiver.port)"]) { database in
-            // posthog_personalapikey as PostHog creates it (left out of the 0.20 schema the tests start from).
+            try database.execute(Self.personalAPIKeyTable)
+            // A column PostHog added to posthog_user in 2021, NOT NULL with its default in Django only.
+            try database.execute("ALTER TABLE posthog_user ADD COLUMN events_column_config jsonb")
+            try database.execute("UPDATE posthog_user SET events_column_config = '{}'")
+            try database.execute("ALTER TABLE posthog_user ALTER COLUMN events_column_config SET NOT NULL")
+            try PluginPipelineTests.installSourcePlugin(database, name: "api-without-keys", source: Self.apiWithoutKeys)
+        }
+        defer { Task { await harness.stop() } }
+        try await harness.send(PluginPipelineTests.event("first"))
+        try await harness.send(PluginPipelineTests.event("second"))
+        #expect(await eventually { receiver.received.count == 2 }, "\(harness.server.log)")
+        let bot = try #require(
+            try harness.database.rows(
+                "SELECT id, first_name, password LIKE '!%' AS unusable, events_column_config FROM posthog_user WHERE email = '$plugins_personal_api_key'"
+            ).first)
+        #expect(bot["first_name"] == "Plugins API User [Bot]")
+        #expect(bot["unusable"] == true)
+        #expect(bot["events_column_config"] == ["active": "DEFAULT"])
+        let botId = try #require(bot["id"]?.numberValue)
+        #expect(
+            try harness.database.rows(
+                "SELECT level FROM posthog_organizationmembership WHERE user_id = \(Int(botId)) AND organization_id = 'ca30f2ec-e9a4-4001-bf27-3ef194086068'"
+            ) == [["level": 1]])
+        let keys = try harness.database.rows("SELECT label, value FROM posthog_personalapikey WHERE user_id = \(Int(botId))")
+        #expect(keys.count == 1)
+        let key = try #require(keys.first?["value"]?.stringValue)
+        #expect(keys.first?["label"] == "autogen")
+        #expect(key.hasPrefix("phx_") && key.count == 36)
+        for request in receiver.received {
+            #expect(request.method == "GET")
+            #expect(request.path == "/api/projects/@current/event_definitions")
+            #expect(request.query == "token=THIS%20IS%20NOT%20A%20TOKEN%20FOR%20TEAM%202")
+            #expect(request.headers["authorization"] == "Bearer \(key)")
+        }
+        #expect(try harness.events().map { $0["properties"]?["apiStatus"] } == [200, 200])
+    }
+
+    @Test("posthog.api without keys uses the bot user and key the original left, and makes the bot a member of the team's organization")
+    func posthogAPIReusesOriginalBotKey() async throws {
+        let receiver = try await LoopbackHTTPServer.start()
+        defer { receiver.stop() }
+        let harness = try await IngestionHarness.start(environment: ["SITE_URL": "http://127.0.0.1:\(receiver.port)"]) { database in
+            try database.execute(Self.personalAPIKeyTable)
             try database.execute(
                 """
-                CREATE TABLE posthog_personalapikey (id varchar(50) PRIMARY KEY, label varchar(40) NOT NULL, value varchar(50) UNIQUE,
-                    created_at timestamptz NOT NULL, last_used_at timestamptz, team_id integer, user_id integer NOT NULL)
+                INSERT INTO posthog_user (id, uuid, password, first_name, last_name, email, distinct_id, is_staff, is_active, date_joined)
+                VALUES (2001, '0177364a-fc7b-0000-511c-137090b9e4e2', 'x', 'Plugins API User [Bot]', '', '$plugins_personal_api_key',
+                    'bot-distinct-id', false, true, now())
                 """)
             try database.execute(
-                "INSERT INTO posthog_personalapikey VALUES ('k1', 'autogenerated-for-plugins', 'phx_made_for_plugins', now(), NULL, NULL, 1001)"
+                "INSERT INTO posthog_personalapikey (id, label, value, created_at, user_id) VALUES ('k1', 'autogen', 'phx_from_the_original', now(), 2001)"
             )
+            try PluginPipelineTests.installSourcePlugin(database, name: "api-without-keys", source: Self.apiWithoutKeys)
+        }
+        defer { Task { await harness.stop() } }
+        try await harness.send(PluginPipelineTests.event("look up"))
+        let request = try #require(receiver.received.first, "\(harness.server.log)")
+        #expect(request.headers["authorization"] == "Bearer phx_from_the_original")
+        #expect(try harness.database.count("posthog_personalapikey") == 1)
+        #expect(try harness.database.count("posthog_user", where: "email = '$plugins_personal_api_key'") == 1)
+        #expect(try harness.database.count("posthog_organizationmembership", where: "user_id = 2001 AND level = 1") == 1)
+    }
+
+    @Test("posthog.api without keys, where the database has no posthog_personalapikey table, fails with a message asking for keys")
+    func posthogAPIWithoutKeyTable() async throws {
+        let harness = try await IngestionHarness.start { database in
             try PluginPipelineTests.installSourcePlugin(
                 database, name: "api-without-keys",
                 source: """
                     export async function processEvent(event) {
-                        event.properties.apiStatus = (await posthog.api.get('/api/projects/@current/event_definitions')).status
+                        try { await posthog.api.get('/api/projects/@current/event_definitions') } catch (e) { event.properties.apiError = e.message }
                         return event
                     }
                     """)
         }
         defer { Task { await harness.stop() } }
         try await harness.send(PluginPipelineTests.event("look up"))
-        let request = try #require(receiver.received.first, "\(harness.server.log)")
-        #expect(request.method == "GET")
-        #expect(request.path == "/api/projects/@current/event_definitions")
-        #expect(request.query == "token=THIS%20IS%20NOT%20A%20TOKEN%20FOR%20TEAM%202")
-        #expect(request.headers["authorization"] == "Bearer phx_made_for_plugins")
-        #expect(try harness.events().first?["properties"]?["apiStatus"] == 200)
+        let message = try harness.events().first?["properties"]?["apiError"]?.stringValue ?? ""
+        #expect(message.contains("posthog_personalapikey") && message.hasSuffix("pass projectApiKey and personalApiKey"), "\(message)")
     }
 
     @Test("a plugin importing a cloud SDK fails to load: the error names the library on the config and in its log")

@@ -171,7 +171,7 @@ public final class EventIngester: Sendable {
         do {
             _ = try await personCreations.createIfAbsent(
                 PersonStore.NewPerson(
-                    teamId: teamId, distinctId: distinctId, uuid: UUID(uuidString: UUIDT().uuidString)!,
+                    teamId: teamId, distinctId: distinctId, uuid: UUIDT().uuid,
                     createdAt: sentAt ?? EventTimestamp.now()))
         } catch  where !PostgresFailure.isTransient(error) {
             logger.debug("Person creation lost a race", metadata: ["team_id": "\(teamId)", "distinct_id": "\(distinctId)"])
@@ -193,7 +193,7 @@ public final class EventIngester: Sendable {
                 guard previous != current else { return }
                 _ = try await persons.createPerson(
                     createdAt: .now(), properties: JSONObject(), teamId: teamId, isIdentified: false,
-                    uuid: UUID(uuidString: UUIDT().uuidString)!, distinctIds: [current, previous])
+                    uuid: UUIDT().uuid, distinctIds: [current, previous])
             case (let old?, let new?) where old.id != new.id:
                 try await merge(target: new, others: [old])
             default:
@@ -230,7 +230,7 @@ public final class EventIngester: Sendable {
             do {
                 _ = try await persons.createPerson(
                     createdAt: .now(), properties: JSONObject(), teamId: teamId, isIdentified: true,
-                    uuid: UUID(uuidString: UUIDT().uuidString)!, distinctIds: [distinctId])
+                    uuid: UUIDT().uuid, distinctIds: [distinctId])
                 return
             } catch  where !PostgresFailure.isTransient(error) {
                 person = try await persons.fetchPerson(teamId: teamId, distinctId: distinctId)
@@ -248,7 +248,7 @@ public final class EventIngester: Sendable {
             do {
                 person = try await persons.createPerson(
                     createdAt: .now(), properties: set?.objectValue ?? JSONObject(), teamId: teamId, isIdentified: false,
-                    uuid: UUID(uuidString: UUIDT().uuidString)!, distinctIds: [distinctId])
+                    uuid: UUIDT().uuid, distinctIds: [distinctId])
             } catch  where !PostgresFailure.isTransient(error) {
                 person = try await persons.fetchPerson(teamId: teamId, distinctId: distinctId)
             }

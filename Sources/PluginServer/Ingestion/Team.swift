@@ -73,7 +73,7 @@ actor TeamManager {
             try await store.execute(
                 """
                 INSERT INTO posthog_eventdefinition (id, name, volume_30_day, query_usage_30_day, team_id)
-                VALUES (\(UUID(uuidString: UUIDT().uuidString)!), \(event), NULL, NULL, \(team.id))
+                VALUES (\(UUIDT().uuid), \(event), NULL, NULL, \(team.id))
                 ON CONFLICT DO NOTHING
                 """)
             remember([event], in: &eventDefinitions, teamId: team.id)
@@ -84,7 +84,7 @@ actor TeamManager {
         var start = 0
         while start < new.count {
             let part = new[start..<min(start + Self.definitionsPerStatement, new.count)]
-            let ids = part.map { _ in UUID(uuidString: UUIDT().uuidString)! }
+            let ids = part.map { _ in UUIDT().uuid }
             let names = part.map(\.key)
             let numerical = part.map { PropertyDefinitions.isNumerical($0.value) }
             try await store.execute(

@@ -27,6 +27,15 @@ public struct UUIDT: Sendable, Hashable, CustomStringConvertible {
         self.bytes = bytes
     }
 
+    /// The same 16 bytes as a Foundation `UUID`, for Postgres `uuid` columns.
+    public var uuid: UUID {
+        UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
+    }
+
     /// Lowercase `8-4-4-4-12`, as the original's `toString()`.
     public var uuidString: String {
         var text = ""

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import PostHogEvents
@@ -17,6 +18,7 @@ import Testing
         #expect(first.description == first.uuidString)
         #expect(first.uuidString == first.uuidString.lowercased())
         #expect(UUIDT.isValidUUIDString(first.uuidString))
+        #expect(first.uuid.uuidString.lowercased() == first.uuidString)
     }
 
     @Test("a fresh id starts with the current millisecond and series 0000")
