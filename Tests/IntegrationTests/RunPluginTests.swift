@@ -131,16 +131,22 @@ import Testing
 
     @Test("a throwing processEvent and task exit non-zero with the errors shown; the chain goes on as in the server")
     func throwingPlugin() throws {
-        let input = #"{"event":"ok","distinct_id":"a"}"# + "\n" + #"{"event":"boom","distinct_id":"b"}"#
+        let input = [
+            #"{"event":"ok","distinct_id":"a"}"#, #"{"event":"boom","distinct_id":"b"}"#, #"{"event":"string","distinct_id":"c"}"#,
+        ]
+        .joined(separator: "\n")
         let run = try runPlugin(["\(Self.fixtures)/throwing.js", "--run", "runEveryMinute", "--run", "runEveryHour"], input: input)
         #expect(run.status == 1)
-        #expect(run.errors.contains("run-plugin: 3 plugin function calls threw"))
+        #expect(run.errors.contains("run-plugin: 4 plugin function calls threw"))
         let lines = run.lines.filter { !$0.hasPrefix("    ") }  // stack lines
         #expect(
             lines == [
                 #"event: {"event":"ok","distinct_id":"a","team_id":2,"properties":{"checked":true,"$plugins_succeeded":["throwing (1)"],"$plugins_failed":[]}}"#,
                 "error: processEvent threw TypeError: cannot handle b",
                 #"event: {"event":"boom","distinct_id":"b","team_id":2,"properties":{"$plugins_succeeded":[],"$plugins_failed":["throwing (1)"]}}"#,
+                // A thrown string is shown as itself, not as an Error.
+                "error: processEvent threw no string here",
+                #"event: {"event":"string","distinct_id":"c","team_id":2,"properties":{"$plugins_succeeded":[],"$plugins_failed":["throwing (1)"]}}"#,
                 "error: runEveryMinute threw Error: task failed",
                 #"error: runEveryHour threw Error: Task "runEveryHour" not found for plugin config 1"#,
             ])

@@ -77,6 +77,28 @@ import Testing
         #expect(error.event?["event"] == "$pageview")
     }
 
+    @Test("a thrown value that is not an Error is recorded as its String() with the event, and no name or stack")
+    func thrownNonErrors() async throws {
+        let (runtime, host) = makeRuntime()
+        await runtime.load([
+            plugin(1, order: 1, "function processEvent(e) { throw 'oops' }"),
+            plugin(2, order: 2, "async function processEvent(e) { throw 42 }"),
+            plugin(3, order: 3, "function processEvent(e) { throw { message: 'shaped like an Error' } }"),
+        ])
+        let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        #expect(result.event?["properties"]?["$plugins_failed"] == ["plugin1 (1)", "plugin2 (2)", "plugin3 (3)"])
+        for (id, message) in [(1, "oops"), (2, "42")] {
+            let error = try #require(await host.errors[id])
+            #expect(error.message == message)
+            #expect(error.name == nil && error.stack == nil)
+            #expect(error.json["event"]?["event"] == "$pageview")
+            #expect(error.json["name"] == nil)
+        }
+        // An object with a message is taken for an Error, as the original read `error.message`.
+        #expect(await host.errors[3]?.message == "shaped like an Error")
+        #expect(await host.errors[3]?.name == "Error")
+    }
+
     @Test("a plugin changing team_id is restored and counted failed")
     func teamIdRestored() async throws {
         let (runtime, host) = makeRuntime()

@@ -202,7 +202,8 @@ public struct PluginErrorRecord: Sendable, Equatable {
     public var message: String
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     public var time: String
-    /// `nil` for string errors (load failures of reference §3): then only `message` and `time` are stored.
+    /// `nil` for string errors (load failures of reference §3) and thrown values that are not Error
+    /// objects: then neither `name` nor `stack` is stored.
     public var name: String?
     public var stack: String?
     public var event: JSON?
@@ -212,8 +213,8 @@ public struct PluginErrorRecord: Sendable, Equatable {
         if let name {
             object["name"] = .string(name)
             object["stack"] = stack.map(JSON.string) ?? .null
-            if let event { object["event"] = event }
         }
+        if let event { object["event"] = event }
         return .object(object)
     }
 }

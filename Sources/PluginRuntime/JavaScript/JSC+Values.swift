@@ -229,7 +229,8 @@ struct JSThrown: Error, Sendable, Equatable {
             let message = JSC.get(ctx, object, "message")
             let hasMessage = message.map { !JSValueIsUndefined(ctx, $0) } ?? false
             if hasMessage {
-                let name = JSC.get(ctx, object, "name").flatMap { JSC.toString(ctx, $0) } ?? "Error"
+                let nameValue = JSC.get(ctx, object, "name").flatMap { JSValueIsUndefined(ctx, $0) ? nil : $0 }
+                let name = nameValue.flatMap { JSC.toString(ctx, $0) } ?? "Error"
                 let stackValue = JSC.get(ctx, object, "stack")
                 var stack: String?
                 if let stackValue, !JSValueIsUndefined(ctx, stackValue) {

@@ -8,7 +8,9 @@ struct PluginErrorReporter: Sendable {
     let instanceId: String
 
     func recordError(_ descriptor: PluginConfigDescriptor, _ error: JSThrown, event: JSON?) async {
-        await recordError(descriptor, name: error.name, message: error.message, stack: error.stack, event: event)
+        // A thrown non-Error (`throw 'oops'`) has no name: its record is its `String(value)` and the event.
+        await recordError(
+            descriptor, name: error.isErrorObject ? error.name : nil, message: error.message, stack: error.stack, event: event)
     }
 
     func recordError(_ descriptor: PluginConfigDescriptor, name: String?, message: String, stack: String?, event: JSON?) async {
