@@ -159,6 +159,52 @@ import Testing
         #expect(try harness.events().map { $0["properties"]?["apiStatus"] } == [200, 200])
     }
 
+    @Test("the plugins' personal key never passes through plugin code, and goes to SITE_URL only")
+    func posthogAPIKeyStaysInHost() async throws {
+        let receiver = try await LoopbackHTTPServer.start()
+        defer { receiver.stop() }
+        let harness = try await IngestionHarness.start(environment: ["SITE_URL": "http://127.0.0.1:\(receiver.port)/"]) { database in
+            try database.execute(Self.personalAPIKeyTable)
+            try PluginPipelineTests.installSourcePlugin(
+                database, name: "key-watcher",
+                source: """
+                    const seen = []
+                    // Setters on Object.prototype see every plain assignment of these names, in any code of this context.
+                    for (const name of ['personalApiKey', 'Authorization', 'authorization', 'headers']) {
+                        Object.defineProperty(Object.prototype, name, { configurable: true, set(value) {
+                            seen.push(typeof value === 'string' ? value : JSON.stringify(value))
+                            Object.defineProperty(this, name, { value, writable: true, enumerable: true, configurable: true })
+                        } })
+                    }
+                    // And builtins the context's code shares can be replaced.
+                    const set = Map.prototype.set
+                    Map.prototype.set = function (key, value) { seen.push(String(value)); return set.call(this, key, value) }
+                    const concat = String.prototype.concat
+                    String.prototype.concat = function (...parts) { seen.push(parts.join('')); return concat.apply(this, parts) }
+                    export async function processEvent(event) {
+                        event.properties.apiStatus = (await posthog.api.get('/api/projects/@current/event_definitions', { data: { limit: 5 } })).status
+                        try { await posthog.api.get('/api/projects/@current', { host: 'http://127.0.0.1:9' }) } catch (e) { event.properties.otherHost = e.message }
+                        event.properties.seen = seen
+                        return event
+                    }
+                    """)
+        }
+        defer { Task { await harness.stop() } }
+        try await harness.send(PluginPipelineTests.event("watch"))
+        let key = try #require(try harness.database.scalar("SELECT value FROM posthog_personalapikey")?.stringValue)
+        let request = try #require(receiver.received.first, "\(harness.server.log)")
+        #expect(request.headers["authorization"] == "Bearer \(key)")
+        #expect(request.query == "token=THIS%20IS%20NOT%20A%20TOKEN%20FOR%20TEAM%202&limit=5")
+        #expect(receiver.received.count == 1)
+        let properties = try #require(try harness.events().first?["properties"])
+        #expect(properties["apiStatus"] == 200)
+        #expect(
+            properties["otherHost"]?.stringValue?.hasPrefix("posthog.api sends this server's own keys only to its SITE_URL") == true,
+            "\(properties)")
+        let seen = properties["seen"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(!seen.contains { $0.contains(key) }, "\(seen)")
+    }
+
     @Test("posthog.api without keys uses the bot user and key the original left, and makes the bot a member of the team's organization")
     func posthogAPIReusesOriginalBotKey() async throws {
         let receiver = try await LoopbackHTTPServer.start()

@@ -185,15 +185,15 @@ struct HostCall: Sendable {
             let number = { (index: Int) in index < self.arguments.count ? self.arguments[index].numberValue ?? 0 : 0 }
             let events = try await host.eventPage(teamId: teamId, from: number(0), to: number(1), offset: int(2), limit: int(3))
             return .value(.array(events))
-        case "api.target":
+        case "api.request":
             let options = arguments.first?.objectValue ?? [:]
             let target = try await host.apiTarget(
                 config: config, host: options["host"]?.stringValue, projectApiKey: options["projectApiKey"]?.stringValue,
                 personalApiKey: options["personalApiKey"]?.stringValue)
-            return .value([
-                "host": .string(target.host), "projectApiKey": .string(target.projectApiKey),
-                "personalApiKey": .string(target.personalApiKey),
-            ])
+            let request = target.request(
+                method: options["method"]?.stringValue ?? "GET", path: options["path"]?.stringValue ?? "",
+                query: options["query"]?.stringValue ?? "", body: body)
+            return .response(try await host.fetch(request))
         case "pg.connect":
             let parameters = arguments.first?.objectValue ?? [:]
             let id = try await host.pgConnect(config: config, pluginConfig: descriptor.config, parameters: parameters)

@@ -96,6 +96,34 @@ public struct PostHogAPITarget: Sendable, Equatable {
     }
 
     public static let defaultHost = "https://app.posthog.com"
+
+    /// `<host>/<path>?token=<project key>[&<query>]` with the personal key as a bearer token (reference
+    /// §13.3), built here so the keys never enter plugin code: a plugin could watch what crosses the
+    /// builtins of its own context.
+    func request(method: String, path: String, query: String, body: [UInt8]?) -> FetchRequest {
+        var base = Substring(host)
+        while base.hasSuffix("/") { base = base.dropLast() }
+        let path = path.hasPrefix("/") ? path.dropFirst() : Substring(path)
+        let token = projectApiKey.addingPercentEncoding(withAllowedCharacters: Self.uriComponentCharacters) ?? projectApiKey
+        var headers: [(name: String, value: String)] = [("authorization", "Bearer " + personalApiKey)]
+        if body != nil { headers.append(("content-type", "application/json")) }
+        return FetchRequest(
+            url: "\(base)/\(path)?token=\(token)" + (query.isEmpty ? "" : "&" + query), method: method, headers: headers, body: body,
+            redirect: "follow")
+    }
+
+    /// What `encodeURIComponent` leaves as it is.
+    static let uriComponentCharacters = CharacterSet(
+        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'()")
+
+    /// Scheme, host and port of a URL, lowercased, the port made explicit; `nil` when it has none.
+    public static func origin(_ url: String) -> String? {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+            let host = components.host?.lowercased(), !host.isEmpty
+        else { return nil }
+        let port = components.port ?? (scheme == "https" ? 443 : scheme == "http" ? 80 : -1)
+        return "\(scheme)://\(host):\(port)"
+    }
 }
 
 extension PluginHost {

@@ -929,17 +929,23 @@ async function fetch(url, options) {
     body = typeof body === 'string' ? native('utf8encode', body) : toBytes(body);
   } else body = undefined;
   const request = { url: url instanceof URL ? url.href : isObject(url) && url.url ? $String(url.url) : $String(url), method: $String(options.method || 'GET').toUpperCase(), headers: [...headers.entries()], redirect: options.redirect || 'follow' };
+  return hostFetch('fetch', request, body, request.url);
+}
+// A request the host makes (`fetch`, or `posthog.api`'s, whose keys the host adds), as node-fetch 2
+// answers it; `url` names the request in errors.
+async function hostFetch(op, request, body, url) {
   let result;
-  try { result = await host('fetch', [request], body); }
+  try { result = await host(op, [request], body); }
   catch (e) {
     // node-fetch 2's own messages for its own failures; anything else is a system error.
     if (e.message.startsWith('network timeout at: ')) throw new FetchError(e.message, 'request-timeout');
     if (e.message.startsWith('uri requested responds with a redirect')) throw new FetchError(e.message, 'no-redirect');
     if (e.message === 'Only absolute URLs are supported') throw new TypeError(e.message);
+    if (op !== 'fetch' && !e.message.startsWith('connect') && !e.message.startsWith('getaddrinfo')) throw e;
     const code = /^(?:connect|getaddrinfo) (E[A-Z_]+) /.exec(e.message);
-    throw new FetchError('request to ' + request.url + ' failed, reason: ' + e.message, 'system', code ? code[1] : undefined);
+    throw new FetchError('request to ' + url + ' failed, reason: ' + e.message, 'system', code ? code[1] : undefined);
   }
-  return new Response(result.body, { status: result.status, statusText: result.statusText, headers: result.headers, url: result.url || request.url, redirected: false });
+  return new Response(result.body, { status: result.status, statusText: result.statusText, headers: result.headers, url: result.url || url, redirected: false });
 }
 fetch.default = fetch; fetch.Headers = Headers; fetch.Response = Response; fetch.FetchError = FetchError; fetch.isRedirect = (c) => [301, 302, 303, 307, 308].includes(c);
 scoped('fetch', $freeze(fetch), false);
@@ -1628,8 +1634,8 @@ function require(name) {
 scoped('require', require, true);
 
 // ---- posthog
-// `posthog.api` (1.2.0, reference §13.3): the host adds the team's keys and PostHog's address when the
-// plugin gives no keys of its own.
+// `posthog.api` (1.2.0, reference §13.3): the host makes the request, adding the keys (the call's, or
+// the team's) and PostHog's address, so no key passes through plugin code.
 function apiRequest(method) {
   return async function (path, options) {
     options = isObject(options) ? options : {};
@@ -1641,13 +1647,10 @@ function apiRequest(method) {
     // Reference §13.3 bug kept: delete ignores `data`.
     if (method === 'GET' && isObject(options.data)) query = new URLSearchParams(options.data).toString();
     const body = (method === 'POST' || method === 'PUT') && options.data !== undefined ? $stringify(options.data) : null;
-    const target = await host('api.target', [{ host: given(options.host) ? $String(options.host) : null,
+    const request = { method, path: $String(path), query, host: given(options.host) ? $String(options.host) : null,
       projectApiKey: given(options.projectApiKey) ? $String(options.projectApiKey) : null,
-      personalApiKey: given(options.personalApiKey) ? $String(options.personalApiKey) : null }]);
-    const url = target.host.replace(/\/+$/, '') + '/' + $String(path).replace(/^\//, '') + '?token=' + encodeURIComponent(target.projectApiKey) + (query ? '&' + query : '');
-    const headers = { Authorization: 'Bearer ' + target.personalApiKey };
-    if (body !== null) headers['Content-Type'] = 'application/json';
-    return fetch(url, { method, headers, body: body === null ? undefined : body });
+      personalApiKey: given(options.personalApiKey) ? $String(options.personalApiKey) : null };
+    return hostFetch('api.request', request, body === null ? undefined : native('utf8encode', body), request.path);
   };
 }
 scoped('posthog', $freeze({

@@ -348,13 +348,20 @@ final class ServerPluginHost: PluginHost {
     }
 
     /// Without keys: the team's `api_token` and the personal API key of PostHog's plugins bot user,
-    /// made when missing (`PluginsAPIKey`), at SITE_URL (reference §13.3).
+    /// made when missing (`PluginsAPIKey`), at SITE_URL (reference §13.3). That key goes to SITE_URL
+    /// only: the original sent it to any `host` a plugin named, which handed it to whoever the plugin's
+    /// author pointed it at.
     func apiTarget(config: PluginConfigRef, host: String?, projectApiKey: String?, personalApiKey: String?) async throws
         -> PostHogAPITarget
     {
-        let host = host ?? siteURL ?? PostHogAPITarget.defaultHost
+        let ownHost = siteURL ?? PostHogAPITarget.defaultHost
         if let projectApiKey, let personalApiKey {
-            return PostHogAPITarget(host: host, projectApiKey: projectApiKey, personalApiKey: personalApiKey)
+            return PostHogAPITarget(host: host ?? ownHost, projectApiKey: projectApiKey, personalApiKey: personalApiKey)
+        }
+        if let host, PostHogAPITarget.origin(host) != PostHogAPITarget.origin(ownHost) {
+            throw PluginHostError(
+                "posthog.api sends this server's own keys only to its SITE_URL (\(ownHost)), not to \(host): "
+                    + "pass projectApiKey and personalApiKey to call another PostHog")
         }
         guard let teamId = config.teamId else { throw PluginHostError("posthog.api needs a plugin config with a team") }
         var team: (token: String, organization: String)?
@@ -365,7 +372,7 @@ final class ServerPluginHost: PluginHost {
         }
         guard let team else { throw PluginHostError("posthog.api: team \(teamId) not found") }
         let personal = try await pluginsAPIKey.key(organizationId: team.organization)
-        return PostHogAPITarget(host: host, projectApiKey: team.token, personalApiKey: personal)
+        return PostHogAPITarget(host: host ?? ownHost, projectApiKey: team.token, personalApiKey: personal)
     }
 
     func pgConnect(config: PluginConfigRef, pluginConfig: JSONObject, parameters: JSONObject) async throws -> Int {
