@@ -157,12 +157,17 @@ import Testing
     @Test("posthog.api sends the path with the project token and the personal key to the given host")
     func posthogAPI() async throws {
         let (runtime, host) = makeRuntime()
-        await host.setFetchHandler { _ in FetchResponse(status: 200, body: Array(#"{"results": []}"#.utf8)) }
+        await host.setFetchHandler { request in
+            if request.url.hasPrefix("http://down.test/") { throw PluginHostError("connect ECONNREFUSED 10.0.0.1:80") }
+            return FetchResponse(status: 200, body: Array(#"{"results": []}"#.utf8))
+        }
         await runtime.load([
             plugin(
                 1,
                 """
                 export async function processEvent(event) {
+                    const down = { host: 'http://down.test', projectApiKey: 'phc_project', personalApiKey: 'phx_personal' }
+                    try { await posthog.api.get('/api/x', down) } catch (e) { event.properties.down = [e.name, e.type, e.code, e.message] }
                     const keys = { host: 'http://posthog.test:8000', projectApiKey: 'phc_project', personalApiKey: 'phx_personal' }
                     const got = await posthog.api.get('/api/projects/@current/event_definitions', { ...keys, data: { limit: 5 } })
                     event.properties.status = got.status
@@ -181,7 +186,10 @@ import Testing
         #expect(p["body"] == ["results": []])
         #expect(p["error"] == "You must specify a personalApiKey if you specify a projectApiKey and vice-versa!")
         #expect(p["noKeys"]?.stringValue?.contains("pass projectApiKey and personalApiKey") == true)
-        let requests = await host.fetches
+        // A network failure is node-fetch's, as for fetch; the host's refusals above are plain errors.
+        #expect(
+            p["down"] == ["FetchError", "system", "ECONNREFUSED", "request to /api/x failed, reason: connect ECONNREFUSED 10.0.0.1:80"])
+        let requests = await host.fetches.filter { !$0.url.hasPrefix("http://down.test/") }
         #expect(requests.map(\.method) == ["GET", "POST", "PUT", "DELETE"])
         #expect(
             requests.map(\.url) == [

@@ -941,7 +941,8 @@ async function hostFetch(op, request, body, url) {
     if (e.message.startsWith('network timeout at: ')) throw new FetchError(e.message, 'request-timeout');
     if (e.message.startsWith('uri requested responds with a redirect')) throw new FetchError(e.message, 'no-redirect');
     if (e.message === 'Only absolute URLs are supported') throw new TypeError(e.message);
-    if (op !== 'fetch' && !e.message.startsWith('connect') && !e.message.startsWith('getaddrinfo')) throw e;
+    // The host's own refusals of a `posthog.api` call (no keys, another host) are not network errors.
+    if (op !== 'fetch' && e.message.startsWith('posthog.api')) throw e;
     const code = /^(?:connect|getaddrinfo) (E[A-Z_]+) /.exec(e.message);
     throw new FetchError('request to ' + url + ' failed, reason: ' + e.message, 'system', code ? code[1] : undefined);
   }

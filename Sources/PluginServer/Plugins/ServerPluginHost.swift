@@ -364,15 +364,21 @@ final class ServerPluginHost: PluginHost {
                     + "pass projectApiKey and personalApiKey to call another PostHog")
         }
         guard let teamId = config.teamId else { throw PluginHostError("posthog.api needs a plugin config with a team") }
-        var team: (token: String, organization: String)?
-        for try await row in try await store.query(
-            "SELECT api_token, organization_id::text FROM posthog_team WHERE id = \(teamId)"
-        ).decode((String, String).self) {
-            team = row
+        do {
+            var team: (token: String, organization: String)?
+            for try await row in try await store.query(
+                "SELECT api_token, organization_id::text FROM posthog_team WHERE id = \(teamId)"
+            ).decode((String, String).self) {
+                team = row
+            }
+            guard let team else { throw PluginHostError("posthog.api: team \(teamId) not found") }
+            let personal = try await pluginsAPIKey.key(organizationId: team.organization)
+            return PostHogAPITarget(host: host ?? ownHost, projectApiKey: team.token, personalApiKey: personal)
+        } catch let error as PluginHostError {
+            throw error
+        } catch {
+            throw PluginHostError("posthog.api: cannot read the team's keys: \(PostgresFailure.summary(error))")
         }
-        guard let team else { throw PluginHostError("posthog.api: team \(teamId) not found") }
-        let personal = try await pluginsAPIKey.key(organizationId: team.organization)
-        return PostHogAPITarget(host: host ?? ownHost, projectApiKey: team.token, personalApiKey: personal)
     }
 
     func pgConnect(config: PluginConfigRef, pluginConfig: JSONObject, parameters: JSONObject) async throws -> Int {
