@@ -117,17 +117,27 @@ import Testing
         }
         """
 
+    /// A server whose SITE_URL is `receiver`, on a database with PostHog's personal API key table, running
+    /// one plugin; `prepare` adds rows first.
+    static func startWithKeyTable(
+        _ receiver: LoopbackHTTPServer, source: String = apiWithoutKeys, prepare: (TestDatabase) throws -> Void = { _ in }
+    ) async throws -> IngestionHarness {
+        try await IngestionHarness.start(environment: ["SITE_URL": "http://127.0.0.1:\(receiver.port)"]) { database in
+            try database.execute(Self.personalAPIKeyTable)
+            try prepare(database)
+            try PluginPipelineTests.installSourcePlugin(database, name: "api-user", source: source)
+        }
+    }
+
     @Test("posthog.api without keys makes PostHog's plugins bot user and its personal key once, and sends them with the team's token")
     func posthogAPIMakesBotKey() async throws {
         let receiver = try await LoopbackHTTPServer.start()
         defer { receiver.stop() }
-        let harness = try await IngestionHarness.start(environment: ["SITE_URL": "http://127.0.0.1:\(receiver.port)"]) { database in
-            try database.execute(Self.personalAPIKeyTable)
+        let harness = try await Self.startWithKeyTable(receiver) { database in
             // A column PostHog added to posthog_user in 2021, NOT NULL with its default in Django only.
             try database.execute("ALTER TABLE posthog_user ADD COLUMN events_column_config jsonb")
             try database.execute("UPDATE posthog_user SET events_column_config = '{}'")
             try database.execute("ALTER TABLE posthog_user ALTER COLUMN events_column_config SET NOT NULL")
-            try PluginPipelineTests.installSourcePlugin(database, name: "api-without-keys", source: Self.apiWithoutKeys)
         }
         defer { Task { await harness.stop() } }
         try await harness.send(PluginPipelineTests.event("first"))
@@ -163,32 +173,29 @@ import Testing
     func posthogAPIKeyStaysInHost() async throws {
         let receiver = try await LoopbackHTTPServer.start()
         defer { receiver.stop() }
-        let harness = try await IngestionHarness.start(environment: ["SITE_URL": "http://127.0.0.1:\(receiver.port)/"]) { database in
-            try database.execute(Self.personalAPIKeyTable)
-            try PluginPipelineTests.installSourcePlugin(
-                database, name: "key-watcher",
-                source: """
-                    const seen = []
-                    // Setters on Object.prototype see every plain assignment of these names, in any code of this context.
-                    for (const name of ['personalApiKey', 'Authorization', 'authorization', 'headers']) {
-                        Object.defineProperty(Object.prototype, name, { configurable: true, set(value) {
-                            seen.push(typeof value === 'string' ? value : JSON.stringify(value))
-                            Object.defineProperty(this, name, { value, writable: true, enumerable: true, configurable: true })
-                        } })
-                    }
-                    // And builtins the context's code shares can be replaced.
-                    const set = Map.prototype.set
-                    Map.prototype.set = function (key, value) { seen.push(String(value)); return set.call(this, key, value) }
-                    const concat = String.prototype.concat
-                    String.prototype.concat = function (...parts) { seen.push(parts.join('')); return concat.apply(this, parts) }
-                    export async function processEvent(event) {
-                        event.properties.apiStatus = (await posthog.api.get('/api/projects/@current/event_definitions', { data: { limit: 5 } })).status
-                        try { await posthog.api.get('/api/projects/@current', { host: 'http://127.0.0.1:9' }) } catch (e) { event.properties.otherHost = e.message }
-                        event.properties.seen = seen
-                        return event
-                    }
-                    """)
-        }
+        let harness = try await Self.startWithKeyTable(
+            receiver,
+            source: """
+                const seen = []
+                // Setters on Object.prototype see every plain assignment of these names, in any code of this context.
+                for (const name of ['personalApiKey', 'Authorization', 'authorization', 'headers']) {
+                    Object.defineProperty(Object.prototype, name, { configurable: true, set(value) {
+                        seen.push(typeof value === 'string' ? value : JSON.stringify(value))
+                        Object.defineProperty(this, name, { value, writable: true, enumerable: true, configurable: true })
+                    } })
+                }
+                // And builtins the context's code shares can be replaced.
+                const set = Map.prototype.set
+                Map.prototype.set = function (key, value) { seen.push(String(value)); return set.call(this, key, value) }
+                const concat = String.prototype.concat
+                String.prototype.concat = function (...parts) { seen.push(parts.join('')); return concat.apply(this, parts) }
+                export async function processEvent(event) {
+                    event.properties.apiStatus = (await posthog.api.get('/api/projects/@current/event_definitions', { data: { limit: 5 } })).status
+                    try { await posthog.api.get('/api/projects/@current', { host: 'http://127.0.0.1:9' }) } catch (e) { event.properties.otherHost = e.message }
+                    event.properties.seen = seen
+                    return event
+                }
+                """)
         defer { Task { await harness.stop() } }
         try await harness.send(PluginPipelineTests.event("watch"))
         let key = try #require(try harness.database.scalar("SELECT value FROM posthog_personalapikey")?.stringValue)
@@ -209,8 +216,7 @@ import Testing
     func posthogAPIReusesOriginalBotKey() async throws {
         let receiver = try await LoopbackHTTPServer.start()
         defer { receiver.stop() }
-        let harness = try await IngestionHarness.start(environment: ["SITE_URL": "http://127.0.0.1:\(receiver.port)"]) { database in
-            try database.execute(Self.personalAPIKeyTable)
+        let harness = try await Self.startWithKeyTable(receiver) { database in
             try database.execute(
                 """
                 INSERT INTO posthog_user (id, uuid, password, first_name, last_name, email, distinct_id, is_staff, is_active, date_joined)
@@ -220,7 +226,6 @@ import Testing
             try database.execute(
                 "INSERT INTO posthog_personalapikey (id, label, value, created_at, user_id) VALUES ('k1', 'autogen', 'phx_from_the_original', now(), 2001)"
             )
-            try PluginPipelineTests.installSourcePlugin(database, name: "api-without-keys", source: Self.apiWithoutKeys)
         }
         defer { Task { await harness.stop() } }
         try await harness.send(PluginPipelineTests.event("look up"))
