@@ -169,6 +169,29 @@ import Testing
         #expect(try harness.events().map { $0["properties"]?["apiStatus"] } == [200, 200])
     }
 
+    @Test("calls made together at first use make one bot user and one key")
+    func posthogAPIConcurrentFirstUse() async throws {
+        let receiver = try await LoopbackHTTPServer.start()
+        defer { receiver.stop() }
+        let harness = try await Self.startWithKeyTable(
+            receiver,
+            source: """
+                export async function processEvent(event) {
+                    const responses = await Promise.all([1, 2, 3, 4, 5].map((n) => posthog.api.get('/api/projects/@current/persons/' + n)))
+                    event.properties.statuses = responses.map((r) => r.status)
+                    return event
+                }
+                """)
+        defer { Task { await harness.stop() } }
+        try await harness.send(PluginPipelineTests.event("together"))
+        #expect(try harness.events().first?["properties"]?["statuses"] == [200, 200, 200, 200, 200], "\(harness.server.log)")
+        #expect(try harness.database.count("posthog_user", where: "email = '$plugins_personal_api_key'") == 1)
+        #expect(try harness.database.count("posthog_personalapikey") == 1)
+        let key = try #require(try harness.database.scalar("SELECT value FROM posthog_personalapikey")?.stringValue)
+        #expect(receiver.received.count == 5)
+        #expect(receiver.received.allSatisfy { $0.headers["authorization"] == "Bearer \(key)" })
+    }
+
     @Test("the plugins' personal key never passes through plugin code, and goes to SITE_URL only")
     func posthogAPIKeyStaysInHost() async throws {
         let receiver = try await LoopbackHTTPServer.start()

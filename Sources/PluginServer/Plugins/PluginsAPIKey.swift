@@ -26,20 +26,40 @@ final class PluginsAPIKey: Sendable {
         var checkedAt: Double = 0
     }
     private let known = Mutex(Known())
+    /// The last lookup started; each waits for the one before it.
+    private let pending = Mutex<Task<String, any Error>?>(nil)
 
     init(store: PostgresStore) { self.store = store }
 
     /// The bot's key, with the bot a member of the organization.
     func key(organizationId: String) async throws -> String {
+        if let cached = cached(organizationId) { return cached }
+        // One lookup at a time: configs calling the API together at first use would each make a key.
+        let lookup = pending.withLock { pending in
+            let previous = pending
+            let next = Task<String, any Error> {
+                _ = await previous?.result
+                if let cached = self.cached(organizationId) { return cached }
+                return try await self.findOrMake(organizationId: organizationId)
+            }
+            pending = next
+            return next
+        }
+        return try await lookup.value
+    }
+
+    private func cached(_ organizationId: String) -> String? {
         let now = Date().timeIntervalSince1970
-        let cached = known.withLock { known -> String? in
+        return known.withLock { known -> String? in
             guard now - known.checkedAt < Self.reuseSeconds else {
                 known = Known()
                 return nil
             }
             return known.organizations.contains(organizationId) ? known.key : nil
         }
-        if let cached { return cached }
+    }
+
+    private func findOrMake(organizationId: String) async throws -> String {
         guard try await tableExists("posthog_personalapikey") else {
             throw PluginHostError(
                 "posthog.api without keys needs PostHog's posthog_personalapikey table, which this database does not have; "
@@ -53,6 +73,7 @@ final class PluginsAPIKey: Sendable {
             ON CONFLICT (organization_id, user_id) DO NOTHING
             """)
         let key = try await botKey(userId: userId)
+        let now = Date().timeIntervalSince1970
         known.withLock { known in
             if known.userId != userId { known = Known(userId: userId, checkedAt: now) }
             known.key = key
