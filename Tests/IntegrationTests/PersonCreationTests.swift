@@ -23,7 +23,7 @@ import Testing
 
     static func request(_ distinctId: String, teamId: Int = 2) -> PersonStore.NewPerson {
         PersonStore.NewPerson(
-            teamId: teamId, distinctId: distinctId, uuid: UUID(uuidString: UUIDT().uuidString)!,
+            teamId: teamId, distinctId: distinctId, uuid: UUIDT().uuid,
             createdAt: EventTimestamp.parseISO8601("2021-05-01T12:00:00.000Z")!)
     }
 

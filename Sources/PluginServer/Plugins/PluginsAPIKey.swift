@@ -83,9 +83,7 @@ final class PluginsAPIKey: Sendable {
     }
 
     private func tableExists(_ name: String) async throws -> Bool {
-        var exists = false
-        for try await found in try await store.query("SELECT to_regclass(\(name)) IS NOT NULL").decode(Bool.self) { exists = found }
-        return exists
+        try await store.first("SELECT to_regclass(\(name)) IS NOT NULL", as: Bool.self) ?? false
     }
 
     private func botUser() async throws -> Int {
@@ -108,33 +106,21 @@ final class PluginsAPIKey: Sendable {
         values = values.filter { columns.all.contains($0.key) }
         let names = values.keys.sorted()
         var bindings = PostgresBindings()
-        var placeholders: [String] = []
-        for (index, name) in names.enumerated() {
-            if name == "events_column_config" {
-                placeholders.append("$\(index + 1)::jsonb")
-            } else {
-                placeholders.append("$\(index + 1)")
-            }
-            try bindings.append(values[name]!)
-        }
+        for name in names { try bindings.append(values[name]!) }
+        let placeholders = names.indices.map { "$\($0 + 1)" + (names[$0] == "events_column_config" ? "::jsonb" : "") }
         // Column names come from the fixed list above, never from input.
         let sql = """
             INSERT INTO posthog_user (\(names.joined(separator: ", "))) VALUES (\(placeholders.joined(separator: ", ")))
             ON CONFLICT (email) DO NOTHING RETURNING id
             """
-        for try await id in try await store.query(PostgresQuery(unsafeSQL: sql, binds: bindings)).decode(Int.self) { return id }
+        if let id = try await store.first(PostgresQuery(unsafeSQL: sql, binds: bindings), as: Int.self) { return id }
         // Another server made it first.
         guard let id = try await existingBotUser() else { throw PluginHostError("posthog.api: could not make the plugins' API user") }
         return id
     }
 
     private func existingBotUser() async throws -> Int? {
-        for try await id in try await store.query("SELECT id FROM posthog_user WHERE email = \(Self.botEmail) ORDER BY id LIMIT 1")
-            .decode(Int.self)
-        {
-            return id
-        }
-        return nil
+        try await store.first("SELECT id FROM posthog_user WHERE email = \(Self.botEmail) ORDER BY id LIMIT 1", as: Int.self)
     }
 
     /// posthog_user's columns, and those a row must name (NOT NULL without a default).
@@ -155,11 +141,10 @@ final class PluginsAPIKey: Sendable {
     }
 
     private func botKey(userId: Int) async throws -> String {
-        for try await value in try await store.query(
-            "SELECT value FROM posthog_personalapikey WHERE user_id = \(userId) AND value IS NOT NULL ORDER BY created_at LIMIT 1"
-        ).decode(String.self) {
-            return value
-        }
+        let existing = try await store.first(
+            "SELECT value FROM posthog_personalapikey WHERE user_id = \(userId) AND value IS NOT NULL ORDER BY created_at LIMIT 1",
+            as: String.self)
+        if let existing { return existing }
         let value = "phx_" + Self.randomToken(32)
         try await store.execute(
             """

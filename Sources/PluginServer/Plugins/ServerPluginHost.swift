@@ -365,15 +365,11 @@ final class ServerPluginHost: PluginHost {
         }
         guard let teamId = config.teamId else { throw PluginHostError("posthog.api needs a plugin config with a team") }
         do {
-            var team: (token: String, organization: String)?
-            for try await row in try await store.query(
-                "SELECT api_token, organization_id::text FROM posthog_team WHERE id = \(teamId)"
-            ).decode((String, String).self) {
-                team = row
-            }
-            guard let team else { throw PluginHostError("posthog.api: team \(teamId) not found") }
-            let personal = try await pluginsAPIKey.key(organizationId: team.organization)
-            return PostHogAPITarget(host: host ?? ownHost, projectApiKey: team.token, personalApiKey: personal)
+            let team = try await store.first(
+                "SELECT api_token, organization_id::text FROM posthog_team WHERE id = \(teamId)", as: (String, String).self)
+            guard let (token, organization) = team else { throw PluginHostError("posthog.api: team \(teamId) not found") }
+            let personal = try await pluginsAPIKey.key(organizationId: organization)
+            return PostHogAPITarget(host: host ?? ownHost, projectApiKey: token, personalApiKey: personal)
         } catch let error as PluginHostError {
             throw error
         } catch {
@@ -390,16 +386,13 @@ final class ServerPluginHost: PluginHost {
     func pgEnd(connection: Int, config: PluginConfigRef) async { await postgresClients.end(connection, config: config) }
 
     func eventBounds(teamId: Int) async throws -> (min: Double, max: Double)? {
-        var bounds: (min: Double, max: Double)?
-        for try await (low, high) in try await store.query(
+        let bounds = try await store.first(
             """
             SELECT (extract(epoch FROM min("timestamp")) * 1000)::float8, (extract(epoch FROM max("timestamp")) * 1000)::float8
             FROM posthog_event WHERE team_id = \(teamId)
-            """
-        ).decode((Double?, Double?).self) {
-            if let low, let high { bounds = (low, high) }
-        }
-        return bounds
+            """, as: (Double?, Double?).self)
+        guard let (low, high) = bounds, let low, let high else { return nil }
+        return (low, high)
     }
 
     /// Events as the original's historical export handed them to `exportEvents`.

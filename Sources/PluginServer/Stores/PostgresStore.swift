@@ -43,6 +43,15 @@ public struct PostgresStore: Sendable {
         return try await client.query(query, logger: logger, file: file, line: line)
     }
 
+    /// The first row of a query, decoded; `nil` when it returned none.
+    func first<each Column: PostgresDecodable & Sendable>(
+        _ query: PostgresQuery, as columns: (repeat each Column).Type, function: String = #function, file: String = #fileID,
+        line: Int = #line
+    ) async throws -> (repeat each Column)? {
+        for try await row in try await self.query(query, function: function, file: file, line: line).decode(columns) { return row }
+        return nil
+    }
+
     func execute(_ query: PostgresQuery, function: String = #function, file: String = #fileID, line: Int = #line) async throws {
         let start = ContinuousClock.now
         defer { record(function, since: start) }
