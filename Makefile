@@ -26,12 +26,12 @@ dist:
 	@scripts/dist.sh
 
 dist-check:
-	@set -e; eval "$$($(SERVICES) start)"; scripts/check-dist.sh
+	@set -e; services_env="$$($(SERVICES) start)"; eval "$$services_env"; scripts/check-dist.sh
 
 benchmark:
 	swift build -c release --product plugin-benchmark
 	swift build -c release --product plugin-server
-	@set -e; eval "$$($(SERVICES) start)"; .build/release/plugin-benchmark --out .build/benchmark.jsonl
+	@set -e; services_env="$$($(SERVICES) start)"; eval "$$services_env"; .build/release/plugin-benchmark --out .build/benchmark.jsonl
 
 services:
 	@$(SERVICES) start
@@ -42,7 +42,7 @@ services-stop:
 run: release
 	@set -e; \
 	if [ -z "$$DATABASE_URL" ] || [ -z "$$REDIS_URL" ]; then \
-	  eval "$$($(SERVICES) start)"; \
+	  services_env="$$($(SERVICES) start)"; eval "$$services_env"; \
 	fi; \
 	bin=.build/release/plugin-server; \
 	$$bin migrate --seed; \
@@ -54,7 +54,7 @@ run: release
 	exec $$bin
 
 test:
-	@set -e; eval "$$($(SERVICES) start)"; \
+	@set -e; services_env="$$($(SERVICES) start)"; eval "$$services_env"; \
 	swift build --build-tests; \
 	swift test --skip-build --no-parallel
 

@@ -50,6 +50,11 @@ start_redis() {
       --pidfile "$redis_dir/redis.pid" --logfile "$redis_dir/redis.log" \
       --appendonly yes --appendfsync everysec --save "" >/dev/null
     for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
+      echo "services.sh: Redis did not start on port $redis_port; its log ($redis_dir/redis.log) ends:" >&2
+      tail -3 "$redis_dir/redis.log" >&2 || true
+      exit 1
+    fi
   fi
 }
 
@@ -84,6 +89,11 @@ start_kafka() {
       --storage-engine memory://tansu/ >"$kafka_dir/tansu.log" 2>&1 &
     echo $! >"$kafka_dir/tansu.pid"
     for _ in $(seq 1 100); do kafka_up && break; sleep 0.1; done
+    if ! kafka_up; then
+      echo "services.sh: the Kafka broker did not start on port $kafka_port; its log ($kafka_dir/tansu.log) ends:" >&2
+      tail -3 "$kafka_dir/tansu.log" >&2 || true
+      exit 1
+    fi
   fi
 }
 
