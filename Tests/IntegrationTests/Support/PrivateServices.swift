@@ -100,10 +100,17 @@ final class PrivateRedis: @unchecked Sendable {
         for _ in 0..<200 where process?.isRunning == true { Thread.sleep(forTimeInterval: 0.05) }
     }
 
+    /// Shuts the server down without writing (SIGTERM makes it write its append-only file first, and
+    /// a server that cannot write then refuses to exit), killing it when it does not go, before its
+    /// directory is removed: a server left behind would outlive the test run.
     func destroy() {
-        if let process, process.isRunning {
-            process.terminate()
+        if let process {
+            _ = try? runCommand("redis-cli", ["-p", "\(port)", "shutdown", "nosave"])
             waitForExit()
+            if kill(process.processIdentifier, 0) == 0 {
+                kill(process.processIdentifier, SIGKILL)
+                waitForExit()
+            }
         }
         try? FileManager.default.removeItem(atPath: directory)
     }
