@@ -403,6 +403,8 @@ import ZIPFoundation
 
             export function onEvent(event: any) {
                 console.error(new Error('line sixteen').stack)
+                console.error('failed:', new Error('seventeen').stack)
+                console.log('kept\\nas written foo@prelude.js:1:1\\n' + JSON.stringify({ stack: new Error('x').stack }))
             }
             """
         let zip = try makeZip([
@@ -425,8 +427,14 @@ import ZIPFoundation
         // A stack the plugin logs itself.
         await runtime.onEvent(teamId: 2, event: sampleEvent)
         try await settleHost()
-        let logged = try #require(await host.logs.first { $0.config.id == 1 && $0.source == .console }?.message)
-        #expect(logged.hasPrefix("onEvent@index.ts:16:") && !logged.contains("prelude.js"), "\(logged)")
+        let logged = await host.logs.filter { $0.config.id == 1 && $0.source == .console }.map(\.message)
+        try #require(logged.count == 3, "\(logged)")
+        #expect(logged[0].hasPrefix("onEvent@index.ts:16:") && !logged[0].contains("prelude.js"), "\(logged[0])")
+        // A stack logged after a label starts on the label's line: the label stays.
+        #expect(logged[1].hasPrefix("failed: onEvent@index.ts:17:") && !logged[1].contains("prelude.js"), "\(logged[1])")
+        // Text that only looks like a frame, and a stack inside JSON, are not frames of the message.
+        #expect(logged[2].hasPrefix("kept\nas written foo@prelude.js:1:1\n{\"stack\":\"onEvent@index.ts"), "\(logged[2])")
+        #expect(logged[2].contains("@prelude.js:"), "\(logged[2])")
     }
 
     @Test("zip and tgz archives with a top-level folder load, and a multi-file archive is bundled")

@@ -53,12 +53,26 @@ final class PluginContext {
         return sourceMap.rewrite(stack: text, file: PluginModule.file, firstLineOffset: PluginModule.prefix.utf16.count)
     }
 
+    /// Only whole frame lines go, and the frame a label shares a line with when a stack is logged
+    /// after it (`console.error('failed:', error.stack)`: JavaScriptCore's stacks have no first line of
+    /// their own); the rest of a message stays as the plugin wrote it.
     static func withoutPreludeFrames(_ text: String) -> String {
-        let location = Prelude.url + ":"
-        guard text.contains(location) else { return text }
-        return text.split(separator: "\n", omittingEmptySubsequences: false)
-            .filter { !($0.hasPrefix(location) || $0.contains("@" + location)) }
-            .joined(separator: "\n")
+        guard text.contains("@" + Prelude.url + ":") else { return text }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        var kept: [Substring] = []
+        kept.reserveCapacity(lines.count)
+        for (index, line) in lines.enumerated() {
+            if StackFrame.isFrame(line, file: Prelude.url) { continue }
+            let nextIsFrame = index + 1 < lines.count && StackFrame.isFrame(lines[index + 1])
+            if nextIsFrame, let start = line.lastIndex(where: \.isWhitespace).map(line.index(after:)),
+                StackFrame.isFrame(line[start...], file: Prelude.url)
+            {
+                kept.append(line[..<start])
+                continue
+            }
+            kept.append(line)
+        }
+        return kept.joined(separator: "\n")
     }
 
     /// Evaluates the prelude and compiles the plugin's module function. A syntax error in the plugin
