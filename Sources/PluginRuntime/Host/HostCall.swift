@@ -48,7 +48,7 @@ struct HostCall: Sendable {
         do {
             return try await run()
         } catch let error as PluginHostError {
-            return .failure(error.message)
+            return .failure(error.message, properties: error.properties)
         } catch {
             return .failure("\(error)")
         }

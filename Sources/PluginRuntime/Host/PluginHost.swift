@@ -316,5 +316,11 @@ public struct PluginJob: Sendable, Equatable {
 /// An error a host operation reports to the plugin; `message` becomes the rejection's message.
 public struct PluginHostError: Error, Sendable, Equatable {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// Own properties of the Error the plugin gets besides `message`: node-postgres' errors carry
+    /// `code`, `severity`, `detail`… that plugins branch on.
+    public var properties: JSONObject
+    public init(_ message: String, properties: JSONObject = [:]) {
+        self.message = message
+        self.properties = properties
+    }
 }

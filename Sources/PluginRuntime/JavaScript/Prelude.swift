@@ -980,6 +980,11 @@ class PgClient {
       if (this._id === null) await this.connect();
       const params = $isArray(values) ? values.map((v) => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : isObject(v) ? $stringify(v) : $String(v))) : [];
       const result = await host('pg.query', [this._id, $String(text), params]);
+      // node-postgres' Dates: date, timestamp and timestamptz columns (the host sends ISO text).
+      for (const field of result.fields) {
+        if (field.dataTypeID !== 1082 && field.dataTypeID !== 1114 && field.dataTypeID !== 1184) continue;
+        for (const row of result.rows) { if (typeof row[field.name] === 'string') row[field.name] = new Date(row[field.name]); }
+      }
       if (typeof callback === 'function') callback(null, result);
       return result;
     } catch (error) { if (typeof callback === 'function') { callback(error); return undefined; } throw error; }

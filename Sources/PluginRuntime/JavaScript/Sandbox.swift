@@ -387,8 +387,12 @@ final class Sandbox {
                 JSC.makeValue(ctx, .array(response.headers.map { [.string($0.name), .string($0.value)] })))
             JSC.set(ctx, object, "body", JSC.makeBytes(ctx, response.body))
             return object
-        case .failure(let message):
-            return JSObjectMakeError(ctx, 1, [JSC.makeString(ctx, message)], nil)
+        case .failure(let message, let properties):
+            let error = JSObjectMakeError(ctx, 1, [JSC.makeString(ctx, message)], nil)
+            if let error {
+                for (key, value) in properties { JSC.set(ctx, error, key, JSC.makeValue(ctx, value)) }
+            }
+            return error
         }
     }
 
@@ -508,7 +512,8 @@ enum HostResult: Sendable {
     /// Boxed: the response is several times the size of the other payloads, and every frame on a host
     /// call's way holds a result.
     indirect case response(FetchResponse)
-    case failure(String)
+    /// An Error with this message and these own properties.
+    case failure(String, properties: JSONObject = [:])
 }
 
 extension HostResult {

@@ -86,7 +86,12 @@ actor PluginPostgresConnections {
             host: target.host, port: target.port, username: target.user, password: target.password, database: target.database, tls: tls)
         nextId += 1
         let id = nextId
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
+        } catch {
+            throw Self.nodePostgresError(error, target: target)
+        }
         connections[id] = (config.id, connection)
         return id
     }
@@ -101,8 +106,8 @@ actor PluginPostgresConnections {
         let result: PostgresQueryResult
         do {
             result = try await entry.connection.query(PostgresQuery(unsafeSQL: text, binds: binds), logger: logger).get()
-        } catch let error as PSQLError {
-            throw PluginHostError(error.serverInfo?[.message] ?? "\(error)")
+        } catch {
+            throw Self.nodePostgresError(error, target: nil)
         }
         var rows: [JSON] = []
         var fields: [JSON] = []
@@ -131,8 +136,42 @@ actor PluginPostgresConnections {
         for entry in all { try? await entry.connection.close() }
     }
 
+    /// The error node-postgres gives: the server's message with its fields (`code` the SQLSTATE, and
+    /// `name` "error", as its DatabaseError), or Node's wording of a failed connection with its `code`
+    /// (`connect ECONNREFUSED 127.0.0.1:5432`); never postgres-nio's generic description.
+    static func nodePostgresError(_ error: any Error, target: Target?) -> PluginHostError {
+        guard let error = error as? PSQLError else { return PluginHostError(String(reflecting: error)) }
+        if let info = error.serverInfo {
+            let fields: [(String, PSQLError.ServerInfo.Field)] = [
+                ("severity", .severity), ("code", .sqlState), ("detail", .detail), ("hint", .hint), ("position", .position),
+                ("internalPosition", .internalPosition), ("internalQuery", .internalQuery), ("where", .locationContext),
+                ("schema", .schemaName), ("table", .tableName), ("column", .columnName), ("dataType", .dataTypeName),
+                ("constraint", .constraintName), ("file", .file), ("line", .line), ("routine", .routine),
+            ]
+            var properties: JSONObject = ["name": "error"]
+            for (name, field) in fields { if let value = info[field] { properties[name] = .string(value) } }
+            return PluginHostError(info[.message] ?? "\(error.code)", properties: properties)
+        }
+        if let underlying = error.underlying, let target,
+            let url = URL(string: "postgres://\(target.host.contains(":") ? "[\(target.host)]" : target.host):\(target.port)"),
+            let reason = PluginFetcher.nodeReason(underlying, url: url),
+            let code = reason.split(separator: " ").dropFirst().first
+        {
+            return PluginHostError(reason, properties: ["code": .string(String(code)), "errno": .string(String(code))])
+        }
+        switch error.code {
+        case .sslUnsupported: return PluginHostError("The server does not support SSL connections")
+        case .serverClosedConnection: return PluginHostError("Connection terminated unexpectedly")
+        case .clientClosedConnection: return PluginHostError("Client was closed and is not queryable")
+        default: break
+        }
+        let reason = error.underlying.map { String(describing: $0) } ?? "\(error.code)"
+        return PluginHostError("pg: \(error.code): \(reason)")
+    }
+
     /// Column values as node-postgres returns them: bigint and numeric as strings, timestamps as ISO
-    /// text (JSON cannot carry a Date), json parsed.
+    /// text (JSON cannot carry a Date: the sandbox makes Dates of them by the field's type), json
+    /// parsed, one-dimensional arrays of these as arrays.
     static func value(_ cell: PostgresCell) -> JSON {
         guard cell.bytes != nil else { return .null }
         switch cell.dataType {
@@ -146,6 +185,13 @@ actor PluginPostgresConnections {
                 .string(EventTimestamp(millisecondsSince1970: Int64($0.timeIntervalSince1970 * 1000)).isoString)
             } ?? .null
         case .uuid: return (try? cell.decode(UUID.self)).map { .string($0.uuidString.lowercased()) } ?? .null
+        case .boolArray: return (try? cell.decode([Bool].self)).map { .array($0.map(JSON.bool)) } ?? .null
+        case .int2Array, .int4Array: return (try? cell.decode([Int].self)).map { .array($0.map { .number(Double($0)) }) } ?? .null
+        case .int8Array: return (try? cell.decode([Int64].self)).map { .array($0.map { .string(String($0)) }) } ?? .null
+        case .float4Array, .float8Array: return (try? cell.decode([Double].self)).map { .array($0.map(JSON.number)) } ?? .null
+        case .textArray, .varcharArray, .nameArray, .bpcharArray:
+            return (try? cell.decode([String].self)).map { .array($0.map(JSON.string)) } ?? .null
+        case .uuidArray: return (try? cell.decode([UUID].self)).map { .array($0.map { .string($0.uuidString.lowercased()) }) } ?? .null
         case .json, .jsonb:
             guard var bytes = cell.bytes else { return .null }
             if cell.dataType == .jsonb, cell.format == .binary { bytes.moveReaderIndex(forwardBy: 1) }
