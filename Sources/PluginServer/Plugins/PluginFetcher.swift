@@ -57,7 +57,7 @@ final class PluginFetcher: Sendable {
             return FetchResponse(
                 status: Int(response.status.code), statusText: response.status.reasonPhrase,
                 headers: response.headers.map { (name: $0.name.lowercased(), value: $0.value) },
-                url: response.url?.absoluteString ?? request.url, body: Array(buffer: body))
+                url: Self.responseURL(response.url?.absoluteString ?? request.url), body: Array(buffer: body))
         } catch let error as PluginHostError {
             throw error
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
@@ -66,6 +66,13 @@ final class PluginFetcher: Sendable {
             // The sandbox wraps this as node-fetch does: `request to <url> failed, reason: <this>`.
             throw PluginHostError(Self.nodeReason(error, url: url) ?? "\(error)")
         }
+    }
+
+    /// `res.url` as node-fetch gives it (Node's `url.format` of `url.parse`): an empty path is `/`.
+    static func responseURL(_ text: String) -> String {
+        guard var components = URLComponents(string: text), components.host != nil, components.path.isEmpty else { return text }
+        components.path = "/"
+        return components.string ?? text
     }
 
     /// Node's wording of a connection failure, which plugins match on (`connect ECONNREFUSED

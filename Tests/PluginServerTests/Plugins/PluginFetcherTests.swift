@@ -28,4 +28,13 @@ import Testing
         }
         #expect(error?.message == "getaddrinfo ENOTFOUND nonexistent.invalid")
     }
+
+    @Test("res.url is the URL as Node formats it: an empty path becomes /, paths are sent as written")
+    func responseURL() {
+        #expect(PluginFetcher.responseURL("http://127.0.0.1:8765") == "http://127.0.0.1:8765/")
+        #expect(PluginFetcher.responseURL("https://example.com?a=1") == "https://example.com/?a=1")
+        for kept in ["http://h//double//slash", "http://h/a/../b/./c", "http://h/x?y=%20"] {
+            #expect(PluginFetcher.responseURL(kept) == kept)
+        }
+    }
 }
