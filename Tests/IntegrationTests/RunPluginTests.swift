@@ -204,6 +204,11 @@ import Testing
         let missing = try runPlugin(["\(Self.fixtures)/does-not-exist.js"])
         #expect(missing.status == 2)
         #expect(missing.errors.contains("run-plugin: No plugin at"))
+        let absent = try runPlugin(["\(Self.fixtures)/exports.js", "--events", "\(Self.fixtures)/no-such-events.jsonl"])
+        #expect(absent.status == 2 && absent.errors.contains("run-plugin: Cannot read events file"), "\(absent.errors)")
+        // A device or a pipe is read to its end like a file: /dev/null is no events.
+        let none = try runPlugin(["\(Self.fixtures)/no-entry-points.js", "--events", "/dev/null"])
+        #expect(none.status == 0 && none.lines.isEmpty, "\(none.output)\(none.errors)")
     }
 
     @Test("an exporter throwing RetryError under run-plugin: the retry job is shown, not run, and the run succeeds")

@@ -6,8 +6,14 @@ enum RunnerEventInput {
     static func read(path: String?) throws(RunnerError) -> [JSON] {
         let data: Data
         if let path {
-            guard let contents = FileManager.default.contents(atPath: path) else { throw RunnerError("Cannot read events file \(path)") }
-            data = contents
+            // Read as a stream: `/dev/null`, a pipe or `<(…)` have no size to read up to.
+            guard let file = FileHandle(forReadingAtPath: path) else { throw RunnerError("Cannot read events file \(path)") }
+            defer { try? file.close() }
+            do {
+                data = try file.readToEnd() ?? Data()
+            } catch {
+                throw RunnerError("Cannot read events file \(path): \(error.localizedDescription)")
+            }
         } else {
             data = FileHandle.standardInput.readDataToEndOfFile()
         }
