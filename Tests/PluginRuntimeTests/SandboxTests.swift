@@ -20,7 +20,7 @@ import Testing
         #expect(logs.map(\.message) == ["Plugin loaded (instance ID instance-1)."])
     }
 
-    @Test("TypeScript with ES exports, async functions and export default load")
+    @Test("TypeScript with ES exports, async functions and export default load; top-level functions count beside exports, as in 0.20.3")
     func typeScriptExports() async throws {
         let (runtime, _) = makeRuntime()
         await runtime.load([
@@ -37,12 +37,22 @@ import Testing
                 export default { processEvent: async (event: any) => ({ ...event, properties: { ...event.properties, def: true } }) }
                 """),
             plugin(3, order: 3, "module.exports = { processEvent: (e) => { e.properties.cjs = 'yes'; return e } }"),
+            // Exports a helper, leaves its entry points top-level (PostHog's event-sequence-timer plugin).
+            plugin(
+                4, order: 4,
+                """
+                export function helper(): number { return 4 }
+                function processEvent(e: any) { e.properties.helped = helper(); return e }
+                function runEveryMinute() {}
+                """),
         ])
         let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
         let properties = try #require(result.event?["properties"]?.objectValue)
         #expect(properties["ts"] == 1)
         #expect(properties["def"] == true)
         #expect(properties["cjs"] == "yes")
+        #expect(properties["helped"] == 4)
+        #expect(await runtime.capabilities(configId: 4)?.scheduledTasks == ["runEveryMinute"])
         // Plugin 2 returned a new object: the original lost the $plugins_* lists (ingestion §2 quirk).
         #expect(properties["$plugins_succeeded"] == nil)
     }

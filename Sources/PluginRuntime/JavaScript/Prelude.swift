@@ -1796,7 +1796,7 @@ const meta = {
   utils: $freeze({ cursor: $freeze(cursor) }),
 };
 
-// ---- export discovery (§7, 0.21.8+ rules) and calls
+// ---- export discovery (§7: 0.21.8's holders, then 0.20.3's global object) and calls
 const METHODS = ['setupPlugin', 'teardownPlugin', 'processEvent', 'processEventBatch', 'onEvent', 'onSnapshot', 'exportEvents'];
 let methods = {}, tasks = {}, jobs = {};
 // Runs the plugin's module function (made once per context by `PluginModule`) for this config: its
@@ -1817,8 +1817,10 @@ function discover(loaded) {
     // An ES module compiled to CommonJS keeps `export default` in module.exports.default.
     if (modExports.__esModule && isObject(modExports.default)) holders.push(modExports.default);
   }
-  if (!holders.some((h) => $ownNames(h).length > 0)) {
-    // No exports: top-level declarations, and what the code put on its `global`/`this`.
+  {
+    // Last, as 0.20.3 always looked (0.21.8 only when nothing was exported): top-level declarations,
+    // and what the code put on its `global`/`this`. A plugin exporting a helper while its
+    // `processEvent` stays a top-level function ran on 0.20.3, and runs here.
     const fallback = {};
     for (const key of $ownNames(scope)) fallback[key] = scope[key];
     for (const key of $keys(loaded.locals)) { if (loaded.locals[key] !== undefined) fallback[key] = loaded.locals[key]; }
