@@ -33,7 +33,6 @@ actor PluginWorker {
         definition.callAsFunction = nativeBridgeCallback
         var pureDefinition = kJSClassDefinitionEmpty
         pureDefinition.callAsFunction = pureBridgeCallback
-        EngineOptions.apply()
         engine = Engine(
             group: JSContextGroupCreate(), bridgeClass: JSClassCreate(&definition), pureBridgeClass: JSClassCreate(&pureDefinition))
         watchdog = Watchdog(
