@@ -163,7 +163,7 @@ import Testing
         for request in receiver.received {
             #expect(request.method == "GET")
             #expect(request.path == "/api/projects/@current/event_definitions")
-            #expect(request.query == "token=THIS%20IS%20NOT%20A%20TOKEN%20FOR%20TEAM%202")
+            #expect(request.query == "token=THIS+IS+NOT+A+TOKEN+FOR+TEAM+2")
             #expect(request.headers["authorization"] == "Bearer \(key)")
         }
         #expect(try harness.events().map { $0["properties"]?["apiStatus"] } == [200, 200])
@@ -224,7 +224,7 @@ import Testing
         let key = try #require(try harness.database.scalar("SELECT value FROM posthog_personalapikey")?.stringValue)
         let request = try #require(receiver.received.first, "\(harness.server.log)")
         #expect(request.headers["authorization"] == "Bearer \(key)")
-        #expect(request.query == "token=THIS%20IS%20NOT%20A%20TOKEN%20FOR%20TEAM%202&limit=5")
+        #expect(request.query == "limit=5&token=THIS+IS+NOT+A+TOKEN+FOR+TEAM+2")
         #expect(receiver.received.count == 1)
         let properties = try #require(try harness.events().first?["properties"])
         #expect(properties["apiStatus"] == 200)

@@ -282,7 +282,7 @@ import Testing
         #expect(
             received == [
                 ["GET", "/site/api/projects/@current", "token=phc_project", "Bearer phx_personal"],
-                ["GET", "/other/api/hosted", "token=phc_project", "Bearer phx_personal"],
+                ["GET", "/other/api/hosted", "email=a@b.com&token=phc_project", "Bearer phx_personal"],
                 ["POST", "/site/api/own", "token=own-project", "Bearer own-personal"],
             ])
 

@@ -193,7 +193,7 @@ import Testing
         #expect(requests.map(\.method) == ["GET", "POST", "PUT", "DELETE"])
         #expect(
             requests.map(\.url) == [
-                "http://posthog.test:8000/api/projects/@current/event_definitions?token=phc_project&limit=5",
+                "http://posthog.test:8000/api/projects/@current/event_definitions?limit=5&token=phc_project",
                 "http://posthog.test:8000/api/projects/@current/annotations?token=phc_project",
                 "http://posthog.test:8000/api/x/1?token=phc_project",
                 "http://posthog.test:8000/api/x/1?token=phc_project",

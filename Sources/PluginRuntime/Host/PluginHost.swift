@@ -97,24 +97,40 @@ public struct PostHogAPITarget: Sendable, Equatable {
 
     public static let defaultHost = "https://app.posthog.com"
 
-    /// `<host>/<path>?token=<project key>[&<query>]` with the personal key as a bearer token (reference
-    /// §13.3), built here so the keys never enter plugin code: a plugin could watch what crosses the
-    /// builtins of its own context.
+    /// `<host>/<path>?[<query>&]token=<project key>` (`&` instead of `?` when the path has a query
+    /// already), with the personal key as a bearer token, as the original built it (reference §13.3);
+    /// built here so the keys never enter plugin code: a plugin could watch what crosses the builtins
+    /// of its own context. `query` is the call's `data`, form-encoded by `URLSearchParams`.
     func request(method: String, path: String, query: String, body: [UInt8]?) -> FetchRequest {
         var base = Substring(host)
         while base.hasSuffix("/") { base = base.dropLast() }
         let path = path.hasPrefix("/") ? path.dropFirst() : Substring(path)
-        let token = projectApiKey.addingPercentEncoding(withAllowedCharacters: Self.uriComponentCharacters) ?? projectApiKey
+        let token = "token=" + Self.formEncoded(projectApiKey)
+        let parameters = query.isEmpty ? token : query + "&" + token
         var headers: [(name: String, value: String)] = [("authorization", "Bearer " + personalApiKey)]
         if body != nil { headers.append(("content-type", "application/json")) }
         return FetchRequest(
-            url: "\(base)/\(path)?token=\(token)" + (query.isEmpty ? "" : "&" + query), method: method, headers: headers, body: body,
+            url: "\(base)/\(path)\(path.contains("?") ? "&" : "?")\(parameters)", method: method, headers: headers, body: body,
             redirect: "follow")
     }
 
-    /// What `encodeURIComponent` leaves as it is.
-    static let uriComponentCharacters = CharacterSet(
-        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'()")
+    /// `text` as `URLSearchParams` writes a value: application/x-www-form-urlencoded, a space as `+`.
+    static func formEncoded(_ text: String) -> String {
+        var encoded = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "*"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"):
+                encoded.unicodeScalars.append(Unicode.Scalar(byte))
+            case UInt8(ascii: " "):
+                encoded += "+"
+            default:
+                let hex = Array("0123456789ABCDEF".unicodeScalars)
+                encoded.unicodeScalars.append(contentsOf: ["%", hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+            }
+        }
+        return encoded
+    }
 
     /// Scheme, host and port of a URL, lowercased, the port made explicit; `nil` when it has none.
     public static func origin(_ url: String) -> String? {

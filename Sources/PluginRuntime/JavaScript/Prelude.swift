@@ -1650,9 +1650,11 @@ function apiRequest(method) {
       throw new Error('You must specify a personalApiKey if you specify a projectApiKey and vice-versa!');
     }
     let query = '';
-    // Reference §13.3 bug kept: delete ignores `data`.
-    if (method === 'GET' && isObject(options.data)) query = new URLSearchParams(options.data).toString();
-    const body = (method === 'POST' || method === 'PUT') && options.data !== undefined ? $stringify(options.data) : null;
+    // Reference §13.3 bug kept: delete ignores `data`. The host adds the token last.
+    if (method === 'GET' && isObject(options.data)) {
+      const params = new URLSearchParams(options.data); params.delete('token'); query = params.toString();
+    }
+    const body = method === 'POST' || method === 'PUT' ? $stringify(options.data || {}) : null;
     const request = { method, path: $String(path), query, host: given(options.host) ? $String(options.host) : null,
       projectApiKey: given(options.projectApiKey) ? $String(options.projectApiKey) : null,
       personalApiKey: given(options.personalApiKey) ? $String(options.personalApiKey) : null };
