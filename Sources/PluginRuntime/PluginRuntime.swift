@@ -26,7 +26,8 @@ public actor PluginRuntime {
         slots = WorkerSlots(workerCount: count, tasksPerWorker: tasksPerWorker)
         self.settings = settings
         reporter = PluginErrorReporter(host: host, instanceId: settings.instanceId)
-        compilations = CompilationQueue(compiler: PluginCompiler(esbuildPath: settings.esbuildPath))
+        compilations = CompilationQueue(
+            compiler: PluginCompiler(esbuildPath: settings.esbuildPath, loopTimeoutSeconds: settings.taskTimeout))
     }
 
     public nonisolated var workerCount: Int { workers.count }

@@ -125,6 +125,8 @@ enum ImplicitGlobals {
     struct Token {
         var text: String
         var isName: Bool
+        /// Where the token starts in the code's UTF-8.
+        var offset = 0
     }
 
     /// JavaScript's tokens, roughly: names, numbers and punctuators; strings, templates, regular
@@ -162,8 +164,9 @@ enum ImplicitGlobals {
                 case 0x20, 0x09, 0x0A, 0x0D:
                     index += 1
                 case UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "`"):
+                    let start = index
                     skipQuoted(byte)
-                    tokens.append(Token(text: "string", isName: false))
+                    tokens.append(Token(text: "string", isName: false, offset: start))
                 case UInt8(ascii: "/") where index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: "/"):
                     while index < bytes.count && bytes[index] != 0x0A { index += 1 }
                 case UInt8(ascii: "/") where index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: "*"):
@@ -173,6 +176,7 @@ enum ImplicitGlobals {
                     }
                     index += 2
                 case UInt8(ascii: "/") where regexAllowed():
+                    let start = index
                     index += 1
                     var inClass = false
                     while index < bytes.count && bytes[index] != 0x0A {
@@ -187,10 +191,11 @@ enum ImplicitGlobals {
                         if current == UInt8(ascii: "/") && !inClass { break }
                     }
                     while index < bytes.count && isNameByte(bytes[index]) { index += 1 }
-                    tokens.append(Token(text: "regex", isName: false))
+                    tokens.append(Token(text: "regex", isName: false, offset: start))
                 case _ where byte >= 0x30 && byte <= 0x39:
+                    let start = index
                     while index < bytes.count && (isNameByte(bytes[index]) || bytes[index] == UInt8(ascii: ".")) { index += 1 }
-                    tokens.append(Token(text: "number", isName: false))
+                    tokens.append(Token(text: "number", isName: false, offset: start))
                 case _ where isNameByte(byte):
                     let start = index
                     while index < bytes.count && isNameByte(bytes[index]) { index += 1 }
@@ -199,13 +204,14 @@ enum ImplicitGlobals {
                         index += 1
                         text = "function*"
                     }
-                    tokens.append(Token(text: text, isName: true))
+                    tokens.append(Token(text: text, isName: true, offset: start))
                 default:
                     let match = punctuators.first { punctuator in
                         index + punctuator.count <= bytes.count && bytes[index..<index + punctuator.count].elementsEqual(punctuator)
                     }
                     let length = match?.count ?? 1
-                    tokens.append(Token(text: String(decoding: bytes[index..<index + length], as: UTF8.self), isName: false))
+                    tokens.append(
+                        Token(text: String(decoding: bytes[index..<index + length], as: UTF8.self), isName: false, offset: index))
                     index += length
                 }
             }

@@ -32,8 +32,12 @@ final class PluginCompiler: @unchecked Sendable {
             + "service's HTTP API instead."
     }
 
-    init(esbuildPath: String) {
+    /// TASK_TIMEOUT, for the loop guard.
+    private let loopTimeoutSeconds: Double
+
+    init(esbuildPath: String, loopTimeoutSeconds: Double) {
         self.esbuildPath = esbuildPath
+        self.loopTimeoutSeconds = loopTimeoutSeconds
     }
 
     func compile(_ source: String) throws(PluginLoadError) -> String {
@@ -46,10 +50,11 @@ final class PluginCompiler: @unchecked Sendable {
             ["--loader=ts", "--format=cjs", "--target=es2020", "--log-level=error", "--sourcefile=index.ts"] + Self.sourceMapOptions,
             stdin: source)
         try Self.checkImports(output)
+        let guarded = LoopGuard.apply(to: output, timeoutSeconds: loopTimeoutSeconds)
         lock.lock()
-        cache[key] = output
+        cache[key] = guarded
         lock.unlock()
-        return output
+        return guarded
     }
 
     /// Bundles a multi-file plugin (beyond the original: its `./lib` imports are resolved); bare
@@ -72,7 +77,7 @@ final class PluginCompiler: @unchecked Sendable {
                 "--platform=neutral", "--packages=external", "--loader:.js=ts", "--log-level=error",
             ] + Self.sourceMapOptions, stdin: nil, directory: directory)
         try Self.checkImports(output)
-        return output
+        return LoopGuard.apply(to: output, timeoutSeconds: loopTimeoutSeconds)
     }
 
     /// A map from the output back to the plugin's files, at the end of the output (see `SourceMap`);

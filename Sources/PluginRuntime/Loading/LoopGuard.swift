@@ -1,0 +1,152 @@
+import CJavaScriptCore
+import PostHogEvents
+
+/// The original's loop guard (reference §5.3): each `while` and C-style `for` loop of the compiled
+/// plugin takes the time when it starts, and throws `Script execution timed out after looping for
+/// <T> seconds on line <L>:<C>` at an iteration that starts after TASK_TIMEOUT. The time counts the
+/// loop's awaits, so a loop paginating an API without end stops (the execution time limit only bounds
+/// each synchronous run). `for…in`, `for…of` and `do…while` are not guarded, as in the original's
+/// rule for the first two.
+///
+/// The loop's own text is kept: `while (c)` becomes `for (let _LP = Date.now(); (c) && <guard>; )`,
+/// and `for (i; t; u)` gets the start beside its declarations and the guard after its test. Code
+/// whose rewrite does not parse (a tokenizer misreading it) is left as it was.
+enum LoopGuard {
+    static func apply(to code: String, timeoutSeconds: Double) -> String {
+        guard code.contains("while") || code.contains("for") else { return code }
+        let tokens = ImplicitGlobals.Tokenizer.tokens(of: code)
+        let (closing, depth) = brackets(tokens)
+        let doTails = doWhileTails(tokens, depth: depth)
+        let lines = LineStarts(code)
+        let sourceMap = SourceMap(inlineIn: code)
+        var names = Set(tokens.lazy.filter(\.isName).map(\.text))
+        var edits: [(offset: Int, removing: Int, text: String)] = []
+        for (index, token) in tokens.enumerated() where token.isName && (token.text == "while" || token.text == "for") {
+            guard !doTails.contains(index), index + 1 < tokens.count, tokens[index + 1].text == "(",
+                index == 0 || (tokens[index - 1].text != "." && tokens[index - 1].text != "?."),
+                let close = closing[index + 1]
+            else { continue }
+            let start = freshName(&names)
+            let check = guardExpression(start: start, place: lines.place(of: token.offset, sourceMap: sourceMap), timeout: timeoutSeconds)
+            let open = index + 1
+            if token.text == "while" {
+                edits.append((token.offset, 5, "for"))
+                edits.append((tokens[open].offset + 1, 0, "let \(start) = Date.now(); ("))
+                edits.append((tokens[close].offset, 0, ") && \(check); "))
+                continue
+            }
+            let separators = (open + 1..<close).filter { tokens[$0].text == ";" && depth[$0] == depth[open] + 1 }
+            guard separators.count == 2 else { continue }  // for…in, for…of
+            let (first, second) = (separators[0], separators[1])
+            if first == open + 1 {
+                edits.append((tokens[first].offset, 0, "let \(start) = Date.now()"))
+            } else if ["let", "const", "var"].contains(tokens[open + 1].text) {
+                edits.append((tokens[first].offset, 0, ", \(start) = Date.now()"))
+            } else {
+                edits.append((tokens[open + 1].offset, 0, "let \(start) = ("))
+                edits.append((tokens[first].offset, 0, ", Date.now())"))
+            }
+            if second == first + 1 {
+                edits.append((tokens[second].offset, 0, " \(check)"))
+            } else {
+                edits.append((tokens[first + 1].offset, 0, "("))
+                edits.append((tokens[second].offset, 0, ") && \(check)"))
+            }
+        }
+        guard !edits.isEmpty else { return code }
+        var bytes = Array(code.utf8)
+        // From the end, so earlier offsets stay right; at one offset, in the order they were made.
+        for edit in edits.enumerated().sorted(by: { ($0.element.offset, $0.offset) > ($1.element.offset, $1.offset) }).map(\.element) {
+            bytes.replaceSubrange(edit.offset..<edit.offset + edit.removing, with: Array(edit.text.utf8))
+        }
+        let guarded = String(decoding: bytes, as: UTF8.self)
+        return parses(guarded) ? guarded : code
+    }
+
+    /// True once the loop may go on; throws the original's error once `timeout` has passed.
+    static func guardExpression(start: String, place: String, timeout: Double) -> String {
+        let seconds = JSNumberFormatter.string(timeout)
+        let message = "Script execution timed out after looping for \(seconds) second\(timeout == 1 ? "" : "s") on line \(place)"
+        return "(Date.now() - \(start) <= \(JSNumberFormatter.string(timeout * 1000)) || (() => { throw new Error(\"\(message)\") })())"
+    }
+
+    private static func freshName(_ names: inout Set<String>) -> String {
+        var number = 1
+        while names.contains("_LP\(number)") { number += 1 }
+        names.insert("_LP\(number)")
+        return "_LP\(number)"
+    }
+
+    /// For each opening bracket its closing one, and each token's bracket depth (a bracket's own
+    /// depth is the one outside it).
+    private static func brackets(_ tokens: [ImplicitGlobals.Token]) -> (closing: [Int: Int], depth: [Int]) {
+        var closing: [Int: Int] = [:]
+        var depth = [Int](repeating: 0, count: tokens.count)
+        var open: [Int] = []
+        for (index, token) in tokens.enumerated() {
+            switch token.text {
+            case "(", "[", "{":
+                depth[index] = open.count
+                open.append(index)
+            case ")", "]", "}":
+                if let start = open.popLast() { closing[start] = index }
+                depth[index] = open.count
+            default:
+                depth[index] = open.count
+            }
+        }
+        return (closing, depth)
+    }
+
+    /// The `while` ending each `do` loop: the first `while` at the `do`'s depth that follows the end of
+    /// a statement (`;` or `}`).
+    private static func doWhileTails(_ tokens: [ImplicitGlobals.Token], depth: [Int]) -> Set<Int> {
+        var pending: [Int] = []
+        var tails = Set<Int>()
+        for (index, token) in tokens.enumerated() where token.isName {
+            if index > 0 && (tokens[index - 1].text == "." || tokens[index - 1].text == "?.") { continue }
+            if token.text == "do" { pending.append(depth[index]) }
+            if token.text == "while", let last = pending.last, last == depth[index], index > 0,
+                tokens[index - 1].text == ";" || tokens[index - 1].text == "}"
+            {
+                tails.insert(index)
+                pending.removeLast()
+            }
+        }
+        return tails
+    }
+
+    /// Whether `code`, as the module function wraps it, is valid JavaScript.
+    static func parses(_ code: String) -> Bool {
+        guard let context = JSGlobalContextCreate(nil) else { return false }
+        defer { JSGlobalContextRelease(context) }
+        let script = JSC.string(PluginModule.source(code))
+        defer { JSStringRelease(script) }
+        return JSCheckScriptSyntax(context, script, nil, 1, nil)
+    }
+}
+
+/// Line and column of offsets in compiled code, named in the plugin's own text when it has a map.
+private struct LineStarts {
+    let starts: [Int]
+
+    init(_ code: String) {
+        var starts = [0]
+        for (offset, byte) in code.utf8.enumerated() where byte == 0x0A { starts.append(offset + 1) }
+        self.starts = starts
+    }
+
+    /// `line:column`, the line from 1 and the column from 0, as the original's message gives them.
+    func place(of offset: Int, sourceMap: SourceMap?) -> String {
+        var low = 0
+        var high = starts.count - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if starts[middle] <= offset { low = middle } else { high = middle - 1 }
+        }
+        let line = low + 1
+        let column = offset - starts[low]
+        if let found = sourceMap?.original(line: line, column: column + 1) { return "\(found.line):\(found.column - 1)" }
+        return "\(line):\(column)"
+    }
+}
