@@ -145,6 +145,59 @@ import Testing
         await redis.close()
     }
 
+    @Test(
+        "rows refused by a foreign key when they commit (a team deleted while cached, a snapshot of no team) are dead-lettered; the rest are stored"
+    )
+    func foreignKeyAtCommit() async throws {
+        let database = try await TestDatabase.create()
+        defer { database.drop() }
+        let queue = TestEnvironment.uniqueName("q")
+        let redis = try TestEnvironment.redisClient()
+        try database.execute(
+            """
+            INSERT INTO posthog_team (id, organization_id, app_urls, name, event_names, event_names_with_usage, event_properties,
+                event_properties_with_usage, event_properties_numerical, created_at, updated_at, anonymize_ips, completed_snippet_onboarding,
+                ingested_event, uuid, session_recording_opt_in, plugins_opt_in, opt_out_capture, is_demo, api_token, test_account_filters,
+                timezone, data_attributes)
+            VALUES (3, 'ca30f2ec-e9a4-4001-bf27-3ef194086068', '{}', 'TEAM 3', '[]', '[]', '[]', '[]', '[]', now(), now(), false, true, true,
+                '0179a6a4-1f2c-0000-7d3e-4b1e2c9f0a03', true, false, false, false, 'TOKEN FOR TEAM 3', '[]', 'UTC', '["data-attr"]')
+            """)
+        let server = ServerProcess(environment: ServerProcess.environment(database: database, queue: queue))
+        try server.start()
+        // Team 3 is looked up, and kept in the server's cache, with its first event; then it goes.
+        try await Self.push([CeleryMessages.processEvent(distinctId: "t3", data: ["event": "first"], teamId: 3)], to: queue, redis: redis)
+        #expect(await eventually { (try? database.count("posthog_event", where: "team_id = 3")) == 1 })
+        try database.execute(
+            """
+            BEGIN;
+            DELETE FROM posthog_event WHERE team_id = 3; DELETE FROM posthog_persondistinctid WHERE team_id = 3;
+            DELETE FROM posthog_person WHERE team_id = 3; DELETE FROM posthog_eventdefinition WHERE team_id = 3;
+            DELETE FROM posthog_propertydefinition WHERE team_id = 3; DELETE FROM posthog_team WHERE id = 3;
+            COMMIT;
+            """)
+        var messages: [[UInt8]] = []
+        for n in 0..<300 {
+            messages.append(Self.event(n, distinctId: "user-\(n % 7)"))
+            if n % 30 == 0 {
+                messages.append(CeleryMessages.processEvent(distinctId: "t3", data: ["event": .string("gone \(n)")], teamId: 3))
+                let snapshot: JSON = ["event": "$snapshot", "properties": ["$session_id": .string("s\(n)"), "$snapshot_data": [:]]]
+                messages.append(CeleryMessages.processEvent(distinctId: "snap", data: snapshot, teamId: 999))
+            }
+        }
+        try await Self.push(messages, to: queue, redis: redis)
+        let deadLetter = queue + ":dead-letter"
+        #expect(await eventually(timeout: .seconds(60)) { (try? Self.storedMarkers(database).distinct) == 300 }, "\(server.log)")
+        #expect(await eventually { (try? await redis.send("LLEN", [RedisArgument(deadLetter)]).int) == 20 }, "\(server.log)")
+        #expect(try Self.storedMarkers(database).rows == 300)
+        let reasons = try await (redis.send("LRANGE", [RedisArgument(deadLetter), 0, -1]).array ?? []).map {
+            try JSON(parsing: $0.bytes ?? [])["reason"]?.stringValue ?? ""
+        }
+        #expect(reasons.allSatisfy { $0.contains("violates foreign key constraint") }, "\(reasons)")
+        #expect(server.isRunning)
+        #expect(await server.terminate() == 0)
+        await redis.close()
+    }
+
     @Test("Postgres restarted, then Redis restarted, while events flow: the server carries on and loses nothing")
     func survivesRestarts() async throws {
         let postgres = try PrivatePostgres()

@@ -128,7 +128,8 @@ final class EventRowWriter: Sendable {
             FROM chosen JOIN (SELECT id, row_number() OVER (ORDER BY id) AS n FROM inserted) AS numbered USING (n)
             """
         var ids: [UUID: Int] = [:]
-        for try await (key, id) in try await store.query(PostgresQuery(unsafeSQL: sql, binds: bindings)).decode((UUID, Int).self) {
+        for row in try await store.write(PostgresQuery(unsafeSQL: sql, binds: bindings)) {
+            let (key, id) = try row.decode((UUID, Int).self)
             ids[key] = id
         }
         // A key twice in one batch (a redelivery) is stored once: the first row gets the id.

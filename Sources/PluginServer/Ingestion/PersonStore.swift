@@ -95,7 +95,7 @@ struct PersonStore: Sendable {
     /// the unique violation (SQLSTATE 23505), leaving no person behind.
     func createPersonsIfAbsent(_ requests: [NewPerson]) async throws -> [UUID: Person] {
         guard !requests.isEmpty else { return [:] }
-        let rows = try await store.query(
+        let rows = try await store.write(
             """
             WITH requested AS (
                 SELECT * FROM unnest(\(requests.map(\.teamId))::int8[], \(requests.map(\.distinctId))::text[],
@@ -117,7 +117,8 @@ struct PersonStore: Sendable {
             ORDER BY p.id
             """)
         var created: [(person: Person, rowId: Int, distinctId: String)] = []
-        for try await row in rows.decode((Int, UUID, Date, String, Int, Bool, Int, String).self) {
+        for row in rows {
+            let row = try row.decode((Int, UUID, Date, String, Int, Bool, Int, String).self)
             created.append((try Self.person((row.0, row.1, row.2, row.3, row.4, row.5)), row.6, row.7))
         }
         // Mirrored only after the statement committed, as `createPerson` (§9): the person, then its
@@ -159,12 +160,13 @@ struct PersonStore: Sendable {
     }
 
     func addDistinctId(_ person: Person, distinctId: String) async throws {
-        let rows = try await store.query(
+        let rows = try await store.write(
             """
             INSERT INTO posthog_persondistinctid (distinct_id, person_id, team_id)
             VALUES (\(distinctId), \(person.id), \(person.teamId)) RETURNING id
             """)
-        for try await rowId in rows.decode(Int.self) {
+        for row in rows {
+            let rowId = try row.decode(Int.self)
             try await mirror?.distinctIdStored(rowId: rowId, distinctId: distinctId, person: person)
         }
     }

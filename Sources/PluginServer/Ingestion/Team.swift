@@ -70,7 +70,8 @@ actor TeamManager {
     func updateEventNamesAndProperties(team: Team, event: String, properties: JSONObject) async throws {
         try await loadDefinitionsIfNeeded(teamId: team.id)
         if eventDefinitions[team.id]?.contains(event) == false, Self.fitsDefinition(event) {
-            try await store.execute(
+            // In a transaction of its own: the team's foreign key is checked at commit (see `write`).
+            _ = try await store.write(
                 """
                 INSERT INTO posthog_eventdefinition (id, name, volume_30_day, query_usage_30_day, team_id)
                 VALUES (\(UUIDT().uuid), \(event), NULL, NULL, \(team.id))
@@ -87,7 +88,7 @@ actor TeamManager {
             let ids = part.map { _ in UUIDT().uuid }
             let names = part.map(\.key)
             let numerical = part.map { PropertyDefinitions.isNumerical($0.value) }
-            try await store.execute(
+            _ = try await store.write(
                 """
                 INSERT INTO posthog_propertydefinition (id, name, is_numerical, volume_30_day, query_usage_30_day, team_id)
                 SELECT id, name, is_numerical, NULL, NULL, \(team.id)

@@ -14,7 +14,7 @@ struct PostgresPluginStorage: Sendable {
     }
 
     func set(config: PluginConfigRef, key: String, jsonValue: String) async throws {
-        try await store.execute(
+        _ = try await store.write(
             """
             INSERT INTO posthog_pluginstorage (plugin_config_id, key, value) VALUES (\(config.id), \(key), \(jsonValue))
             ON CONFLICT (plugin_config_id, key) DO UPDATE SET value = \(jsonValue)
@@ -26,7 +26,7 @@ struct PostgresPluginStorage: Sendable {
     }
 
     func initialize(config: PluginConfigRef, key: String, jsonValue: String) async throws {
-        try await store.execute(
+        _ = try await store.write(
             """
             INSERT INTO posthog_pluginstorage (plugin_config_id, key, value) VALUES (\(config.id), \(key), \(jsonValue))
             ON CONFLICT (plugin_config_id, key) DO NOTHING

@@ -98,7 +98,7 @@ final class ServerPluginHost: PluginHost {
             return
         }
         do {
-            try await store.execute(
+            _ = try await store.write(
                 """
                 INSERT INTO posthog_pluginlogentry (id, team_id, plugin_id, plugin_config_id, timestamp, source, type, message, instance_id)
                 VALUES (\(UUIDT().uuid), \(teamId), \(entry.config.pluginId), \(entry.config.id),

@@ -40,14 +40,14 @@ struct PostgresEventSink: EventSink {
         } else {
             // Without a message key (nothing to deduplicate by): one row on its own.
             var inserted: Int?
-            let rows = try await store.query(
+            let rows = try await store.write(
                 """
                 INSERT INTO posthog_event (created_at, event, distinct_id, properties, team_id, timestamp, elements, elements_hash)
                 VALUES (\(event.timestamp.isoString)::timestamptz, \(event.eventName), \(event.distinctId), \(propertiesJSON)::jsonb,
                         \(event.team.id), \(event.timestamp.isoString)::timestamptz, \(elementsJSON)::jsonb, \(elementsHash))
                 RETURNING id
                 """)
-            for try await id in rows.decode(Int.self) { inserted = id }
+            for row in rows { inserted = try row.decode(Int.self) }
             guard let inserted else { return .alreadyStored }
             eventId = inserted
         }
@@ -125,8 +125,7 @@ struct PostgresEventSink: EventSink {
             WHERE EXISTS (SELECT 1 FROM claimed) \(messageKey == nil ? "AND $1::int IS NOT NULL" : "")
             RETURNING id
             """
-        var stored = false
-        for try await _ in try await store.query(PostgresQuery(unsafeSQL: sql, binds: bindings)).decode(Int.self) { stored = true }
+        let stored = try await !store.write(PostgresQuery(unsafeSQL: sql, binds: bindings)).isEmpty
         return stored ? .stored(eventId: nil) : .alreadyStored
     }
 }

@@ -58,6 +58,24 @@ public struct PostgresStore: Sendable {
         try await client.query(query, logger: logger, file: file, line: line).consume()
     }
 
+    /// A writing statement in an explicit transaction, its rows collected. PostHog's foreign keys are
+    /// DEFERRABLE INITIALLY DEFERRED: a statement run on its own is checked only when its implicit
+    /// transaction commits, after its rows and completion were sent, and postgres-nio takes that late
+    /// error for a protocol violation: it closes the connection while the caller has already seen the
+    /// statement succeed (an event of a deleted team acknowledged, and the events written with it
+    /// lost). An explicit COMMIT reports the violation as its own error.
+    func write(_ query: PostgresQuery, function: String = #function, file: String = #fileID, line: Int = #line) async throws
+        -> [PostgresRow]
+    {
+        let start = ContinuousClock.now
+        defer { record(function, since: start) }
+        return try await withTransaction { connection in
+            var rows: [PostgresRow] = []
+            for try await row in try await connection.query(query, logger: logger, file: file, line: line) { rows.append(row) }
+            return rows
+        }
+    }
+
     private func record(_ function: String, since start: ContinuousClock.Instant) {
         guard let metrics else { return }
         let tag = function.prefix { $0 != "(" }
