@@ -85,7 +85,7 @@ public struct PluginAttachment: Sendable, Hashable {
 public struct PluginRuntimeSettings: Sendable {
     /// `TASK_TIMEOUT`, seconds: bound of awaited plugin calls. Default 30.
     public var taskTimeout: Double = 30
-    /// `PLUGIN_EXECUTION_TIME_LIMIT`, seconds (wall time) of synchronous JavaScript per entry; `nil` = `taskTimeout`.
+    /// `PLUGIN_EXECUTION_TIME_LIMIT`, seconds (wall time) of synchronous JavaScript per entry; `nil` = `taskTimeout` + 1 s (the loop guard acts first).
     public var executionTimeLimit: Double?
     /// The instance UUIDT used in SYSTEM log lines.
     public var instanceId: String = "00000000-0000-0000-0000-000000000000"

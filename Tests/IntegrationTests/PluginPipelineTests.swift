@@ -224,10 +224,12 @@ import Testing
         #expect(loop["properties"]?["$plugins_failed"]?.arrayValue?.count == 1)
         let errors = try harness.database.rows(
             "SELECT error->>'message' AS message FROM posthog_pluginconfig WHERE error IS NOT NULL ORDER BY id")
+        // The loop guard stops the loops first (both limits are TASK_TIMEOUT), naming where they are.
         #expect(
             errors.map { $0["message"] } == [
-                "Script execution timed out after 1 seconds", "Script execution timed out after promise waited for 1 second",
-                "Script execution timed out after 1 seconds",
+                "Script execution timed out after looping for 1 second on line 1:53",
+                "Script execution timed out after promise waited for 1 second",
+                "Script execution timed out after looping for 1 second on line 1:59",
             ])
         await harness.stop()
     }

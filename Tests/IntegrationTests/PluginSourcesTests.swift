@@ -128,18 +128,22 @@ import Testing
 
     @Test("fetch gives up after PLUGIN_FETCH_TIMEOUT on a server that never answers, and the event goes on")
     func fetchTimeout() async throws {
-        let port = Int.random(in: 30001...40000)
+        // A listener that accepts and never answers, on a port the system picks (a random one could be taken).
         let silent = Process()
         silent.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         silent.arguments = [
             "python3", "-c",
-            "import socket, time\ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind(('127.0.0.1', \(port))); s.listen(16)\nheld = []\nwhile True: held.append(s.accept())",
+            "import socket\ns = socket.socket()\ns.bind(('127.0.0.1', 0)); s.listen(16)\nprint(s.getsockname()[1], flush=True)\nheld = []\nwhile True: held.append(s.accept())",
         ]
+        let output = Pipe()
+        silent.standardOutput = output
         try silent.run()
         defer { killHelper(silent) }
-        _ = await eventually {
-            (try? runCommand("python3", ["-c", "import socket; socket.create_connection(('127.0.0.1', \(port)), 1)"])) != nil
+        var announced: [UInt8] = []
+        while !announced.contains(UInt8(ascii: "\n")), let byte = try output.fileHandleForReading.read(upToCount: 1)?.first {
+            announced.append(byte)
         }
+        let port = try #require(Int(String(decoding: announced, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
         let harness = try await IngestionHarness.start(environment: ["PLUGIN_FETCH_TIMEOUT": "1"]) { database in
             try PluginPipelineTests.installSourcePlugin(
                 database, name: "slow-fetch",

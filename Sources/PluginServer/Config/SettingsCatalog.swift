@@ -116,7 +116,9 @@ package enum SettingsCatalog {
         .init(name: "DISTINCT_ID_LRU_SIZE", kind: .number, defaultValue: "10000", meaning: "size of the seen-distinct-id cache"),
         .init(
             name: "PLUGIN_EXECUTION_TIME_LIMIT", kind: .number, defaultValue: nil,
-            meaning: "seconds of synchronous plugin code before it is stopped (default TASK_TIMEOUT)"),
+            meaning:
+                "seconds of synchronous plugin code before it is stopped (default TASK_TIMEOUT + 1, so the loop guard, naming the loop, acts first)"
+        ),
         .init(
             name: "PLUGIN_FETCH_TIMEOUT", kind: .number, defaultValue: nil,
             meaning: "seconds per plugin fetch request (default TASK_TIMEOUT)"),
