@@ -649,6 +649,21 @@ import Testing
         }
     }
 
+    @Test("a timestamp the database cannot store (year 0, or past 9999) is refused before any person is made")
+    func unstorableTimestamp() async throws {
+        try await withHarness { h in
+            try await h.send(["event": "E", "timestamp": "+010000-01-01T00:00:00Z", "uuid": Self.uuid()], distinctId: "future")
+            try await h.send(["event": "E", "timestamp": "0000-06-01T00:00:00Z", "uuid": Self.uuid()], distinctId: "past")
+            #expect(
+                try await h.deadLetterReasons().map { $0.components(separatedBy: " (team").first ?? $0 } == [
+                    "Event timestamp +010000-01-01T00:00:00.000Z is outside the years 1 to 9999 that can be stored",
+                    "Event timestamp 0000-06-01T00:00:00.000Z is outside the years 1 to 9999 that can be stored",
+                ])
+            #expect(try h.events().isEmpty)
+            #expect(try h.persons().isEmpty)
+        }
+    }
+
     @Test("34 throws with bad uuid")
     func badUUID() async throws {
         try await withHarness { h in

@@ -27,6 +27,9 @@ public final class EventIngester: Sendable {
     private let seenDistinctIds: Mutex<RecentKeys>
     private let locks = DistinctIdLocks()
 
+    /// 0001-01-01T00:00:00.000Z through 9999-12-31T23:59:59.999Z, in milliseconds since 1970.
+    static let storableTimestamps: ClosedRange<Int64> = -62_135_596_800_000...253_402_300_799_999
+
     /// `sink` defaults to Postgres mode, with `eventStatements` multi-row event inserts running at once
     /// (the rest of the pool serves persons and definitions); `personMirror` is told of every person
     /// change (Kafka mode).
@@ -99,6 +102,12 @@ public final class EventIngester: Sendable {
             timestamp = try TimestampResolver.resolve(timestamp: data["timestamp"], offset: data["offset"], now: now, sentAt: sentAt)
         } catch {
             throw IngestionError.permanent("\(error)", teamId: teamId, eventUUID: uuid)
+        }
+        // A JavaScript date the database cannot store (its text has a year of 0 or of six digits) is
+        // refused here, before any person is made for it; the original failed at the insert.
+        guard Self.storableTimestamps.contains(timestamp.millisecondsSince1970) else {
+            throw IngestionError.permanent(
+                "Event timestamp \(timestamp.isoString) is outside the years 1 to 9999 that can be stored", teamId: teamId, eventUUID: uuid)
         }
 
         let rawEvent = data["event"]
