@@ -226,6 +226,39 @@ import Testing
         await runtime.teardownAll()
     }
 
+    @Test("memory a stopped plugin still holds is not blamed on the next plugin that runs long")
+    func memoryLimitBlamesTheGrowth() async throws {
+        let limit = try #require(Watchdog.residentBytes()) + (256 << 20)
+        let (runtime, host) = makeRuntime(executionLimit: 60, memoryLimitBytes: limit)
+        await runtime.load([
+            // Keeps what it filled: the process stays above the limit after it is stopped.
+            plugin(
+                1, order: 1,
+                "const kept = []; function processEvent(e) { if (e.event === 'hog') { while (true) kept.push(new Array(1e6).fill(1)) } return e }"
+            ),
+            plugin(
+                2, order: 2,
+                """
+                function processEvent(e) {
+                    const end = Date.now() + 400
+                    let n = 0
+                    for (const _ of Array(1e9).keys()) { if (Date.now() > end) break; n++ }
+                    e.properties.busy = n > 0
+                    return e
+                }
+                """),
+        ])
+        var hog = sampleEvent
+        hog["event"] = "hog"
+        _ = await runtime.processEventChain(teamId: 2, event: hog)
+        #expect(await host.errors[1]?.name == "RangeError")
+        #expect(try #require(Watchdog.residentBytes()) > limit, "the test needs the process above the limit")
+        let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        #expect(result.event?["properties"]?["busy"] == true)
+        #expect(await host.errors[2] == nil)
+        await runtime.teardownAll()
+    }
+
     @Test("a never-resolving promise times out after TASK_TIMEOUT with the original text")
     func promiseTimeout() async throws {
         let (runtime, host) = makeRuntime(taskTimeout: 1)

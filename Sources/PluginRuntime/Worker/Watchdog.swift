@@ -5,9 +5,12 @@ import Foundation
 ///
 /// JavaScriptCore's watchdog calls back every `period` while one entry into the VM keeps running; the
 /// callback decides. An entry is stopped once it has run `timeLimit` (wall time, see WatchdogClock.c),
-/// or as soon as the process's resident memory passes `memoryLimitBytes`: a plugin filling memory in a
-/// loop (11 GB in 30 s measured) would otherwise get the whole server killed by the system before
-/// the time limit. Entries shorter than the period are never looked at.
+/// or as soon as the process's resident memory passes `memoryLimitBytes` while this entry made it
+/// grow by a tenth of the limit or more: a plugin filling memory in a loop (11 GB in 30 s measured)
+/// would otherwise get the whole server killed by the system before the time limit. The growth is
+/// what blames the entry: memory a stopped plugin filled is not all given back to the system at once,
+/// and other teams' plugins running while it is still counted were stopped in its place.
+/// Entries shorter than the period are never looked at.
 final class Watchdog: @unchecked Sendable {
     // @unchecked Sendable: `termination` is guarded by `lock`; the run bookkeeping is touched only on the
     // worker's thread (entries and callbacks both happen there); the limits are immutable.
@@ -29,6 +32,8 @@ final class Watchdog: @unchecked Sendable {
     private var lastCheck: UInt64 = 0
     /// When the running entry started, as far as the callbacks can tell (a period before the first).
     private var runStart: UInt64 = 0
+    /// The process's resident memory at the running entry's first callback.
+    private var residentAtRunStart = 0
 
     init(timeLimit: Double, memoryLimitBytes: Int?) {
         self.timeLimit = timeLimit
@@ -56,15 +61,19 @@ final class Watchdog: @unchecked Sendable {
         let now = DispatchTime.now().uptimeNanoseconds
         let periodNanoseconds = UInt64(period * 1e9)
         // Callbacks come a period apart while one entry runs; a gap, or an entry made since, starts a new run.
+        let resident = memoryLimitBytes == nil ? nil : Self.residentBytes()
         if entries != entriesAtLastCheck || now &- lastCheck > periodNanoseconds + periodNanoseconds / 2 {
             runStart = now &- min(now, periodNanoseconds)
+            residentAtRunStart = resident ?? 0
         }
         entriesAtLastCheck = entries
         lastCheck = now
         var reason: Termination?
         if Double(now &- runStart) / 1e9 >= timeLimit * 0.999 {
             reason = .time(seconds: timeLimit)
-        } else if let memoryLimitBytes, let resident = Self.residentBytes(), resident > memoryLimitBytes {
+        } else if let memoryLimitBytes, let resident, resident > memoryLimitBytes,
+            resident - residentAtRunStart >= memoryLimitBytes / 10
+        {
             reason = .memory(limitBytes: memoryLimitBytes)
         }
         guard let reason else {
