@@ -207,6 +207,40 @@ import ZIPFoundation
         #expect(system == ["Plugin failed to load (instance ID instance-1)."])
     }
 
+    /// Expected values are Node's on the same code.
+    @Test("Buffer searches, fills, copies, swaps, reads and writes numbers as Node's, with its range errors")
+    func bufferMethods() async throws {
+        let (runtime, _) = makeRuntime()
+        await runtime.load([
+            plugin(
+                1,
+                """
+                function processEvent(event) {
+                  const b = Buffer.from('hello world'), out = []
+                  out.push(b.includes('wor'), b.indexOf('o'), b.lastIndexOf('o'), b.indexOf(Buffer.from('wor')), b.indexOf(111, 5), b.lastIndexOf('o', 5))
+                  out.push(Buffer.alloc(4).fill('ab').toString(), Buffer.alloc(5, 'xy').toString())
+                  const c = Buffer.alloc(16)
+                  out.push(c.writeUInt32LE(0xdeadbeef, 0), c.writeInt16BE(-2, 4), c.writeDoubleLE(1.5, 8), c.toString('hex'))
+                  out.push(c.readUInt32LE(0), c.readInt16BE(4), c.readDoubleLE(8), c.readUint8(0), String(c.readBigUInt64LE(8)), c.readUIntBE(0, 3), c.readIntLE(4, 2))
+                  const d = Buffer.alloc(4)
+                  out.push(Buffer.from('abcd').copy(d, 1), d.toString('hex'), Buffer.from('abcd').swap16().toString(), Buffer.from(new String('abc')).toString())
+                  try { Buffer.alloc(1).readUInt8(5) } catch (e) { out.push(e.code + ': ' + e.message) }
+                  try { Buffer.alloc(1).writeUInt8(256) } catch (e) { out.push(e.code + ': ' + e.message) }
+                  event.properties.out = out
+                  return event
+                }
+                """)
+        ])
+        let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        #expect(
+            result.event?["properties"]?["out"] == [
+                true, 4, 7, 6, 7, 4, "abab", "xyxyx", 4, 6, 16, "efbeaddefffe0000000000000000f83f", 3_735_928_559, -2, 1.5, 239,
+                "4609434218613702656", 15_711_917, -257, 3, "00616263", "badc", "abc",
+                #"ERR_OUT_OF_RANGE: The value of "offset" is out of range. It must be >= 0 and <= 0. Received 5"#,
+                #"ERR_OUT_OF_RANGE: The value of "value" is out of range. It must be >= 0 and <= 255. Received 256"#,
+            ])
+    }
+
     /// Expected values are Node 20's WHATWG `URL` on the same inputs.
     @Test("the global URL parses hosts as WHATWG URL: Punycode, IPv4 numbers, forbidden characters, userinfo, tabs")
     func whatwgHosts() async throws {

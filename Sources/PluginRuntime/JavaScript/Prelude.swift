@@ -88,6 +88,7 @@ function normalizeEncoding(encoding) {
 class Buffer extends Uint8Array {
   static from(value, encodingOrOffset, length) {
     if (typeof value === 'string') return bufferFromString(value, encodingOrOffset);
+    if (value instanceof String) return bufferFromString(value.valueOf(), encodingOrOffset);
     if (value instanceof ArrayBuffer) {
       const offset = encodingOrOffset >>> 0;
       return new Buffer(value, offset, length === undefined ? value.byteLength - offset : length);
@@ -153,11 +154,117 @@ class Buffer extends Uint8Array {
     this.set(bytes.subarray(0, n), offset);
     return n;
   }
-  readUInt8(o = 0) { return this[o]; }
-  readUInt16BE(o = 0) { return (this[o] << 8) | this[o + 1]; }
-  readUInt32BE(o = 0) { return ((this[o] << 24) >>> 0) + ((this[o + 1] << 16) | (this[o + 2] << 8) | this[o + 3]); }
-  readInt32BE(o = 0) { return (this[o] << 24) | (this[o + 1] << 16) | (this[o + 2] << 8) | this[o + 3]; }
-  writeUInt32BE(v, o = 0) { this[o] = v >>> 24; this[o + 1] = v >>> 16; this[o + 2] = v >>> 8; this[o + 3] = v; return o + 4; }
+  // Node's forms: a string (in `encoding`), a byte or bytes to find; a string offset is the encoding.
+  indexOf(value, byteOffset, encoding) { return bufferSearch(this, value, byteOffset, encoding, false); }
+  lastIndexOf(value, byteOffset, encoding) { return bufferSearch(this, value, byteOffset, encoding, true); }
+  includes(value, byteOffset, encoding) { return bufferSearch(this, value, byteOffset, encoding, false) !== -1; }
+  fill(value, offset, end, encoding) {
+    if (typeof offset === 'string') { encoding = offset; offset = undefined; end = undefined; }
+    else if (typeof end === 'string') { encoding = end; end = undefined; }
+    offset = offset === undefined ? 0 : offset; end = end === undefined ? this.length : end;
+    if (typeof value !== 'string' && !ArrayBuffer.isView(value)) return Uint8Array.prototype.fill.call(this, Number(value) & 255, offset, end);
+    const pattern = typeof value === 'string' ? bufferFromString(value, encoding) : value;
+    if (pattern.length === 0) return Uint8Array.prototype.fill.call(this, 0, offset, end);
+    for (let i = offset, j = 0; i < end; i++, j = (j + 1) % pattern.length) this[i] = pattern[j];
+    return this;
+  }
+  copy(target, targetStart = 0, sourceStart = 0, sourceEnd = this.length) {
+    sourceEnd = Math.min(sourceEnd, this.length);
+    const count = Math.min(sourceEnd - sourceStart, target.length - targetStart);
+    if (!(count > 0)) return 0;
+    target.set(this.subarray(sourceStart, sourceStart + count), targetStart);
+    return count;
+  }
+  swap16() { return bufferSwap(this, 2); }
+  swap32() { return bufferSwap(this, 4); }
+  swap64() { return bufferSwap(this, 8); }
+  readUIntBE(offset, byteLength) { return bufferReadUInt(this, offset, byteLength, false); }
+  readUIntLE(offset, byteLength) { return bufferReadUInt(this, offset, byteLength, true); }
+  readIntBE(offset, byteLength) { const v = bufferReadUInt(this, offset, byteLength, false); return v >= 2 ** (8 * byteLength - 1) ? v - 2 ** (8 * byteLength) : v; }
+  readIntLE(offset, byteLength) { const v = bufferReadUInt(this, offset, byteLength, true); return v >= 2 ** (8 * byteLength - 1) ? v - 2 ** (8 * byteLength) : v; }
+  writeUIntBE(value, offset, byteLength) { return bufferWriteUInt(this, value, offset, byteLength, false, false); }
+  writeUIntLE(value, offset, byteLength) { return bufferWriteUInt(this, value, offset, byteLength, true, false); }
+  writeIntBE(value, offset, byteLength) { return bufferWriteUInt(this, value, offset, byteLength, false, true); }
+  writeIntLE(value, offset, byteLength) { return bufferWriteUInt(this, value, offset, byteLength, true, true); }
+}
+function bufferRangeError(name, low, high, received) {
+  const e = new RangeError('The value of "' + name + '" is out of range. It must be >= ' + low + ' and <= ' + high + '. Received ' + received);
+  e.code = 'ERR_OUT_OF_RANGE';
+  return e;
+}
+function bufferOffset(b, offset, size) {
+  if (offset === undefined) offset = 0;
+  if (typeof offset !== 'number') { const e = new TypeError('The "offset" argument must be of type number. Received type ' + typeof offset); e.code = 'ERR_INVALID_ARG_TYPE'; throw e; }
+  if (b.length < size) { const e = new RangeError('Attempt to access memory outside buffer bounds'); e.code = 'ERR_BUFFER_OUT_OF_BOUNDS'; throw e; }
+  if (!Number.isInteger(offset) || offset < 0 || offset > b.length - size) throw bufferRangeError('offset', 0, b.length - size, offset);
+  return offset;
+}
+function bufferSearch(b, value, byteOffset, encoding, last) {
+  if (typeof byteOffset === 'string') { encoding = byteOffset; byteOffset = undefined; }
+  let needle;
+  if (typeof value === 'number') needle = [value & 255];
+  else if (typeof value === 'string') needle = bufferFromString(value, encoding);
+  else if (ArrayBuffer.isView(value)) needle = value;
+  else throw new TypeError('The "value" argument must be one of type number or string or an instance of Buffer or Uint8Array.');
+  let start = byteOffset === undefined || Number.isNaN(Number(byteOffset)) ? (last ? b.length : 0) : Math.trunc(Number(byteOffset));
+  if (start < 0) start += b.length;
+  if (last) {
+    for (let i = Math.min(start, b.length - needle.length); i >= 0; i--) {
+      let j = 0; while (j < needle.length && b[i + j] === needle[j]) j++;
+      if (j === needle.length) return i;
+    }
+    return -1;
+  }
+  if (needle.length === 0) return Math.min(Math.max(start, 0), b.length);
+  for (let i = Math.max(start, 0); i + needle.length <= b.length; i++) {
+    let j = 0; while (j < needle.length && b[i + j] === needle[j]) j++;
+    if (j === needle.length) return i;
+  }
+  return -1;
+}
+function bufferSwap(b, size) {
+  if (b.length % size !== 0) throw new RangeError('Buffer size must be a multiple of ' + size * 8 + '-bits');
+  for (let i = 0; i < b.length; i += size) { for (let j = 0; j < size / 2; j++) { const t = b[i + j]; b[i + j] = b[i + size - 1 - j]; b[i + size - 1 - j] = t; } }
+  return b;
+}
+function bufferReadUInt(b, offset, byteLength, little) {
+  if (!Number.isInteger(byteLength) || byteLength < 1 || byteLength > 6) throw bufferRangeError('byteLength', 1, 6, byteLength);
+  offset = bufferOffset(b, offset, byteLength);
+  let v = 0;
+  for (let i = 0; i < byteLength; i++) v = v * 256 + b[offset + (little ? byteLength - 1 - i : i)];
+  return v;
+}
+function bufferWriteUInt(b, value, offset, byteLength, little, signed) {
+  if (!Number.isInteger(byteLength) || byteLength < 1 || byteLength > 6) throw bufferRangeError('byteLength', 1, 6, byteLength);
+  offset = bufferOffset(b, offset, byteLength);
+  value = +value;
+  const low = signed ? -(2 ** (8 * byteLength - 1)) : 0, high = signed ? 2 ** (8 * byteLength - 1) - 1 : 2 ** (8 * byteLength) - 1;
+  if (value < low || value > high) throw bufferRangeError('value', low, high, value);
+  let v = value < 0 ? value + 2 ** (8 * byteLength) : value;
+  for (let i = 0; i < byteLength; i++) { b[offset + (little ? i : byteLength - 1 - i)] = v % 256; v = Math.floor(v / 256); }
+  return offset + byteLength;
+}
+// readUInt8…readBigInt64LE and the writes, over a DataView, with Node's range checks (and its
+// lowercase `Uint` aliases).
+for (const [name, size, view, low, high] of [
+  ['UInt8', 1, 'Uint8', 0, 255], ['Int8', 1, 'Int8', -128, 127], ['UInt16', 2, 'Uint16', 0, 65535], ['Int16', 2, 'Int16', -32768, 32767],
+  ['UInt32', 4, 'Uint32', 0, 4294967295], ['Int32', 4, 'Int32', -2147483648, 2147483647], ['Float', 4, 'Float32'], ['Double', 8, 'Float64'],
+  ['BigUInt64', 8, 'BigUint64'], ['BigInt64', 8, 'BigInt64'],
+]) {
+  for (const suffix of size === 1 ? [''] : ['LE', 'BE']) {
+    const little = suffix === 'LE', get = DataView.prototype['get' + view], set = DataView.prototype['set' + view];
+    const read = function (offset) { offset = bufferOffset(this, offset, size); return $apply(get, new DataView(this.buffer, this.byteOffset, this.length), [offset, little]); };
+    const write = function (value, offset) {
+      offset = bufferOffset(this, offset, size);
+      if (low !== undefined) { value = +value; if (value < low || value > high) throw bufferRangeError('value', low, high, value); }
+      $apply(set, new DataView(this.buffer, this.byteOffset, this.length), [offset, value, little]);
+      return offset + size;
+    };
+    for (const alias of name.startsWith('UInt') || name.startsWith('BigUInt') ? [name, name.replace('UInt', 'Uint')] : [name]) {
+      $define(Buffer.prototype, 'read' + alias + suffix, { value: read, writable: true, configurable: true });
+      $define(Buffer.prototype, 'write' + alias + suffix, { value: write, writable: true, configurable: true });
+    }
+  }
 }
 function toBuffer(u8) { return new Buffer(u8.buffer, u8.byteOffset, u8.length); }
 function bufferFromString(text, encoding) {
