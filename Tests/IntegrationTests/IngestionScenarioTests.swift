@@ -448,6 +448,18 @@ import Testing
             #expect(try h.events().isEmpty)
             let recordings = try h.database.rows("SELECT session_id, distinct_id, snapshot_data FROM posthog_sessionrecordingevent")
             #expect(recordings == [["session_id": "abcf-efg", "distinct_id": "some-id", "snapshot_data": ["timestamp": 123]]])
+            // A session id longer than its column is refused with its own name.
+            try await h.send(
+                [
+                    "event": "$snapshot",
+                    "properties": ["$session_id": .string(String(repeating: "s", count: 201)), "$snapshot_data": [:]],
+                    "uuid": Self.uuid(),
+                ],
+                distinctId: "some-id")
+            #expect(
+                try await h.deadLetterReasons() == [
+                    "$snapshot event's $session_id is longer than the 200 characters it is stored in (team 2)"
+                ])
         }
     }
 

@@ -111,6 +111,11 @@ struct PostgresEventSink: EventSink {
         guard let sessionId = recording.properties["$session_id"].map(\.javaScriptString) else {
             throw IngestionError.permanent("$snapshot event has no $session_id", teamId: recording.teamId)
         }
+        // Named here: the database's refusal would name the first line of the statement instead.
+        for (name, value) in [("$session_id", sessionId), ("distinct_id", recording.distinctId)] where !PostgresVarchar.fits(value, 200) {
+            throw IngestionError.permanent(
+                "$snapshot event's \(name) is longer than the 200 characters it is stored in", teamId: recording.teamId)
+        }
         var bindings = PostgresBindings()
         if let messageKey { bindings.append(messageKey) } else { bindings.append(0) }
         bindings.append(recording.timestamp.isoString)
