@@ -78,7 +78,9 @@ final class EventRowWriter: Sendable {
                 let outcomes = try await insert(batch.map(\.row))
                 for (waiting, outcome) in zip(batch, outcomes) { waiting.continuation.resume(returning: outcome) }
             } catch  where batch.count > 1 && !PostgresFailure.isTransient(error) {
-                logger.debug("A multi-row event insert failed; writing its rows one by one", metadata: ["error": "\(error)"])
+                logger.debug(
+                    "A multi-row event insert failed; writing its rows one by one", metadata: ["error": "\(PostgresFailure.summary(error))"]
+                )
                 for waiting in batch {
                     do {
                         let outcome = try await insert([waiting.row])

@@ -60,7 +60,9 @@ struct PluginScheduler: Service {
                             } catch {
                                 logger.warning(
                                     "Scheduled task failed",
-                                    metadata: ["task": "\(task)", "plugin_config_id": "\(configId)", "error": "\(error)"])
+                                    metadata: [
+                                        "task": "\(task)", "plugin_config_id": "\(configId)", "error": "\(PostgresFailure.summary(error))",
+                                    ])
                             }
                         }
                     }

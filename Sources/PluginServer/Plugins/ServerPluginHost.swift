@@ -108,7 +108,7 @@ final class ServerPluginHost: PluginHost {
             metrics.pluginLogEntryCreated(source: entry.source.rawValue, teamId: teamId, pluginId: entry.config.pluginId)
         } catch {
             // The original swallowed failed log writes too (wire-formats.md §3.3.5).
-            logger.debug("Plugin log entry not stored", metadata: ["error": "\(error)"])
+            logger.debug("Plugin log entry not stored", metadata: ["error": "\(PostgresFailure.summary(error))"])
         }
     }
 
@@ -129,7 +129,8 @@ final class ServerPluginHost: PluginHost {
         do {
             try await store.execute("UPDATE posthog_pluginconfig SET error = \(record.json.jsonString)::jsonb WHERE id = \(config.id)")
         } catch {
-            logger.warning("Plugin error not recorded", metadata: ["plugin_config_id": "\(config.id)", "error": "\(error)"])
+            logger.warning(
+                "Plugin error not recorded", metadata: ["plugin_config_id": "\(config.id)", "error": "\(PostgresFailure.summary(error))"])
         }
     }
 
@@ -177,7 +178,9 @@ final class ServerPluginHost: PluginHost {
                 """)
             recordedCapabilities.withLock { $0.byPlugin[config.pluginId] = json }
         } catch {
-            logger.warning("Could not record plugin capabilities", metadata: ["plugin_id": "\(config.pluginId)", "error": "\(error)"])
+            logger.warning(
+                "Could not record plugin capabilities",
+                metadata: ["plugin_id": "\(config.pluginId)", "error": "\(PostgresFailure.summary(error))"])
         }
     }
 
@@ -186,7 +189,9 @@ final class ServerPluginHost: PluginHost {
             try await store.execute("UPDATE posthog_pluginconfig SET enabled = false WHERE id = \(config.id)")
             logger.warning("Plugin config disabled after failing to load", metadata: ["plugin_config_id": "\(config.id)"])
         } catch {
-            logger.error("Could not disable plugin config", metadata: ["plugin_config_id": "\(config.id)", "error": "\(error)"])
+            logger.error(
+                "Could not disable plugin config",
+                metadata: ["plugin_config_id": "\(config.id)", "error": "\(PostgresFailure.summary(error))"])
         }
     }
 
@@ -295,7 +300,7 @@ final class ServerPluginHost: PluginHost {
         do {
             try await exportBuffers.heartbeat(instance: instance)
         } catch {
-            logger.warning("Could not mark the instance alive for export buffers", metadata: ["error": "\(error)"])
+            logger.warning("Could not mark the instance alive for export buffers", metadata: ["error": "\(PostgresFailure.summary(error))"])
         }
     }
 
@@ -328,7 +333,8 @@ final class ServerPluginHost: PluginHost {
                 """)
         } catch {
             logger.warning(
-                "Could not record the historical export job", metadata: ["plugin_id": "\(config.pluginId)", "error": "\(error)"])
+                "Could not record the historical export job",
+                metadata: ["plugin_id": "\(config.pluginId)", "error": "\(PostgresFailure.summary(error))"])
         }
     }
 
@@ -343,7 +349,9 @@ final class ServerPluginHost: PluginHost {
                 "UPDATE posthog_plugin SET metrics = \(json)::jsonb WHERE id = \(config.pluginId) AND metrics IS DISTINCT FROM \(json)::jsonb"
             )
         } catch {
-            logger.warning("Could not record plugin metrics", metadata: ["plugin_id": "\(config.pluginId)", "error": "\(error)"])
+            logger.warning(
+                "Could not record plugin metrics",
+                metadata: ["plugin_id": "\(config.pluginId)", "error": "\(PostgresFailure.summary(error))"])
         }
     }
 

@@ -36,7 +36,8 @@ struct CeleryTaskPublisher: WebhookSink {
                 return
             } catch {
                 if attempt == 3 {
-                    logger.error("Webhook task not published", metadata: ["event_id": "\(eventId)", "error": "\(error)"])
+                    logger.error(
+                        "Webhook task not published", metadata: ["event_id": "\(eventId)", "error": "\(PostgresFailure.summary(error))"])
                 } else {
                     try? await Task.sleep(for: .milliseconds(200 * attempt))
                 }

@@ -93,7 +93,8 @@ public final class CeleryQueueConsumer: Service, Sendable {
                     failures += 1
                     status.consuming(false)
                     if failures == 1 || failures % 20 == 0 {
-                        logger.warning("Cannot take messages from Redis, retrying", metadata: ["error": "\(error)"])
+                        logger.warning(
+                            "Cannot take messages from Redis, retrying", metadata: ["error": "\(PostgresFailure.summary(error))"])
                         errors?.capture(error, tags: ["queue": keys.queue])
                     }
                     try? await Task.sleep(for: Self.backoff(attempt: failures))
@@ -166,11 +167,13 @@ public final class CeleryQueueConsumer: Service, Sendable {
                 attempt += 1
                 if stop.isSet && attempt > 3 {
                     // Left in the processing list: the next instance to start takes it back.
-                    logger.warning("Leaving a message for redelivery at shutdown", metadata: ["error": "\(error)"])
+                    logger.warning("Leaving a message for redelivery at shutdown", metadata: ["error": "\(PostgresFailure.summary(error))"])
                     return
                 }
                 if attempt == 1 || attempt % 20 == 0 {
-                    logger.warning("Event could not be stored yet, retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                    logger.warning(
+                        "Event could not be stored yet, retrying",
+                        metadata: ["error": "\(PostgresFailure.summary(error))", "attempt": "\(attempt)"])
                     if attempt == 1 {
                         errors?.capture(error, tags: ["queue": keys.queue], extra: ["message": String(decoding: raw, as: UTF8.self)])
                     }
@@ -240,7 +243,8 @@ public final class CeleryQueueConsumer: Service, Sendable {
                 attempt += 1
                 if stop.isSet && attempt > 5 { return }
                 if attempt == 1 || attempt % 20 == 0 {
-                    logger.warning("Redis step failed, retrying", metadata: ["step": "\(what)", "error": "\(error)"])
+                    logger.warning(
+                        "Redis step failed, retrying", metadata: ["step": "\(what)", "error": "\(PostgresFailure.summary(error))"])
                 }
                 try? await Task.sleep(for: Self.backoff(attempt: attempt))
             }
@@ -266,7 +270,7 @@ public final class CeleryQueueConsumer: Service, Sendable {
                     sinceRecovery = .zero
                 }
             } catch {
-                logger.debug("Lease refresh failed", metadata: ["error": "\(error)"])
+                logger.debug("Lease refresh failed", metadata: ["error": "\(PostgresFailure.summary(error))"])
             }
             let pause = leaseDuration / 3
             sinceRecovery += pause
@@ -300,7 +304,7 @@ public final class CeleryQueueConsumer: Service, Sendable {
             _ = try await redis.send("SREM", [RedisArgument(CeleryQueueKeys.registry), RedisArgument(keys.processing)])
             _ = try await redis.send("DEL", [RedisArgument(keys.lease)])
         } catch {
-            logger.debug("Could not release the consumer lease", metadata: ["error": "\(error)"])
+            logger.debug("Could not release the consumer lease", metadata: ["error": "\(PostgresFailure.summary(error))"])
         }
     }
 }

@@ -93,7 +93,9 @@ public final class KafkaQueueConsumer: Service, Sendable {
             } catch {
                 failures += 1
                 status.consuming(false)
-                if failures == 1 || failures % 20 == 0 { logger.warning("Cannot poll Kafka, retrying", metadata: ["error": "\(error)"]) }
+                if failures == 1 || failures % 20 == 0 {
+                    logger.warning("Cannot poll Kafka, retrying", metadata: ["error": "\(PostgresFailure.summary(error))"])
+                }
                 try? await Task.sleep(for: CeleryQueueConsumer.backoff(attempt: failures))
                 continue
             }
@@ -147,7 +149,9 @@ public final class KafkaQueueConsumer: Service, Sendable {
             } catch {
                 attempt += 1
                 batchesRetried.increment()
-                logger.warning("Produced messages not acknowledged, processing the batch again", metadata: ["error": "\(error)"])
+                logger.warning(
+                    "Produced messages not acknowledged, processing the batch again",
+                    metadata: ["error": "\(PostgresFailure.summary(error))"])
                 if stop.isSet && attempt > 3 { return }
                 try? await Task.sleep(for: CeleryQueueConsumer.backoff(attempt: attempt))
                 since = producer.mark()
@@ -163,7 +167,7 @@ public final class KafkaQueueConsumer: Service, Sendable {
             try await consumer.commit(offsets, onlyAssigned: true)
         } catch {
             // Not fatal: these offsets are redelivered and their events written again.
-            logger.warning("Offsets not committed", metadata: ["error": "\(error)", "offsets": "\(offsets)"])
+            logger.warning("Offsets not committed", metadata: ["error": "\(PostgresFailure.summary(error))", "offsets": "\(offsets)"])
         }
         metrics?.timing(.eachBatch, seconds: (ContinuousClock.now - start).inSeconds)
     }
@@ -188,14 +192,14 @@ public final class KafkaQueueConsumer: Service, Sendable {
             } catch {
                 attempt += 1
                 if stop.isSet && attempt > 3 {
-                    logger.warning("Leaving a message for redelivery at shutdown", metadata: ["error": "\(error)"])
+                    logger.warning("Leaving a message for redelivery at shutdown", metadata: ["error": "\(PostgresFailure.summary(error))"])
                     return false
                 }
                 if attempt == 1 || attempt % 20 == 0 {
                     logger.warning(
                         "Event could not be stored yet, retrying",
                         metadata: [
-                            "error": "\(error)", "attempt": "\(attempt)", "partition": "\(message.partition)",
+                            "error": "\(PostgresFailure.summary(error))", "attempt": "\(attempt)", "partition": "\(message.partition)",
                             "offset": "\(message.offset)",
                         ])
                     if attempt == 1 { errors?.capture(error, tags: ["topic": topic]) }

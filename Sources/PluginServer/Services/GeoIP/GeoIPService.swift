@@ -86,7 +86,7 @@ struct GeoIPService: Service {
                 } catch {
                     logger.error(
                         "Stored GeoIP database cannot be opened, downloading a fresh one",
-                        metadata: ["file_name": "\(stored.fileName)", "error": "\(error)"])
+                        metadata: ["file_name": "\(stored.fileName)", "error": "\(PostgresFailure.summary(error))"])
                 }
             } else {
                 logger.info("Fetching the GeoIP database for the first time")
@@ -133,7 +133,7 @@ struct GeoIPService: Service {
             do {
                 found = try await MMDBStatus.claim(redis)
             } catch {
-                logger.error("GeoIP download status not readable", metadata: ["error": "\(error)"])
+                logger.error("GeoIP download status not readable", metadata: ["error": "\(PostgresFailure.summary(error))"])
                 return false
             }
             switch found {
@@ -154,7 +154,9 @@ struct GeoIPService: Service {
                         return true
                     }
                 } catch {
-                    logger.error("GeoIP database stored by another instance cannot be opened", metadata: ["error": "\(error)"])
+                    logger.error(
+                        "GeoIP database stored by another instance cannot be opened",
+                        metadata: ["error": "\(PostgresFailure.summary(error))"])
                     return false
                 }
             case .idle:
@@ -181,7 +183,7 @@ struct GeoIPService: Service {
             return true
         } catch {
             try? await MMDBStatus.set(.unavailable, redis)
-            logger.error("An error occurred during MMDB fetch and insert", metadata: ["error": "\(error)"])
+            logger.error("An error occurred during MMDB fetch and insert", metadata: ["error": "\(PostgresFailure.summary(error))"])
             return false
         }
     }

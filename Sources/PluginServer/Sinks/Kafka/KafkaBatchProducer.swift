@@ -54,7 +54,8 @@ final class KafkaBatchProducer: Service, Sendable {
                     self.sends.withLock { _ = $0.running.removeValue(forKey: id) }
                 } catch {
                     self.logger.error(
-                        "Kafka batch not acknowledged", metadata: ["messages": "\(batch.count)", "error": "\(error)"])
+                        "Kafka batch not acknowledged",
+                        metadata: ["messages": "\(batch.count)", "error": "\(PostgresFailure.summary(error))"])
                     self.sends.withLock { state in
                         state.running.removeValue(forKey: id)
                         state.failures[id] = error as? KafkaError ?? KafkaError(.delivery, "\(error)")
@@ -97,7 +98,7 @@ final class KafkaBatchProducer: Service, Sendable {
         do {
             try await flush()
         } catch {
-            logger.error("Kafka messages lost at shutdown", metadata: ["error": "\(error)"])
+            logger.error("Kafka messages lost at shutdown", metadata: ["error": "\(PostgresFailure.summary(error))"])
         }
         producer.close()
     }

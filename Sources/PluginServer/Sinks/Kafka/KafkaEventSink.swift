@@ -95,7 +95,9 @@ struct KafkaPersonMirror: PersonMirror {
             } catch {
                 logger.error(
                     "ClickHouse person deletion failed",
-                    metadata: ["person_uuid": "\(person.uuid)", "team_id": "\(person.teamId)", "error": "\(error)"])
+                    metadata: [
+                        "person_uuid": "\(person.uuid)", "team_id": "\(person.teamId)", "error": "\(PostgresFailure.summary(error))",
+                    ])
                 return
             }
         }
