@@ -72,7 +72,7 @@ import Testing
         try await Self.resetStatus()
         let download = try DownloadEndpoint()
         defer { download.stop() }
-        let port = Int.random(in: 30001...39999)
+        let port = try freeLoopbackPort()
         let statsd = try await StatsDListener.start()
         let harness = try await IngestionHarness.start(
             environment: [
@@ -263,7 +263,7 @@ import Testing
 /// The download endpoint on loopback (Fixtures/mmdb_server.py), with the requests it received.
 private final class DownloadEndpoint: @unchecked Sendable {
     // @unchecked: `process` is set in init and only terminated afterwards, from the test's task.
-    let port = Int.random(in: 20000...29999)
+    let port = (try? freeLoopbackPort()) ?? Int.random(in: 20000...29999)
     let log = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("mmdb") + ".log")
     private let process = Process()
 

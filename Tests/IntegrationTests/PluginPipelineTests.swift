@@ -113,7 +113,7 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("www"))
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try Data(#"{"rate": 1.5}"#.utf8).write(to: directory.appendingPathComponent("rates.json"))
-        let port = Int.random(in: 20000...30000)
+        let port = try freeLoopbackPort()
         let web = Process()
         web.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         web.arguments = ["python3", "-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", directory.path]

@@ -191,3 +191,24 @@ func httpGet(_ url: String) async -> (status: Int, body: String)? {
     }
     return (http.statusCode, String(decoding: data, as: UTF8.self))
 }
+
+/// A TCP port on 127.0.0.1 that nothing listens on now, as the system picks one for a bind to port 0
+/// (it does not give the same one again soon): for a service the server under test opens itself. A
+/// random number could be a port another process already holds.
+func freeLoopbackPort() throws -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+        }
+    }
+    guard bound else { throw POSIXError(.EADDRINUSE) }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
