@@ -29,6 +29,31 @@ import Testing
         #expect(LoopGuard.apply(to: "while (x) {}", timeoutSeconds: 1).contains("looping for 1 second on line 1:0"))
     }
 
+    @Test("a loop that never awaits is stopped too, reading the clock every 64th iteration; its loops keep their results")
+    func synchronousLoop() async throws {
+        let (runtime, host) = makeRuntime(taskTimeout: 1, executionLimit: 60)
+        await runtime.load([
+            plugin(
+                1, order: 1,
+                """
+                function processEvent(event) {
+                    let i, total = 0
+                    for (i = 0; i < 100; i++) total += i
+                    for (const limit = 10; total < 5000; ) total += limit
+                    if (event.event === 'spin') for (let n = 0; ; n++) {}
+                    event.properties.total = total
+                    return event
+                }
+                """)
+        ])
+        #expect(await runtime.processEventChain(teamId: 2, event: sampleEvent).event?["properties"]?["total"] == 5000)
+        var spin = sampleEvent
+        spin["event"] = "spin"
+        _ = await runtime.processEventChain(teamId: 2, event: spin)
+        let message = await host.errors[1]?.message
+        #expect(message == "Script execution timed out after looping for 1 second on line 5:32", "\(message ?? "none")")
+    }
+
     @Test("code whose rewrite would not parse is left as it was")
     func unparsable() {
         // A class method named `while` reads like a loop to the token scan.
