@@ -153,15 +153,7 @@ import Testing
         defer { database.drop() }
         let queue = TestEnvironment.uniqueName("q")
         let redis = try TestEnvironment.redisClient()
-        try database.execute(
-            """
-            INSERT INTO posthog_team (id, organization_id, app_urls, name, event_names, event_names_with_usage, event_properties,
-                event_properties_with_usage, event_properties_numerical, created_at, updated_at, anonymize_ips, completed_snippet_onboarding,
-                ingested_event, uuid, session_recording_opt_in, plugins_opt_in, opt_out_capture, is_demo, api_token, test_account_filters,
-                timezone, data_attributes)
-            VALUES (3, 'ca30f2ec-e9a4-4001-bf27-3ef194086068', '{}', 'TEAM 3', '[]', '[]', '[]', '[]', '[]', now(), now(), false, true, true,
-                '0179a6a4-1f2c-0000-7d3e-4b1e2c9f0a03', true, false, false, false, 'TOKEN FOR TEAM 3', '[]', 'UTC', '["data-attr"]')
-            """)
+        try database.insertTeam(3)
         let server = ServerProcess(environment: ServerProcess.environment(database: database, queue: queue))
         try server.start()
         // Team 3 is looked up, and kept in the server's cache, with its first event; then it goes.

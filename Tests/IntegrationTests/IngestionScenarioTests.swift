@@ -576,14 +576,9 @@ import Testing
             try h.database.execute(
                 """
                 INSERT INTO posthog_organization (id, name, plugins_access_level, created_at, updated_at, personalization, setup_section_2_completed)
-                VALUES ('0179a6a4-0000-0000-0000-000000000003', 'OTHER ORG', 9, now(), now(), '{}', true);
-                INSERT INTO posthog_team (id, organization_id, app_urls, name, event_names, event_names_with_usage, event_properties,
-                    event_properties_with_usage, event_properties_numerical, created_at, updated_at, anonymize_ips, completed_snippet_onboarding,
-                    ingested_event, uuid, session_recording_opt_in, plugins_opt_in, opt_out_capture, is_demo, api_token, test_account_filters,
-                    timezone, data_attributes)
-                VALUES (3, '0179a6a4-0000-0000-0000-000000000003', '{}', 'TEAM 3', '[]', '[]', '[]', '[]', '[]', now(), now(), false, true, true,
-                    '0179a6a4-1f2c-0000-7d3e-4b1e2c9f0a03', true, false, false, false, 'TOKEN FOR TEAM 3', '[]', 'UTC', '["data-attr"]')
+                VALUES ('0179a6a4-0000-0000-0000-000000000003', 'OTHER ORG', 9, now(), now(), '{}', true)
                 """)
+            try h.database.insertTeam(3, organization: "0179a6a4-0000-0000-0000-000000000003")
             try h.createPerson(distinctIds: ["2"], properties: ["email": "team2@gmail.com"], teamId: 3)
             try h.createPerson(distinctIds: ["1", "2"])
             try await h.send(["event": "$identify", "properties": ["$anon_distinct_id": "1"], "uuid": Self.uuid()], distinctId: "2")

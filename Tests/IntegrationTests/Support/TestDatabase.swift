@@ -49,6 +49,20 @@ struct TestDatabase: Sendable {
         try runCommand("psql", [url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
     }
 
+    /// Another team, `TEAM <id>` with the token `TOKEN FOR TEAM <id>`, in `organization` (the seed's
+    /// by default), as PostHog creates one.
+    func insertTeam(_ id: Int, organization: String = "ca30f2ec-e9a4-4001-bf27-3ef194086068") throws {
+        try execute(
+            """
+            INSERT INTO posthog_team (id, organization_id, app_urls, name, event_names, event_names_with_usage, event_properties,
+                event_properties_with_usage, event_properties_numerical, created_at, updated_at, anonymize_ips, completed_snippet_onboarding,
+                ingested_event, uuid, session_recording_opt_in, plugins_opt_in, opt_out_capture, is_demo, api_token, test_account_filters,
+                timezone, data_attributes)
+            VALUES (\(id), '\(organization)', '{}', 'TEAM \(id)', '[]', '[]', '[]', '[]', '[]', now(), now(), false, true, true,
+                '0179a6a4-1f2c-0000-7d3e-4b1e2c9f0a0\(id % 10)', true, false, false, false, 'TOKEN FOR TEAM \(id)', '[]', 'UTC', '["data-attr"]')
+            """)
+    }
+
     func drop() {
         _ = try? runCommand("psql", [adminURL, "-X", "-q", "-c", "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"])
     }
