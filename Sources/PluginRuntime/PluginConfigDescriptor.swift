@@ -85,8 +85,12 @@ public struct PluginAttachment: Sendable, Hashable {
 public struct PluginRuntimeSettings: Sendable {
     /// `TASK_TIMEOUT`, seconds: bound of awaited plugin calls. Default 30.
     public var taskTimeout: Double = 30
-    /// `PLUGIN_EXECUTION_TIME_LIMIT`, seconds (wall time) of synchronous JavaScript per entry; `nil` = `taskTimeout` + 1 s (the loop guard acts first).
+    /// `PLUGIN_EXECUTION_TIME_LIMIT`, seconds (wall time) of synchronous JavaScript per entry; `nil` =
+    /// `defaultExecutionTimeLimit(taskTimeout:)`.
     public var executionTimeLimit: Double?
+
+    /// A second past `TASK_TIMEOUT`, so a looping plugin is stopped by the loop guard, which names the loop.
+    public static func defaultExecutionTimeLimit(taskTimeout: Double) -> Double { taskTimeout + 1 }
     /// The instance UUIDT used in SYSTEM log lines.
     public var instanceId: String = "00000000-0000-0000-0000-000000000000"
     /// The esbuild executable used to compile TypeScript / ES modules.

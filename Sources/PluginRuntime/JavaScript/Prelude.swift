@@ -100,10 +100,7 @@ class Buffer extends Uint8Array {
   }
   static alloc(size, fill, encoding) {
     const b = new Buffer(size);
-    if (fill !== undefined && fill !== 0) {
-      if (typeof fill === 'number') b.fill(fill);
-      else { const f = Buffer.from(fill, encoding); for (let i = 0; i < size && f.length; i++) b[i] = f[i % f.length]; }
-    }
+    if (fill !== undefined && fill !== 0) b.fill(fill, 0, size, encoding);
     return b;
   }
   static allocUnsafe(size) { return new Buffer(size); }
@@ -208,18 +205,13 @@ function bufferSearch(b, value, byteOffset, encoding, last) {
   else throw new TypeError('The "value" argument must be one of type number or string or an instance of Buffer or Uint8Array.');
   let start = byteOffset === undefined || Number.isNaN(Number(byteOffset)) ? (last ? b.length : 0) : Math.trunc(Number(byteOffset));
   if (start < 0) start += b.length;
+  const at = (i) => { let j = 0; while (j < needle.length && b[i + j] === needle[j]) j++; return j === needle.length; };
   if (last) {
-    for (let i = Math.min(start, b.length - needle.length); i >= 0; i--) {
-      let j = 0; while (j < needle.length && b[i + j] === needle[j]) j++;
-      if (j === needle.length) return i;
-    }
+    for (let i = Math.min(start, b.length - needle.length); i >= 0; i--) if (at(i)) return i;
     return -1;
   }
   if (needle.length === 0) return Math.min(Math.max(start, 0), b.length);
-  for (let i = Math.max(start, 0); i + needle.length <= b.length; i++) {
-    let j = 0; while (j < needle.length && b[i + j] === needle[j]) j++;
-    if (j === needle.length) return i;
-  }
+  for (let i = Math.max(start, 0); i + needle.length <= b.length; i++) if (at(i)) return i;
   return -1;
 }
 function bufferSwap(b, size) {

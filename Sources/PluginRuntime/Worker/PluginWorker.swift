@@ -36,7 +36,8 @@ actor PluginWorker {
         engine = Engine(
             group: JSContextGroupCreate(), bridgeClass: JSClassCreate(&definition), pureBridgeClass: JSClassCreate(&pureDefinition))
         watchdog = Watchdog(
-            timeLimit: settings.executionTimeLimit ?? settings.taskTimeout + 1, memoryLimitBytes: settings.memoryLimitBytes)
+            timeLimit: settings.executionTimeLimit ?? PluginRuntimeSettings.defaultExecutionTimeLimit(taskTimeout: settings.taskTimeout),
+            memoryLimitBytes: settings.memoryLimitBytes)
         // The limit counts wall time (see WatchdogClock.c); if that cannot be set up, it counts CPU time.
         _ = watchdog_clock_install()
         watchdog.install(on: engine.group)

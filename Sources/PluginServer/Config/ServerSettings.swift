@@ -1,4 +1,5 @@
 import Foundation
+import PluginRuntime
 
 /// All settings, parsed once at start-up from the environment (configuration.md). Each part of the
 /// server receives only its slice.
@@ -211,7 +212,8 @@ public struct ServerSettings: Sendable {
             tasksPerWorker: max(1, reader.integer("TASKS_PER_WORKER")),
             taskTimeoutSeconds: taskTimeout,
             executionTimeLimitSeconds: reader.environment["PLUGIN_EXECUTION_TIME_LIMIT"] == nil
-                ? taskTimeout + 1 : reader.number("PLUGIN_EXECUTION_TIME_LIMIT", integer: false, minimum: 0.001),
+                ? PluginRuntimeSettings.defaultExecutionTimeLimit(taskTimeout: taskTimeout)
+                : reader.number("PLUGIN_EXECUTION_TIME_LIMIT", integer: false, minimum: 0.001),
             fetchTimeoutSeconds: reader.environment["PLUGIN_FETCH_TIMEOUT"] == nil
                 ? taskTimeout : reader.number("PLUGIN_FETCH_TIMEOUT", integer: false, minimum: 0.001),
             loadRetries: reader.integer("PLUGIN_LOAD_RETRIES", minimum: 1),
