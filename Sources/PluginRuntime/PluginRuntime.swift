@@ -34,6 +34,9 @@ public actor PluginRuntime {
 
     /// Configs built at once: enough to keep every worker and the database busy.
     static let concurrentBuilds = 64
+    /// Configs handed to the workers together: a worker loads a chunk in one visit to its thread, so
+    /// loading 1,000 configs does not wake the thread pool twice per config and worker.
+    static let buildChunk = 8
 
     // MARK: loading
 
@@ -102,75 +105,97 @@ public actor PluginRuntime {
     /// Compiles each config once, then builds its sandbox on every worker. `nil` plugin = failed load,
     /// already recorded (and retried later when the code ran but failed).
     private func build(_ requests: [(PluginConfigDescriptor, Int)]) async -> [ConfigState] {
-        var keyed: [(PluginConfigDescriptor, Int, SandboxKey)] = []
+        var keyed: [BuildRequest] = []
         for (descriptor, attempt) in requests {
             generation += 1
-            keyed.append((descriptor, attempt, SandboxKey(configId: descriptor.id, generation: generation)))
+            keyed.append(
+                BuildRequest(descriptor: descriptor, attempt: attempt, key: SandboxKey(configId: descriptor.id, generation: generation)))
         }
-        // A bounded window of builds at a time: a task group's bookkeeping grows with its pending
+        let chunks = stride(from: 0, to: keyed.count, by: Self.buildChunk).map { Array(keyed[$0..<min($0 + Self.buildChunk, keyed.count)]) }
+        // A bounded window of chunks at a time: a task group's bookkeeping grows with its pending
         // children, and 10,000 configs at once made start-up quadratic.
-        return await withTaskGroup(of: ConfigState.self) { group in
+        return await withTaskGroup(of: [ConfigState].self) { group in
             var states: [ConfigState] = []
             var running = 0
-            for (descriptor, attempt, key) in keyed {
-                if running == Self.concurrentBuilds, let state = await group.next() {
-                    states.append(state)
+            for chunk in chunks {
+                if running == Self.concurrentBuilds / Self.buildChunk, let built = await group.next() {
+                    states += built
                     running -= 1
                 }
-                group.addTask { await self.buildOne(descriptor, key: key, attempt: attempt) }
+                group.addTask { await self.buildChunk(chunk) }
                 running += 1
+            }
+            for await built in group { states += built }
+            return states
+        }
+    }
+
+    private struct BuildRequest: Sendable {
+        var descriptor: PluginConfigDescriptor
+        var attempt: Int
+        var key: SandboxKey
+    }
+
+    /// Compiles a chunk's configs, loads them on every worker (one batch per worker), then records
+    /// each config's outcome.
+    private nonisolated func buildChunk(_ chunk: [BuildRequest]) async -> [ConfigState] {
+        var states: [ConfigState] = []
+        var compiled: [(request: BuildRequest, code: String)] = []
+        let sources = chunk.map { request in Result { () throws(PluginLoadError) in try PluginSource.resolve(request.descriptor) } }
+        for (request, outcome) in zip(chunk, await compilations.compile(sources)) {
+            let descriptor = request.descriptor
+            switch outcome {
+            case .success(let code):
+                compiled.append((request, code))
+            case .failure(let error):
+                if error.isStringError {
+                    await reporter.recordError(descriptor, name: nil, message: error.message, stack: nil, event: nil)
+                } else {
+                    await reporter.recordError(
+                        descriptor, name: error.isSyntaxError ? "SyntaxError" : "Error", message: error.message, stack: nil, event: nil)
+                    await reporter.systemLog(descriptor, .error, "Plugin failed to load (instance ID \(settings.instanceId)).")
+                }
+                states.append(ConfigState(descriptor: descriptor, plugin: nil))
+            }
+        }
+        guard !compiled.isEmpty else { return states }
+        let loads = compiled.map { PluginWorker.LoadRequest(key: $0.request.key, descriptor: $0.request.descriptor, code: $0.code) }
+        let outcomes = await withTaskGroup(of: (Int, [Result<PluginCapabilities, JSThrown>]).self) { group in
+            for (index, worker) in workers.enumerated() {
+                group.addTask { (index, await worker.load(loads)) }
+            }
+            var byWorker = [[Result<PluginCapabilities, JSThrown>]](repeating: [], count: workers.count)
+            for await (index, results) in group { byWorker[index] = results }
+            return byWorker
+        }
+        // The outcomes are recorded concurrently: in the server each is a few database writes.
+        return await withTaskGroup(of: ConfigState.self) { group in
+            for (position, item) in compiled.enumerated() {
+                let results = outcomes.map { $0[position] }
+                group.addTask { await self.finishBuild(item.request, results) }
             }
             for await state in group { states.append(state) }
             return states
         }
     }
 
-    private nonisolated func buildOne(_ descriptor: PluginConfigDescriptor, key: SandboxKey, attempt: Int) async -> ConfigState {
-        let failed = ConfigState(descriptor: descriptor, plugin: nil)
-        let code: String
-        do {
-            code = try await compile(descriptor)
-        } catch {
-            if error.isStringError {
-                await reporter.recordError(descriptor, name: nil, message: error.message, stack: nil, event: nil)
-            } else {
-                await reporter.recordError(
-                    descriptor, name: error.isSyntaxError ? "SyntaxError" : "Error", message: error.message, stack: nil, event: nil)
-                await reporter.systemLog(descriptor, .error, "Plugin failed to load (instance ID \(settings.instanceId)).")
-            }
-            return failed
-        }
-        let outcomes = await withTaskGroup(of: Result<PluginCapabilities, JSThrown>.self) { group in
-            for worker in workers {
-                group.addTask {
-                    do throws(JSThrown) {
-                        return .success(try await worker.load(key, descriptor, code: code))
-                    } catch {
-                        return .failure(error)
-                    }
-                }
-            }
-            var outcomes: [Result<PluginCapabilities, JSThrown>] = []
-            for await outcome in group { outcomes.append(outcome) }
-            return outcomes
-        }
+    /// Records a config's load on every worker: a failure on any closes it on all of them.
+    private nonisolated func finishBuild(_ request: BuildRequest, _ outcomes: [Result<PluginCapabilities, JSThrown>]) async -> ConfigState {
+        let descriptor = request.descriptor
         for outcome in outcomes {
             guard case .failure(let error) = outcome else { continue }
-            for worker in workers { await worker.close(key) }
+            for worker in workers { await worker.close(request.key) }
             await reporter.recordError(descriptor, error, event: nil)
-            await loadFailed(descriptor, attempt: attempt)
-            return failed
+            await loadFailed(descriptor, attempt: request.attempt)
+            return ConfigState(descriptor: descriptor, plugin: nil)
         }
-        guard case .success(let capabilities) = outcomes.first else { return failed }
+        guard case .success(let capabilities) = outcomes.first else { return ConfigState(descriptor: descriptor, plugin: nil) }
         await reporter.host.clearError(config: descriptor.ref)
         await reporter.host.recordCapabilities(capabilities, config: descriptor.ref)
         if !capabilities.metrics.isEmpty { await reporter.host.recordMetricTypes(capabilities.metrics, config: descriptor.ref) }
         await reporter.systemLog(descriptor, .info, "Plugin loaded (instance ID \(settings.instanceId)).")
-        return ConfigState(descriptor: descriptor, plugin: LoadedPlugin(descriptor: descriptor, capabilities: capabilities, key: key))
-    }
-
-    private nonisolated func compile(_ descriptor: PluginConfigDescriptor) async throws(PluginLoadError) -> String {
-        try await compilations.compile(try PluginSource.resolve(descriptor))
+        return ConfigState(
+            descriptor: descriptor, plugin: LoadedPlugin(descriptor: descriptor, capabilities: capabilities, key: request.key))
     }
 
     /// Logs the failure and schedules the next attempt with back-off, or gives up (reference §11.2 Later,

@@ -139,15 +139,11 @@ final class Sandbox {
         }
         let result = try callHelper("load", [module])
         let ctx = context
-        let object = JSC.object(ctx, result)
-        let list = { (name: String) -> [String] in
-            guard let object, let value = try? JSC.json(ctx, JSC.get(ctx, object, name)) else { return [] }
-            return value.arrayValue?.compactMap(\.stringValue) ?? []
-        }
+        // `load` answers with the capabilities as one JSON text (see the prelude's `discover`).
+        let described = JSValueIsString(ctx, result) ? try JSONText(adopting: JSValueToStringCopy(ctx, result, nil)).parsed() : .null
+        let list = { (name: String) -> [String] in described[name]?.arrayValue?.compactMap(\.stringValue) ?? [] }
         var metrics: [String: String] = [:]
-        if let object, let value = try? JSC.json(ctx, JSC.get(ctx, object, "metrics")), let declared = value.objectValue {
-            for (name, type) in declared { metrics[name] = type.stringValue }
-        }
+        for (name, type) in described["metrics"]?.objectValue ?? [:] { metrics[name] = type.stringValue }
         capabilities = PluginCapabilities(methods: list("methods"), scheduledTasks: list("tasks"), jobs: list("jobs"), metrics: metrics)
     }
 

@@ -16,6 +16,21 @@ actor CompilationQueue {
         self.limit = limit
     }
 
+    /// Compiles several sources in one visit to the queue (a chunk of configs being loaded).
+    func compile(_ sources: [Result<PluginSource, PluginLoadError>]) async -> [Result<String, PluginLoadError>] {
+        var results: [Result<String, PluginLoadError>] = []
+        results.reserveCapacity(sources.count)
+        for source in sources {
+            switch source {
+            case .success(let source):
+                do throws(PluginLoadError) { results.append(.success(try await compile(source))) } catch { results.append(.failure(error)) }
+            case .failure(let error):
+                results.append(.failure(error))
+            }
+        }
+        return results
+    }
+
     func compile(_ source: PluginSource) async throws(PluginLoadError) -> String {
         let key = Self.identity(source)
         if let compilation = compilations[key] { return try await compilation.value.get() }

@@ -65,6 +65,31 @@ actor PluginWorker {
         watchdog.noteEntry()
     }
 
+    struct LoadRequest: Sendable {
+        var key: SandboxKey
+        var descriptor: PluginConfigDescriptor
+        var code: String
+    }
+
+    /// Loads several configs, each in a task of its own on this thread, so that one waiting in
+    /// `setupPlugin` does not hold up the others; the batch costs one visit to the thread, not one per
+    /// config. The outcomes are in the order of `requests`.
+    func load(_ requests: [LoadRequest]) async -> [Result<PluginCapabilities, JSThrown>] {
+        let loads = requests.map { request in
+            Task { () -> Result<PluginCapabilities, JSThrown> in
+                do throws(JSThrown) {
+                    return .success(try await self.load(request.key, request.descriptor, code: request.code))
+                } catch {
+                    return .failure(error)
+                }
+            }
+        }
+        var outcomes: [Result<PluginCapabilities, JSThrown>] = []
+        outcomes.reserveCapacity(loads.count)
+        for load in loads { outcomes.append(await load.value) }
+        return outcomes
+    }
+
     /// Builds the sandbox (prelude, plugin code, export discovery) and runs `setupPlugin` in it, in the
     /// context the plugin's configs share (see `PluginContext`): the first config loads there alone and
     /// decides whether the context stays shared (sealed) or the plugin gets a context per config. A load
