@@ -52,6 +52,54 @@ import Testing
         #expect(await runtime.contextCounts() == [0, 0])
     }
 
+    @Test("configs loaded together (several chunks on each worker) keep their own outcome, config and attachments")
+    func chunkedLoadOutcomes() async throws {
+        let (runtime, host) = makeRuntime(workers: 2)
+        let source = """
+            let label
+            async function setupPlugin({ config, cache }) {
+                if (config.fail === 'yes') throw new Error('setup failed for ' + config.label)
+                // One config waits on the host while the others of its chunk go on loading.
+                if (config.wait === 'yes') await cache.set('waited', config.label)
+                label = config.label
+            }
+            function processEvent(event, { config, attachments }) {
+                event.properties = { label, configured: config.label, attachment: attachments.file ? attachments.file.contents.toString() : null,
+                    frozen: Object.isFrozen(attachments) }
+                return event
+            }
+            """
+        let descriptors = (0..<21).map { index -> PluginConfigDescriptor in
+            var settings: JSONObject = ["label": .string("c\(index)")]
+            if index == 3 || index == 17 { settings["fail"] = "yes" }
+            if index == 9 { settings["wait"] = "yes" }
+            var descriptor = config(100 + index, pluginId: 8, team: 200 + index, config: settings, source)
+            if index == 5 {
+                descriptor.attachments = [
+                    PluginAttachment(key: "file", contentType: "text/plain", fileName: "f.txt", contents: Array("hello".utf8))
+                ]
+            }
+            return descriptor
+        }
+        await runtime.load(descriptors)
+        #expect(await runtime.sandboxCounts() == [19, 19])
+        for index in 0..<21 {
+            let loaded = await runtime.capabilities(configId: 100 + index) != nil
+            #expect(loaded == !(index == 3 || index == 17))
+        }
+        #expect(await host.errors[103]?.message == "setup failed for c3")
+        #expect(await host.errors[117]?.message == "setup failed for c17")
+        #expect(await host.cache["@plugin/8/209/waited"] == "\"c9\"")
+        for index in [0, 5, 9, 20] {
+            let properties = await runtime.processEventChain(teamId: 200 + index, event: event(team: 200 + index)).event?["properties"]
+            #expect(properties?["label"] == .string("c\(index)"))
+            #expect(properties?["configured"] == .string("c\(index)"))
+            #expect(properties?["attachment"] == (index == 5 ? "hello" : .null))
+            #expect(properties?["frozen"] == true)
+        }
+        await runtime.teardownAll()
+    }
+
     @Test("a plugin writing an undeclared global while loading gets a context per config, its state still per config")
     func globalWritersAreIsolated() async throws {
         let (runtime, _) = makeRuntime()

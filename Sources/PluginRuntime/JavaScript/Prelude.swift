@@ -983,6 +983,13 @@ function createPool(factory, opts) {
   return pool;
 }
 // ---- one plugin config: its console, fetch, posthog, require and `meta`, and the runtime's helpers.
+// Constants every config's code reads (made once per context, not once per config).
+const UNITS = { millisecond: 1, second: 1000, minute: 60000, hour: 3600000, day: 86400000, week: 604800000,
+  month: 604800000 * 30 /* reference §8.6: kept "30 weeks" bug */, quarter: 604800000 * 13, year: 86400000 * 365 };
+const METRIC_TYPES = ['sum', 'max', 'min'];
+// The names every config's global scope starts with (see `configure`).
+const BINDINGS = { __proto__: null, console: 1, fetch: 1, require: 1, posthog: 1, global: 1, GLOBAL: 1, root: 1, globalThis: 1, isVM: 1 };
+const METHODS = ['setupPlugin', 'teardownPlugin', 'processEvent', 'processEventBatch', 'onEvent', 'onSnapshot', 'exportEvents'];
 // Called once per config with that config's bridge (shadowing the shared one) and its settings.
 // Whether code wrote to the real global object (enumerable keys only: builtins are not), and the
 // seal of a shared context's global object (see `PluginContext`), every builtin materialized first.
@@ -991,7 +998,7 @@ return $freeze({
   globalKeys: () => $keys(G).length,
   seal: () => { $ownNames(G); Object.preventExtensions(G); },
 });
-function configure(native, info) {
+function configure(native, configValue, attachmentsValue) {
 // The config's own global scope: what its plugin code sees as `global`/`globalThis` (reading through to
 // the context's shared builtins) and the source of the bindings the module function receives.
 const scope = Object.create(G);
@@ -1837,8 +1844,6 @@ const cursor = {
     return host('storage.increment', [$String(key), incrementBy]);
   },
 };
-const UNITS = { millisecond: 1, second: 1000, minute: 60000, hour: 3600000, day: 86400000, week: 604800000,
-  month: 604800000 * 30 /* reference §8.6: kept "30 weeks" bug */, quarter: 604800000 * 13, year: 86400000 * 365 };
 function jobBuilder(type) {
   return function (payload) {
     const enqueue = (timestamp) => host('jobs.enqueue', [{ type, payload: payload === undefined ? null : payload, timestamp }]);
@@ -1860,7 +1865,6 @@ const jobsProxy = new Proxy({}, {
 });
 // `meta.metrics` (1.1.0, reference §13.3): declared by the plugin's `metrics` export, aggregated per
 // sandbox; the runtime takes and merges the values of every worker and sends them as `$$plugin_metrics`.
-const METRIC_TYPES = ['sum', 'max', 'min'];
 let metricTypes = {}, metricValues = {};
 function updateMetric(name, type, value) {
   if (typeof value !== 'number' || Number.isNaN(value)) throw new Error('Only numbers are allowed for operations on metrics');
@@ -1892,14 +1896,16 @@ function declareMetrics(declared) {
 }
 function takeMetrics() { const values = metricValues; metricValues = {}; return { types: metricTypes, values }; }
 const attachments = {};
-for (const key of $keys(info.attachments)) {
-  const a = info.attachments[key];
-  attachments[key] = { content_type: a.content_type, file_name: a.file_name, contents: toBuffer(a.contents) };
+if (attachmentsValue !== null) {
+  for (const key of $keys(attachmentsValue)) {
+    const a = attachmentsValue[key];
+    attachments[key] = { content_type: a.content_type, file_name: a.file_name, contents: toBuffer(a.contents) };
+  }
 }
 const meta = {
   attachments: deepFreeze(attachments),
   cache: $freeze(cache),
-  config: deepFreeze(info.config),
+  config: deepFreeze(configValue),
   geoip: $freeze({ async locate(ip) { return host('geoip.locate', [$String(ip)]); } }),
   global: {},
   jobs: jobsProxy,
@@ -1909,7 +1915,6 @@ const meta = {
 };
 
 // ---- export discovery (§7: 0.21.8's holders, then 0.20.3's global object) and calls
-const METHODS = ['setupPlugin', 'teardownPlugin', 'processEvent', 'processEventBatch', 'onEvent', 'onSnapshot', 'exportEvents'];
 let methods = {}, tasks = {}, jobs = {};
 // Runs the plugin's module function (made once per context by `PluginModule`) for this config: its
 // top-level code gets this config's bindings and keeps its own module state in the closure.
@@ -1933,8 +1938,9 @@ function discover(loaded) {
     // Last, as 0.20.3 always looked (0.21.8 only when nothing was exported): top-level declarations,
     // and what the code put on its `global`/`this`. A plugin exporting a helper while its
     // `processEvent` stays a top-level function ran on 0.20.3, and runs here.
+    // Of the config's global scope, only what the plugin put there can be an export: not its bindings.
     const fallback = {};
-    for (const key of $ownNames(scope)) fallback[key] = scope[key];
+    for (const key of $ownNames(scope)) { if (!(key in BINDINGS)) fallback[key] = scope[key]; }
     for (const key of $keys(loaded.locals)) { if (loaded.locals[key] !== undefined) fallback[key] = loaded.locals[key]; }
     holders.push(fallback);
   }
@@ -1985,7 +1991,7 @@ function clamp(value, min, max, fallback) {
 // sealed events are exported. A batch whose key completed is never exported again (retry jobs and
 // batches recovered from a crashed instance carry the key).
 function installExportEvents(found) {
-  const config = info.config;
+  const config = configValue;
   const exportEvents = found.exportEvents, onEvent = found.onEvent, teardown = found.teardownPlugin;
   const ignore = new Set($String(config.exportEventsToIgnore || '').split(',').map((s) => s.trim()).filter(Boolean));
   for (const name of ['events_seen', 'events_delivered_successfully', 'undelivered_events', 'retry_errors', 'other_errors']) {
@@ -2107,7 +2113,7 @@ function call(kind, name, args) {
 }
 // A call's result, or `pending` when it is a thenable: its outcome then reaches the runtime through
 // native('settle', id, …), possibly before this returns (microtasks drain when the entry ends).
-const pending = $freeze({});
+const pending = {};  // never reaches plugin code
 // Entries end by running their microtasks inside themselves, where the watchdog's time limit covers
 // them (see MicrotaskDrain.c): load, invoke and complete.
 function invoke(kind, name, args, id) {
@@ -2141,7 +2147,8 @@ function checkEvent(value) {
 function wrapBytes(u8) { return toBuffer(u8); }
 function makeResponse(r) { return { status: r.status, statusText: r.statusText, headers: r.headers, url: r.url, body: toBuffer(r.body) }; }
 function flushExport() { return exportBuffer ? exportBuffer.flush() : undefined; }
-return $freeze({ load, invoke, pending, complete, wrapBytes, makeResponse, flushExport, takeMetrics, meta });
+// The runtime's own handle (never reaches plugin code).
+return { load, invoke, pending, complete, wrapBytes, makeResponse, flushExport, takeMetrics, meta };
 }
 })
 """#

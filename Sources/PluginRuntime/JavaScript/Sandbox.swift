@@ -71,8 +71,8 @@ final class Sandbox {
         JSValueProtect(ctx, bridge)
         self.bridge = bridge
         var exception: JSValueRef?
-        let info = makeInfo(ctx)
-        let result = JSC.call(ctx, configure, [bridge, info], exception: &exception)
+        let result = JSC.call(
+            ctx, configure, [bridge, JSC.makeValue(ctx, .object(descriptor.config)), makeAttachments(ctx)], exception: &exception)
         if let exception { throw JSThrown.from(ctx, exception) }
         runtime = JSC.object(ctx, result)
         JSValueProtect(ctx, runtime)
@@ -114,9 +114,9 @@ final class Sandbox {
         runtime = nil
     }
 
-    private func makeInfo(_ ctx: JSContextRef) -> JSValueRef? {
-        let info = JSObjectMake(ctx, nil, nil)!
-        JSC.set(ctx, info, "config", JSC.makeValue(ctx, .object(descriptor.config)))
+    /// The config's attachments by key, or null when it has none (most have none).
+    private func makeAttachments(_ ctx: JSContextRef) -> JSValueRef? {
+        guard !descriptor.attachments.isEmpty else { return JSValueMakeNull(ctx) }
         let attachments = JSObjectMake(ctx, nil, nil)!
         for attachment in descriptor.attachments {
             let item = JSObjectMake(ctx, nil, nil)!
@@ -125,8 +125,7 @@ final class Sandbox {
             JSC.set(ctx, item, "contents", JSC.makeBytes(ctx, attachment.contents))
             JSC.set(ctx, attachments, attachment.key, item)
         }
-        JSC.set(ctx, info, "attachments", attachments)
-        return info
+        return attachments
     }
 
     // MARK: running plugin code
