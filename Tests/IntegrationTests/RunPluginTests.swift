@@ -265,6 +265,22 @@ import Testing
             ], "\(run.output)")
     }
 
+    @Test("fetch follows a redirect and says so (res.redirected, res.url of the last response); manual mode gives the absolute Location")
+    func fetchRedirect() async throws {
+        let server = try await LoopbackHTTPServer.start()
+        defer { server.stop() }
+        let base = "http://127.0.0.1:\(server.port)"
+        let run = try await runPluginInBackground(
+            ["\(Self.fixtures)/fetch-redirect.js", "--run", "runEveryMinute", "--config", "base=\(base)"])
+        #expect(run.status == 0, "\(run.output)\(run.errors)")
+        #expect(
+            run.lines == [
+                "log: [LOG] followed 200 true \(base)/landed", "log: [LOG] manual 302 false \(base)/landed",
+                "log: [LOG] direct 200 false \(base)/landed",
+            ])
+        #expect(server.received.map(\.path) == ["/redirect", "/landed", "/redirect", "/landed"])
+    }
+
     @Test("posthog.api without keys uses --project-api-key/--personal-api-key at SITE_URL; a call's host and keys win")
     func posthogAPI() async throws {
         let server = try await LoopbackHTTPServer.start()

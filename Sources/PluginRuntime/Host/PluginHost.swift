@@ -293,13 +293,19 @@ public struct FetchResponse: Sendable {
     public var headers: [(name: String, value: String)]
     public var url: String
     public var body: [UInt8]
+    /// The response came after following one or more redirects (node-fetch's `res.redirected`).
+    public var redirected: Bool
 
-    public init(status: Int, statusText: String = "", headers: [(name: String, value: String)] = [], url: String = "", body: [UInt8] = []) {
+    public init(
+        status: Int, statusText: String = "", headers: [(name: String, value: String)] = [], url: String = "", body: [UInt8] = [],
+        redirected: Bool = false
+    ) {
         self.status = status
         self.statusText = statusText
         self.headers = headers
         self.url = url
         self.body = body
+        self.redirected = redirected
     }
 }
 

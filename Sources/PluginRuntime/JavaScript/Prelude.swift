@@ -1054,7 +1054,7 @@ async function hostFetch(op, request, body, url) {
     const code = /^(?:connect|getaddrinfo) (E[A-Z_]+) /.exec(e.message);
     throw new FetchError('request to ' + url + ' failed, reason: ' + e.message, 'system', code ? code[1] : undefined);
   }
-  return new Response(result.body, { status: result.status, statusText: result.statusText, headers: result.headers, url: result.url || url, redirected: false });
+  return new Response(result.body, { status: result.status, statusText: result.statusText, headers: result.headers, url: result.url || url, redirected: !!result.redirected });
 }
 fetch.default = fetch; fetch.Headers = Headers; fetch.Response = Response; fetch.FetchError = FetchError; fetch.isRedirect = isRedirect;
 $freeze(fetch);

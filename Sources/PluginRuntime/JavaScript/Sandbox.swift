@@ -377,6 +377,7 @@ final class Sandbox {
             JSC.set(ctx, object, "status", JSValueMakeNumber(ctx, Double(response.status)))
             JSC.set(ctx, object, "statusText", JSC.makeString(ctx, response.statusText))
             JSC.set(ctx, object, "url", JSC.makeString(ctx, response.url))
+            JSC.set(ctx, object, "redirected", JSValueMakeBoolean(ctx, response.redirected))
             JSC.set(
                 ctx, object, "headers",
                 JSC.makeValue(ctx, .array(response.headers.map { [.string($0.name), .string($0.value)] })))

@@ -54,10 +54,19 @@ final class PluginFetcher: Sendable {
                 throw PluginHostError("uri requested responds with a redirect, redirect mode is set to error: \(request.url)")
             }
             let body = try await response.body.collect(upTo: Self.maximumBodyBytes)
+            var headers = response.headers.map { (name: $0.name.lowercased(), value: $0.value) }
+            if request.redirect == "manual", [301, 302, 303, 307, 308].contains(Int(response.status.code)) {
+                // node-fetch 2 resolves a manual redirect's Location against the request's URL.
+                for index in headers.indices where headers[index].name == "location" {
+                    headers[index].value =
+                        URL(string: headers[index].value, relativeTo: URL(string: request.url))?.absoluteString ?? headers[index].value
+                }
+            }
             return FetchResponse(
                 status: Int(response.status.code), statusText: response.status.reasonPhrase,
-                headers: response.headers.map { (name: $0.name.lowercased(), value: $0.value) },
-                url: Self.responseURL(response.url?.absoluteString ?? request.url), body: Array(buffer: body))
+                headers: headers,
+                url: Self.responseURL(response.url?.absoluteString ?? request.url), body: Array(buffer: body),
+                redirected: response.history.count > 1)
         } catch let error as PluginHostError {
             throw error
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {

@@ -84,8 +84,8 @@ struct StatsDLine: Equatable {
     }
 }
 
-/// A loopback HTTP server for the test: records every request it gets (path, headers, body) and can
-/// hold `/hold` requests until the test releases them.
+/// A loopback HTTP server for the test: records every request it gets (path, headers, body), can
+/// hold `/hold` requests until the test releases them, and answers `/redirect` with a 302 to `/landed`.
 final class LoopbackHTTPServer: Sendable {
     struct Received: Sendable {
         var method: String
@@ -147,6 +147,7 @@ final class LoopbackHTTPServer: Sendable {
                     query: request.uri.query ?? ""))
         }
         if fail { return Response(status: .internalServerError) }
+        if path == "/redirect" { return Response(status: .found, headers: [.location: "/landed"]) }
         let canned = answers.withLock { $0 }
         if let answer = canned[path] ?? headers.values.compactMap({ canned[$0] }).first {
             return Response(
