@@ -114,6 +114,8 @@ public struct PostHogAPITarget: Sendable, Equatable {
             redirect: "follow")
     }
 
+    private static let hexDigits = Array("0123456789ABCDEF".unicodeScalars)
+
     /// `text` as `URLSearchParams` writes a value: application/x-www-form-urlencoded, a space as `+`.
     static func formEncoded(_ text: String) -> String {
         var encoded = ""
@@ -125,8 +127,7 @@ public struct PostHogAPITarget: Sendable, Equatable {
             case UInt8(ascii: " "):
                 encoded += "+"
             default:
-                let hex = Array("0123456789ABCDEF".unicodeScalars)
-                encoded.unicodeScalars.append(contentsOf: ["%", hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+                encoded.unicodeScalars.append(contentsOf: ["%", hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 15)]])
             }
         }
         return encoded

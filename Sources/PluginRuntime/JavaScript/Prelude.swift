@@ -178,8 +178,8 @@ class Buffer extends Uint8Array {
   swap64() { return bufferSwap(this, 8); }
   readUIntBE(offset, byteLength) { return bufferReadUInt(this, offset, byteLength, false); }
   readUIntLE(offset, byteLength) { return bufferReadUInt(this, offset, byteLength, true); }
-  readIntBE(offset, byteLength) { const v = bufferReadUInt(this, offset, byteLength, false); return v >= 2 ** (8 * byteLength - 1) ? v - 2 ** (8 * byteLength) : v; }
-  readIntLE(offset, byteLength) { const v = bufferReadUInt(this, offset, byteLength, true); return v >= 2 ** (8 * byteLength - 1) ? v - 2 ** (8 * byteLength) : v; }
+  readIntBE(offset, byteLength) { return bufferReadInt(this, offset, byteLength, false); }
+  readIntLE(offset, byteLength) { return bufferReadInt(this, offset, byteLength, true); }
   writeUIntBE(value, offset, byteLength) { return bufferWriteUInt(this, value, offset, byteLength, false, false); }
   writeUIntLE(value, offset, byteLength) { return bufferWriteUInt(this, value, offset, byteLength, true, false); }
   writeIntBE(value, offset, byteLength) { return bufferWriteUInt(this, value, offset, byteLength, false, true); }
@@ -226,6 +226,10 @@ function bufferReadUInt(b, offset, byteLength, little) {
   let v = 0;
   for (let i = 0; i < byteLength; i++) v = v * 256 + b[offset + (little ? byteLength - 1 - i : i)];
   return v;
+}
+function bufferReadInt(b, offset, byteLength, little) {
+  const v = bufferReadUInt(b, offset, byteLength, little);
+  return v >= 2 ** (8 * byteLength - 1) ? v - 2 ** (8 * byteLength) : v;
 }
 function bufferWriteUInt(b, value, offset, byteLength, little, signed) {
   if (!Number.isInteger(byteLength) || byteLength < 1 || byteLength > 6) throw bufferRangeError('byteLength', 1, 6, byteLength);

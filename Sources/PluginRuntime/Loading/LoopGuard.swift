@@ -30,7 +30,7 @@ enum LoopGuard {
             else { continue }
             let start = freshName(&names)
             let open = index + 1
-            let awaits = awaits(tokens, from: open, closing: closing)
+            let awaits = awaits(tokens, from: open, closing: closing, depth: depth)
             // A loop that never awaits counts its iterations in `<start>n` and reads the clock every 64th.
             let variables = awaits ? "\(start) = Date.now()" : "\(start) = Date.now(), \(start)n = 0"
             let check = guardExpression(
@@ -86,22 +86,15 @@ enum LoopGuard {
 
     /// Whether the loop whose parenthesis opens at `open` can wait: an `await` or `yield` in its head or
     /// body (a braced block, or the statement up to the next `;` at the loop's depth).
-    private static func awaits(_ tokens: [ImplicitGlobals.Token], from open: Int, closing: [Int: Int]) -> Bool {
+    private static func awaits(_ tokens: [ImplicitGlobals.Token], from open: Int, closing: [Int: Int], depth: [Int]) -> Bool {
         guard let close = closing[open] else { return true }
         var end = tokens.count - 1
         if close + 1 < tokens.count, tokens[close + 1].text == "{", let body = closing[close + 1] {
             end = body
-        } else {
-            var index = close + 1
-            var depth = 0
-            while index < tokens.count {
-                let text = tokens[index].text
-                if text == "(" || text == "[" || text == "{" { depth += 1 }
-                if text == ")" || text == "]" || text == "}" { depth -= 1 }
-                if (text == ";" && depth == 0) || depth < 0 { break }
-                index += 1
-            }
-            end = min(index, tokens.count - 1)
+        } else if let statementEnd = (close + 1..<tokens.count).first(where: {
+            depth[$0] < depth[open] || (depth[$0] == depth[open] && tokens[$0].text == ";")
+        }) {
+            end = statementEnd
         }
         return tokens[open...end].contains { $0.isName && ($0.text == "await" || $0.text == "yield") }
     }

@@ -212,7 +212,7 @@ public final class EventIngester: Sendable {
             if retry {
                 try await alias(previous: previous, current: current, teamId: teamId, retry: false)
             } else {
-                logger.debug("Alias failed twice", metadata: ["team_id": "\(teamId)", "error": "\(PostgresFailure.summary(error))"])
+                logger.debug("Alias failed twice", metadata: ["team_id": "\(teamId)", "error": .failure(error)])
             }
         }
     }

@@ -79,7 +79,7 @@ final class EventRowWriter: Sendable {
                 for (waiting, outcome) in zip(batch, outcomes) { waiting.continuation.resume(returning: outcome) }
             } catch  where batch.count > 1 && !PostgresFailure.isTransient(error) {
                 logger.debug(
-                    "A multi-row event insert failed; writing its rows one by one", metadata: ["error": "\(PostgresFailure.summary(error))"]
+                    "A multi-row event insert failed; writing its rows one by one", metadata: ["error": .failure(error)]
                 )
                 for waiting in batch {
                     do {

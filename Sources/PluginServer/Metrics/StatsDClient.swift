@@ -147,7 +147,7 @@ final class StatsDClient: Service, Sendable {
             return true
         }
         guard shouldLog else { return }
-        logger.warning(message, metadata: ["error": "\(PostgresFailure.summary(error))", "statsd": "\(host):\(port)"])
+        logger.warning(message, metadata: ["error": .failure(error), "statsd": "\(host):\(port)"])
         errors?.capture(error, tags: ["statsd": "\(host):\(port)"])
     }
 

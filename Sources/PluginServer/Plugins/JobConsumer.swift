@@ -41,7 +41,7 @@ struct JobConsumer: Service {
                 failures = 0
                 if ran { continue }
             } catch {
-                logger.warning("Job queue poll failed", metadata: ["error": "\(PostgresFailure.summary(error))"])
+                logger.warning("Job queue poll failed", metadata: ["error": .failure(error)])
                 failures += 1
                 // Not the first failures: at start the table may not be prepared yet.
                 if failures == 5 { errors?.capture(error, tags: ["job_queue": queue.table]) }

@@ -21,7 +21,7 @@ struct PluginReloadService: Service {
                     await runtime.reload(descriptors)
                     logger.info("Plugins reloaded", metadata: ["plugin_configs": "\(descriptors.count)"])
                 } catch {
-                    logger.error("Plugin reload failed", metadata: ["error": "\(PostgresFailure.summary(error))"])
+                    logger.error("Plugin reload failed", metadata: ["error": .failure(error)])
                 }
             }
         }

@@ -61,7 +61,7 @@ struct PluginScheduler: Service {
                                 logger.warning(
                                     "Scheduled task failed",
                                     metadata: [
-                                        "task": "\(task)", "plugin_config_id": "\(configId)", "error": "\(PostgresFailure.summary(error))",
+                                        "task": "\(task)", "plugin_config_id": "\(configId)", "error": .failure(error),
                                     ])
                             }
                         }

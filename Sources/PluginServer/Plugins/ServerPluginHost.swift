@@ -108,7 +108,7 @@ final class ServerPluginHost: PluginHost {
             metrics.pluginLogEntryCreated(source: entry.source.rawValue, teamId: teamId, pluginId: entry.config.pluginId)
         } catch {
             // The original swallowed failed log writes too (wire-formats.md §3.3.5).
-            logger.debug("Plugin log entry not stored", metadata: ["error": "\(PostgresFailure.summary(error))"])
+            logger.debug("Plugin log entry not stored", metadata: ["error": .failure(error)])
         }
     }
 
@@ -130,7 +130,7 @@ final class ServerPluginHost: PluginHost {
             try await store.execute("UPDATE posthog_pluginconfig SET error = \(record.json.jsonString)::jsonb WHERE id = \(config.id)")
         } catch {
             logger.warning(
-                "Plugin error not recorded", metadata: ["plugin_config_id": "\(config.id)", "error": "\(PostgresFailure.summary(error))"])
+                "Plugin error not recorded", metadata: ["plugin_config_id": "\(config.id)", "error": .failure(error)])
         }
     }
 
@@ -180,7 +180,7 @@ final class ServerPluginHost: PluginHost {
         } catch {
             logger.warning(
                 "Could not record plugin capabilities",
-                metadata: ["plugin_id": "\(config.pluginId)", "error": "\(PostgresFailure.summary(error))"])
+                metadata: ["plugin_id": "\(config.pluginId)", "error": .failure(error)])
         }
     }
 
@@ -191,7 +191,7 @@ final class ServerPluginHost: PluginHost {
         } catch {
             logger.error(
                 "Could not disable plugin config",
-                metadata: ["plugin_config_id": "\(config.id)", "error": "\(PostgresFailure.summary(error))"])
+                metadata: ["plugin_config_id": "\(config.id)", "error": .failure(error)])
         }
     }
 
@@ -300,7 +300,7 @@ final class ServerPluginHost: PluginHost {
         do {
             try await exportBuffers.heartbeat(instance: instance)
         } catch {
-            logger.warning("Could not mark the instance alive for export buffers", metadata: ["error": "\(PostgresFailure.summary(error))"])
+            logger.warning("Could not mark the instance alive for export buffers", metadata: ["error": .failure(error)])
         }
     }
 
@@ -334,7 +334,7 @@ final class ServerPluginHost: PluginHost {
         } catch {
             logger.warning(
                 "Could not record the historical export job",
-                metadata: ["plugin_id": "\(config.pluginId)", "error": "\(PostgresFailure.summary(error))"])
+                metadata: ["plugin_id": "\(config.pluginId)", "error": .failure(error)])
         }
     }
 
@@ -351,7 +351,7 @@ final class ServerPluginHost: PluginHost {
         } catch {
             logger.warning(
                 "Could not record plugin metrics",
-                metadata: ["plugin_id": "\(config.pluginId)", "error": "\(PostgresFailure.summary(error))"])
+                metadata: ["plugin_id": "\(config.pluginId)", "error": .failure(error)])
         }
     }
 

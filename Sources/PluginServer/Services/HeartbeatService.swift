@@ -20,7 +20,7 @@ struct HeartbeatService: Service {
                 _ = try await redis.send("SET", [RedisArgument(Self.pingKey), RedisArgument(now.isoString), "EX", 60])
                 _ = try await redis.send("SET", [RedisArgument(Self.versionKey), RedisArgument(PluginServerVersion.compatible)])
             } catch {
-                logger.debug("Heartbeat not written", metadata: ["error": "\(PostgresFailure.summary(error))"])
+                logger.debug("Heartbeat not written", metadata: ["error": .failure(error)])
             }
             let milliseconds = Int64(Date().timeIntervalSince1970 * 1000)
             let untilNextMultipleOfFive = 5000 - milliseconds % 5000

@@ -80,7 +80,7 @@ final class SentryReporter: Service, Sendable {
                 warn("Sentry refused an error report", metadata: ["status": "\(response.status.code)"])
             }
         } catch {
-            warn("Error report not sent to Sentry", metadata: ["error": "\(PostgresFailure.summary(error))"])
+            warn("Error report not sent to Sentry", metadata: ["error": .failure(error)])
         }
     }
 

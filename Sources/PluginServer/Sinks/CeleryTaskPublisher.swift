@@ -37,7 +37,7 @@ struct CeleryTaskPublisher: WebhookSink {
             } catch {
                 if attempt == 3 {
                     logger.error(
-                        "Webhook task not published", metadata: ["event_id": "\(eventId)", "error": "\(PostgresFailure.summary(error))"])
+                        "Webhook task not published", metadata: ["event_id": "\(eventId)", "error": .failure(error)])
                 } else {
                     try? await Task.sleep(for: .milliseconds(200 * attempt))
                 }

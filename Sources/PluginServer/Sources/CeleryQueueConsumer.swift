@@ -94,7 +94,7 @@ public final class CeleryQueueConsumer: Service, Sendable {
                     status.consuming(false)
                     if failures == 1 || failures % 20 == 0 {
                         logger.warning(
-                            "Cannot take messages from Redis, retrying", metadata: ["error": "\(PostgresFailure.summary(error))"])
+                            "Cannot take messages from Redis, retrying", metadata: ["error": .failure(error)])
                         errors?.capture(error, tags: ["queue": keys.queue])
                     }
                     try? await Task.sleep(for: Self.backoff(attempt: failures))
@@ -167,13 +167,13 @@ public final class CeleryQueueConsumer: Service, Sendable {
                 attempt += 1
                 if stop.isSet && attempt > 3 {
                     // Left in the processing list: the next instance to start takes it back.
-                    logger.warning("Leaving a message for redelivery at shutdown", metadata: ["error": "\(PostgresFailure.summary(error))"])
+                    logger.warning("Leaving a message for redelivery at shutdown", metadata: ["error": .failure(error)])
                     return
                 }
                 if attempt == 1 || attempt % 20 == 0 {
                     logger.warning(
                         "Event could not be stored yet, retrying",
-                        metadata: ["error": "\(PostgresFailure.summary(error))", "attempt": "\(attempt)"])
+                        metadata: ["error": .failure(error), "attempt": "\(attempt)"])
                     if attempt == 1 {
                         errors?.capture(error, tags: ["queue": keys.queue], extra: ["message": String(decoding: raw, as: UTF8.self)])
                     }
@@ -244,7 +244,7 @@ public final class CeleryQueueConsumer: Service, Sendable {
                 if stop.isSet && attempt > 5 { return }
                 if attempt == 1 || attempt % 20 == 0 {
                     logger.warning(
-                        "Redis step failed, retrying", metadata: ["step": "\(what)", "error": "\(PostgresFailure.summary(error))"])
+                        "Redis step failed, retrying", metadata: ["step": "\(what)", "error": .failure(error)])
                 }
                 try? await Task.sleep(for: Self.backoff(attempt: attempt))
             }
@@ -270,7 +270,7 @@ public final class CeleryQueueConsumer: Service, Sendable {
                     sinceRecovery = .zero
                 }
             } catch {
-                logger.debug("Lease refresh failed", metadata: ["error": "\(PostgresFailure.summary(error))"])
+                logger.debug("Lease refresh failed", metadata: ["error": .failure(error)])
             }
             let pause = leaseDuration / 3
             sinceRecovery += pause
@@ -304,7 +304,7 @@ public final class CeleryQueueConsumer: Service, Sendable {
             _ = try await redis.send("SREM", [RedisArgument(CeleryQueueKeys.registry), RedisArgument(keys.processing)])
             _ = try await redis.send("DEL", [RedisArgument(keys.lease)])
         } catch {
-            logger.debug("Could not release the consumer lease", metadata: ["error": "\(PostgresFailure.summary(error))"])
+            logger.debug("Could not release the consumer lease", metadata: ["error": .failure(error)])
         }
     }
 }

@@ -94,7 +94,7 @@ public final class KafkaQueueConsumer: Service, Sendable {
                 failures += 1
                 status.consuming(false)
                 if failures == 1 || failures % 20 == 0 {
-                    logger.warning("Cannot poll Kafka, retrying", metadata: ["error": "\(PostgresFailure.summary(error))"])
+                    logger.warning("Cannot poll Kafka, retrying", metadata: ["error": .failure(error)])
                 }
                 try? await Task.sleep(for: CeleryQueueConsumer.backoff(attempt: failures))
                 continue
@@ -151,7 +151,7 @@ public final class KafkaQueueConsumer: Service, Sendable {
                 batchesRetried.increment()
                 logger.warning(
                     "Produced messages not acknowledged, processing the batch again",
-                    metadata: ["error": "\(PostgresFailure.summary(error))"])
+                    metadata: ["error": .failure(error)])
                 if stop.isSet && attempt > 3 { return }
                 try? await Task.sleep(for: CeleryQueueConsumer.backoff(attempt: attempt))
                 since = producer.mark()
@@ -167,7 +167,7 @@ public final class KafkaQueueConsumer: Service, Sendable {
             try await consumer.commit(offsets, onlyAssigned: true)
         } catch {
             // Not fatal: these offsets are redelivered and their events written again.
-            logger.warning("Offsets not committed", metadata: ["error": "\(PostgresFailure.summary(error))", "offsets": "\(offsets)"])
+            logger.warning("Offsets not committed", metadata: ["error": .failure(error), "offsets": "\(offsets)"])
         }
         metrics?.timing(.eachBatch, seconds: (ContinuousClock.now - start).inSeconds)
     }
@@ -192,14 +192,14 @@ public final class KafkaQueueConsumer: Service, Sendable {
             } catch {
                 attempt += 1
                 if stop.isSet && attempt > 3 {
-                    logger.warning("Leaving a message for redelivery at shutdown", metadata: ["error": "\(PostgresFailure.summary(error))"])
+                    logger.warning("Leaving a message for redelivery at shutdown", metadata: ["error": .failure(error)])
                     return false
                 }
                 if attempt == 1 || attempt % 20 == 0 {
                     logger.warning(
                         "Event could not be stored yet, retrying",
                         metadata: [
-                            "error": "\(PostgresFailure.summary(error))", "attempt": "\(attempt)", "partition": "\(message.partition)",
+                            "error": .failure(error), "attempt": "\(attempt)", "partition": "\(message.partition)",
                             "offset": "\(message.offset)",
                         ])
                     if attempt == 1 { errors?.capture(error, tags: ["topic": topic]) }

@@ -86,7 +86,7 @@ struct GeoIPService: Service {
                 } catch {
                     logger.error(
                         "Stored GeoIP database cannot be opened, downloading a fresh one",
-                        metadata: ["file_name": "\(stored.fileName)", "error": "\(PostgresFailure.summary(error))"])
+                        metadata: ["file_name": "\(stored.fileName)", "error": .failure(error)])
                 }
             } else {
                 logger.info("Fetching the GeoIP database for the first time")
@@ -133,7 +133,7 @@ struct GeoIPService: Service {
             do {
                 found = try await MMDBStatus.claim(redis)
             } catch {
-                logger.error("GeoIP download status not readable", metadata: ["error": "\(PostgresFailure.summary(error))"])
+                logger.error("GeoIP download status not readable", metadata: ["error": .failure(error)])
                 return false
             }
             switch found {
@@ -156,7 +156,7 @@ struct GeoIPService: Service {
                 } catch {
                     logger.error(
                         "GeoIP database stored by another instance cannot be opened",
-                        metadata: ["error": "\(PostgresFailure.summary(error))"])
+                        metadata: ["error": .failure(error)])
                     return false
                 }
             case .idle:
@@ -183,7 +183,7 @@ struct GeoIPService: Service {
             return true
         } catch {
             try? await MMDBStatus.set(.unavailable, redis)
-            logger.error("An error occurred during MMDB fetch and insert", metadata: ["error": "\(PostgresFailure.summary(error))"])
+            logger.error("An error occurred during MMDB fetch and insert", metadata: ["error": .failure(error)])
             return false
         }
     }

@@ -65,7 +65,7 @@ final class ClickHouseClient: Sendable {
         } catch {
             logger.warning(
                 "ClickHouse is not reachable: person deletions after merges will fail until it is",
-                metadata: ["clickhouse": "\(baseURL)", "error": "\(PostgresFailure.summary(error))"])
+                metadata: ["clickhouse": "\(baseURL)", "error": .failure(error)])
         }
     }
 

@@ -55,7 +55,7 @@ final class KafkaBatchProducer: Service, Sendable {
                 } catch {
                     self.logger.error(
                         "Kafka batch not acknowledged",
-                        metadata: ["messages": "\(batch.count)", "error": "\(PostgresFailure.summary(error))"])
+                        metadata: ["messages": "\(batch.count)", "error": .failure(error)])
                     self.sends.withLock { state in
                         state.running.removeValue(forKey: id)
                         state.failures[id] = error as? KafkaError ?? KafkaError(.delivery, "\(error)")
@@ -98,7 +98,7 @@ final class KafkaBatchProducer: Service, Sendable {
         do {
             try await flush()
         } catch {
-            logger.error("Kafka messages lost at shutdown", metadata: ["error": "\(PostgresFailure.summary(error))"])
+            logger.error("Kafka messages lost at shutdown", metadata: ["error": .failure(error)])
         }
         producer.close()
     }

@@ -96,7 +96,7 @@ struct KafkaPersonMirror: PersonMirror {
                 logger.error(
                     "ClickHouse person deletion failed",
                     metadata: [
-                        "person_uuid": "\(person.uuid)", "team_id": "\(person.teamId)", "error": "\(PostgresFailure.summary(error))",
+                        "person_uuid": "\(person.uuid)", "team_id": "\(person.teamId)", "error": .failure(error),
                     ])
                 return
             }
