@@ -105,6 +105,10 @@ public struct PluginRuntimeSettings: Sendable {
     /// Resident memory of the process above which a long-running entry into JavaScript is stopped
     /// (see `Watchdog`); `nil` = no such check.
     public var memoryLimitBytes: Int? = PluginRuntimeSettings.defaultMemoryLimitBytes
+    /// Gives plugin code the original's test-only `__jestSetTimeout(callback, ms)` (its NODE_ENV=test
+    /// global), served by the worker's timers. For benchmarks and tests: the server never sets it, and
+    /// plugins have no timers (reference §6.1).
+    public var exposesTestTimer = false
 
     /// 80 % of the process's cgroup memory limit when it has one (a container), else half the
     /// machine's memory: the server stops a plugin's runaway allocation before the system's OOM

@@ -48,17 +48,6 @@ let pluginVariants: [(name: String, code: String)] = [
     ),
 ]
 
-/// The sandbox has no timers. The original exposed `__jestSetTimeout` under NODE_ENV=test; here a
-/// prefix defines it over `meta.cache.get` of a key that `BenchmarkHost` answers after the given
-/// delay, so the wait is a real host-side sleep with the plugin awaiting a host promise (the path
-/// every cache/storage/fetch call takes). Only the benchmark's plugin source contains this prefix.
-let timerShim = """
-    var __benchMeta = null;
-    function setupPlugin (meta) { __benchMeta = meta }
-    function __jestSetTimeout (callback, ms) { __benchMeta.cache.get('\(BenchmarkHost.sleepPrefix)' + ms).then(() => callback()) }
-
-    """
-
 /// The memory benchmark's plugin (`node-vm-memory.mjs`, after `memory.benchmark.ts`).
 let memoryPluginCode = """
         async function processEvent (event, meta) {
@@ -69,116 +58,6 @@ let memoryPluginCode = """
             console.log('I take up space')
         }
     """
-
-func pluginSource(_ code: String) -> String {
-    code.contains("__jestSetTimeout") ? timerShim + code : code
-}
-
-// MARK: host
-
-/// The timers behind `__jestSetTimeout`: one thread resuming sleepers at their deadlines, as Node's
-/// timer list serves every `setTimeout` of the anchor from one event loop. (`Task.sleep` arms a
-/// dispatch timer per call; with 10,000 sleeping at once that cost more than the plugin work.)
-final class BenchmarkTimers: @unchecked Sendable {
-    // @unchecked Sendable: `sleepers` and `head` are only touched under `condition`.
-    static let shared = BenchmarkTimers()
-    private let condition = NSCondition()
-    /// Sorted by deadline; entries before `head` are done.
-    private var sleepers: [(deadline: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
-    private var head = 0
-
-    private init() {
-        let thread = Thread { [unowned self] in self.run() }
-        thread.name = "benchmark-timers"
-        thread.start()
-    }
-
-    func sleep(milliseconds: Int) async {
-        await withCheckedContinuation { continuation in
-            let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, milliseconds)) * 1_000_000
-            condition.lock()
-            var index = sleepers.count
-            while index > head && sleepers[index - 1].deadline > deadline { index -= 1 }
-            sleepers.insert((deadline, continuation), at: index)
-            if index == head { condition.signal() }
-            condition.unlock()
-        }
-    }
-
-    private func run() {
-        var due: [CheckedContinuation<Void, Never>] = []
-        while true {
-            condition.lock()
-            let now = DispatchTime.now().uptimeNanoseconds
-            while head < sleepers.count && sleepers[head].deadline <= now {
-                due.append(sleepers[head].continuation)
-                head += 1
-            }
-            if head == sleepers.count {
-                sleepers.removeAll(keepingCapacity: true)
-                head = 0
-            }
-            if due.isEmpty {
-                if head < sleepers.count {
-                    _ = condition.wait(until: Date(timeIntervalSinceNow: Double(sleepers[head].deadline - now) / 1e9))
-                } else {
-                    condition.wait()
-                }
-            }
-            condition.unlock()
-            for continuation in due { continuation.resume() }
-            due.removeAll(keepingCapacity: true)
-        }
-    }
-}
-
-/// `InMemoryPluginHost` for everything, except `cache.get` of `__bench_sleep_ms:<n>`, which returns
-/// `null` after sleeping n milliseconds (the timer of the `timeout100ms` variant).
-struct BenchmarkHost: PluginHost {
-    static let sleepPrefix = "__bench_sleep_ms:"
-    let inner = InMemoryPluginHost()
-
-    func log(_ entry: PluginLogEntry) async { await inner.log(entry) }
-    func recordError(_ record: PluginErrorRecord, config: PluginConfigRef) async { await inner.recordError(record, config: config) }
-    func clearError(config: PluginConfigRef) async { await inner.clearError(config: config) }
-
-    func cacheGet(_ scope: CacheScope, key: String) async throws -> String? {
-        if key.hasPrefix(Self.sleepPrefix), let ms = Int(key.dropFirst(Self.sleepPrefix.count)) {
-            await BenchmarkTimers.shared.sleep(milliseconds: ms)
-            return nil
-        }
-        return try await inner.cacheGet(scope, key: key)
-    }
-    func cacheSet(_ scope: CacheScope, key: String, value: String, ttlSeconds: Int?) async throws {
-        try await inner.cacheSet(scope, key: key, value: value, ttlSeconds: ttlSeconds)
-    }
-    func cacheIncr(_ scope: CacheScope, key: String) async throws -> Int { try await inner.cacheIncr(scope, key: key) }
-    func cacheExpire(_ scope: CacheScope, key: String, ttlSeconds: Int) async throws -> Bool {
-        try await inner.cacheExpire(scope, key: key, ttlSeconds: ttlSeconds)
-    }
-    func cacheLPush(_ scope: CacheScope, key: String, values: [String]) async throws -> Int {
-        try await inner.cacheLPush(scope, key: key, values: values)
-    }
-    func cacheLRange(_ scope: CacheScope, key: String, start: Int, stop: Int) async throws -> [String] {
-        try await inner.cacheLRange(scope, key: key, start: start, stop: stop)
-    }
-    func cacheLLen(_ scope: CacheScope, key: String) async throws -> Int { try await inner.cacheLLen(scope, key: key) }
-    func cacheLRem(_ scope: CacheScope, key: String, count: Int, value: String) async throws -> Int {
-        try await inner.cacheLRem(scope, key: key, count: count, value: value)
-    }
-    func cacheLPop(_ scope: CacheScope, key: String, count: Int) async throws -> [String] {
-        try await inner.cacheLPop(scope, key: key, count: count)
-    }
-    func storageGet(config: PluginConfigRef, key: String) async throws -> String? { try await inner.storageGet(config: config, key: key) }
-    func storageSet(config: PluginConfigRef, key: String, jsonValue: String) async throws {
-        try await inner.storageSet(config: config, key: key, jsonValue: jsonValue)
-    }
-    func storageDel(config: PluginConfigRef, key: String) async throws { try await inner.storageDel(config: config, key: key) }
-    func capture(_ capture: PluginCapture) async throws { try await inner.capture(capture) }
-    func fetch(_ request: FetchRequest) async throws -> FetchResponse { try await inner.fetch(request) }
-    func enqueueJob(_ job: PluginJob) async throws { try await inner.enqueueJob(job) }
-    func geoipLocate(_ ip: String) async throws -> JSON? { try await inner.geoipLocate(ip) }
-}
 
 // MARK: events and configs
 
@@ -202,14 +81,14 @@ func descriptor(id: Int, team: Int, code: String) -> PluginConfigDescriptor {
 }
 
 /// Loads the configs and fails when any of them did not load.
-func loadChecked(_ runtime: PluginRuntime, _ host: BenchmarkHost, _ descriptors: [PluginConfigDescriptor]) async throws {
+func loadChecked(_ runtime: PluginRuntime, _ host: InMemoryPluginHost, _ descriptors: [PluginConfigDescriptor]) async throws {
     await runtime.load(descriptors)
     try await checkLoaded(runtime, host, descriptors)
 }
 
-func checkLoaded(_ runtime: PluginRuntime, _ host: BenchmarkHost, _ descriptors: [PluginConfigDescriptor]) async throws {
+func checkLoaded(_ runtime: PluginRuntime, _ host: InMemoryPluginHost, _ descriptors: [PluginConfigDescriptor]) async throws {
     for d in descriptors where await runtime.capabilities(configId: d.id) == nil {
-        let error = await host.inner.errors[d.id]
+        let error = await host.errors[d.id]
         throw BenchmarkError(description: "config \(d.id) did not load: \(error?.message ?? "unknown error")")
     }
 }
@@ -236,9 +115,12 @@ struct Cell {
 }
 
 func runCell(_ cell: Cell) async throws -> Double {
-    let host = BenchmarkHost()
-    let runtime = PluginRuntime(workerCount: cell.threads, tasksPerWorker: cell.limit, host: host)
-    let source = pluginSource(cell.code)
+    let host = InMemoryPluginHost()
+    // `__jestSetTimeout` of the timeout100ms variant: the original's test global, the worker's timer.
+    var settings = PluginRuntimeSettings()
+    settings.exposesTestTimer = true
+    let runtime = PluginRuntime(workerCount: cell.threads, tasksPerWorker: cell.limit, host: host, settings: settings)
+    let source = cell.code
     try await loadChecked(runtime, host, [descriptor(id: 39, team: 2, code: source)])
     // Warm-up: 4·T single events, as the anchor.
     try await drive(runtime, events: 4 * cell.threads, batch: 1, window: cell.limit * cell.threads)
@@ -247,7 +129,7 @@ func runCell(_ cell: Cell) async throws -> Double {
     do {
         try await drive(runtime, events: cell.events, batch: cell.batch, window: cell.limit * cell.threads)
     } catch {
-        let recorded = await host.inner.errors.values.map { "\($0.name ?? "Error"): \($0.message)" }
+        let recorded = await host.errors.values.map { "\($0.name ?? "Error"): \($0.message)" }
         throw BenchmarkError(description: "\(error); plugin errors: \(recorded)")
     }
     let seconds = milliseconds(clock.now - start) / 1000
@@ -310,7 +192,7 @@ func residentKB() -> Double {
 /// engine's one-time costs (its heap, the prelude's compiled code, the JIT tiers and the library
 /// code they page in: 4–6 MB, measured with BENCH_SMAPS) are not charged to the N configs.
 func memoryChild(_ n: Int, eventsPerVM: Int) async throws {
-    let host = BenchmarkHost()
+    let host = InMemoryPluginHost()
     let runtime = PluginRuntime(workerCount: 1, host: host)
     var warmUp = descriptor(id: 999, team: 999, code: memoryPluginCode)
     warmUp.pluginId = 59

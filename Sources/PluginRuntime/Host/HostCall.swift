@@ -22,7 +22,8 @@ struct HostCall: Sendable {
     var body: [UInt8]?
     var origin: HostCallOrigin
 
-    /// The prelude's timers (createBuffer's flush timeout), which no retiring sandbox waits for.
+    /// The prelude's timers (createBuffer's flush timeout, the test timer): kept and settled by the
+    /// worker (`WorkerTimers`), never performed here; no retiring sandbox waits for them.
     static let timerOperation = "timer"
 
     var descriptor: PluginConfigDescriptor { origin.descriptor }

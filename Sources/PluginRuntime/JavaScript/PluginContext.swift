@@ -78,7 +78,8 @@ final class PluginContext {
     /// Evaluates the prelude and compiles the plugin's module function. A syntax error in the plugin
     /// throws here.
     init(
-        pluginId: Int, code: String, isShared: Bool, group: JSContextGroupRef, pureBridgeClass: JSClassRef, thread: WorkerThread
+        pluginId: Int, code: String, isShared: Bool, group: JSContextGroupRef, pureBridgeClass: JSClassRef, thread: WorkerThread,
+        testTimer: Bool = false
     ) throws(JSThrown) {
         thread.assertCurrent()
         self.pluginId = pluginId
@@ -87,14 +88,14 @@ final class PluginContext {
         self.thread = thread
         rawContext = JSGlobalContextCreateInGroup(group, nil)
         do {
-            try setUp(pureBridgeClass: pureBridgeClass)
+            try setUp(pureBridgeClass: pureBridgeClass, testTimer: testTimer)
         } catch {
             close()
             throw error
         }
     }
 
-    private func setUp(pureBridgeClass: JSClassRef) throws(JSThrown) {
+    private func setUp(pureBridgeClass: JSClassRef, testTimer: Bool) throws(JSThrown) {
         let ctx = rawContext
         var exception: JSValueRef?
         let preludeFunction = JSEvaluateScript(ctx, Prelude.script.string, nil, Prelude.script.url, 1, &exception)
@@ -102,7 +103,7 @@ final class PluginContext {
             throw JSThrown.from(ctx, exception ?? JSValueMakeUndefined(ctx))
         }
         let bridge = JSObjectMake(ctx, pureBridgeClass, nil)
-        let shared = JSC.call(ctx, function, [bridge], exception: &exception)
+        let shared = JSC.call(ctx, function, [bridge, JSValueMakeBoolean(ctx, testTimer)], exception: &exception)
         if let exception { throw JSThrown.from(ctx, exception) }
         helpers = protectedObject(shared)
         guard let helpers else { throw JSThrown(name: "Error", message: "Prelude failed", stack: nil) }
@@ -193,7 +194,7 @@ enum PluginModule {
 
     /// What the module function puts before the plugin's code, on its first line.
     static let prefix =
-        "(function ($apply) { return function (console, fetch, posthog, require, global, module, exports) { "
+        "(function ($apply) { return function (console, fetch, posthog, require, global, module, exports, __jestSetTimeout) { "
         + "var GLOBAL = global, root = global, globalThis = global, isVM = true; return $apply(function () { void 0; "
 
     static func source(_ code: String) -> String {

@@ -9,7 +9,7 @@
 /// runtime keeps.
 enum Prelude {
     static let source = #"""
-(function (native) {
+(function (native, testTimer) {
 'use strict';
 const G = globalThis;
 const $apply = Reflect.apply, $then = Promise.prototype.then, $Promise = Promise, $String = String;
@@ -1772,6 +1772,15 @@ function apiRequest(method) {
     return hostFetch('api.request', request, body === null ? undefined : native('utf8encode', body), request.path);
   };
 }
+// The original's `__jestSetTimeout` (its NODE_ENV=test global, Node's setTimeout): the worker's timer,
+// given to plugin code only when the runtime is set up for tests and benchmarks (§6.1: no timers).
+// Its callback is called straight from `complete`, as Node calls a timer's: no promise in between.
+const jestSetTimeout = testTimer ? function __jestSetTimeout(callback, ms) {
+  const fire = () => {
+    try { $apply(callback, undefined, []); } catch (e) { consoleObject.error('Uncaught error in a __jestSetTimeout callback:', e); }
+  };
+  hostCalls[native('host', 'timer', [ms])] = [fire, fire];
+} : undefined;
 const posthog = $freeze({
   capture(event, properties = {}) { return host('capture', [$String(event), isObject(properties) ? properties : {}]); },
   api: $freeze({ get: apiRequest('GET'), post: apiRequest('POST'), put: apiRequest('PUT'), delete: apiRequest('DELETE') }),
@@ -1924,7 +1933,7 @@ let methods = {}, tasks = {}, jobs = {};
 // top-level code gets this config's bindings and keeps its own module state in the closure.
 function load(factory) {
   try {
-    const loaded = $apply(factory, undefined, [scope.console, scope.fetch, scope.posthog, scope.require, scope, { exports: {} }, {}]);
+    const loaded = $apply(factory, undefined, [scope.console, scope.fetch, scope.posthog, scope.require, scope, { exports: {} }, {}, jestSetTimeout]);
     return discover(loaded);
   } finally { native('drain'); }
 }

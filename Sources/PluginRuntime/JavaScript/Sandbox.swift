@@ -24,10 +24,8 @@ final class Sandbox {
     var isRetired = false
     /// Host calls started and not yet settled, timers aside: work a retiring sandbox lets finish.
     private(set) var hostWorkInFlight = 0
-    /// Ids of the timer calls in flight, which no retirement waits for.
+    /// Ids of the timer calls in flight (the worker keeps their deadlines), which no retirement waits for.
     private var timerCalls: Set<Int> = []
-    /// Timer calls `fireTimers` settled early: their own results, arriving later, are dropped.
-    private var firedTimers: Set<Int> = []
     private(set) var isClosed = false
     /// Waiting for `close` (see `PluginWorker.retire`).
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
@@ -319,11 +317,6 @@ final class Sandbox {
     /// Settles host calls' promises in one entry into JavaScript; their continuations run as it ends.
     func completeHostCalls(_ results: ArraySlice<(key: SandboxKey, id: Int, result: HostResult)>) {
         guard let completeFunction else { return }
-        var results = results
-        if !firedTimers.isEmpty {
-            results = ArraySlice(results.filter { firedTimers.remove($0.id) == nil })
-            if results.isEmpty { return }
-        }
         let ctx = context
         // Id, success and value of each call, flat; each element attached as it is made (see `JSC.makeArray`).
         guard let list = JSObjectMakeArray(ctx, 0, nil, nil) else { return }
@@ -336,11 +329,6 @@ final class Sandbox {
             JSObjectSetPropertyAtIndex(ctx, list, index + 2, Self.makeHostValue(ctx, item.result), nil)
             index += 3
         }
-        if timerCalls.isEmpty {
-            hostWorkInFlight -= results.count
-        } else {
-            for item in results where timerCalls.remove(item.id) == nil { hostWorkInFlight -= 1 }
-        }
         do {
             _ = try enter(completeFunction, [list])
         } catch {
@@ -352,10 +340,20 @@ final class Sandbox {
     /// Settles every timer in flight now, as if its time had come, so that `createBuffer` timeouts flush
     /// what they hold: when the sandbox retires, and before teardown in a local run.
     func fireTimers() {
-        guard !timerCalls.isEmpty else { return }
-        let ids = timerCalls.sorted()
-        completeHostCalls(ArraySlice(ids.map { (key: key, id: $0, result: HostResult.undefined) }))
-        firedTimers.formUnion(ids)
+        fireTimers(ids: timerCalls.sorted())
+    }
+
+    /// Settles these timer calls, those still in flight, in one entry into JavaScript.
+    func fireTimers(ids: [Int]) {
+        let settled = ids.filter { timerCalls.remove($0) != nil }
+        guard !settled.isEmpty else { return }
+        completeHostCalls(ArraySlice(settled.map { (key: key, id: $0, result: HostResult.undefined) }))
+    }
+
+    /// Settles the results of host calls (timers aside) in one entry into JavaScript.
+    func completeHostWork(_ results: ArraySlice<(key: SandboxKey, id: Int, result: HostResult)>) {
+        hostWorkInFlight -= results.count
+        completeHostCalls(results)
     }
 
     /// Returns once the sandbox is closed.
@@ -434,6 +432,16 @@ final class Sandbox {
     private func startHostCall(
         _ ctx: JSContextRef, op: String, arguments: JSValueRef?, bytes: JSValueRef?, exception: inout JSValueRef?
     ) -> JSValueRef? {
+        if op == HostCall.timerOperation {
+            // `[milliseconds]`: kept by the worker, which settles it on its own thread when due.
+            let milliseconds = JSC.object(ctx, arguments).map { JSValueToNumber(ctx, JSObjectGetPropertyAtIndex(ctx, $0, 0, nil), nil) }
+            nextId += 1
+            let id = nextId
+            let key = self.key
+            timerCalls.insert(id)
+            worker.assumeIsolated { $0.addTimer(key, id: id, milliseconds: milliseconds ?? 0) }
+            return JSValueMakeNumber(ctx, Double(id))
+        }
         // Only stringified here: the text is parsed, and the result written, by the task, off this thread.
         let argumentsText: JSONText?
         do throws(JSThrown) {
@@ -445,7 +453,7 @@ final class Sandbox {
         let body = JSC.bytes(ctx, bytes)
         nextId += 1
         let id = nextId
-        if op == HostCall.timerOperation { timerCalls.insert(id) } else { hostWorkInFlight += 1 }
+        hostWorkInFlight += 1
         let origin = hostCallOrigin
         let worker = self.worker
         let key = self.key

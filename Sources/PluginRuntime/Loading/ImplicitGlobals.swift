@@ -110,6 +110,7 @@ enum ImplicitGlobals {
     /// What the module function around the plugin's code binds (`PluginModule.prefix`).
     static let moduleBindings: Set<String> = [
         "console", "fetch", "posthog", "require", "global", "module", "exports", "GLOBAL", "root", "globalThis", "isVM",
+        "__jestSetTimeout",
     ]
     static let assignments: Set<String> = [
         "=", "+=", "-=", "*=", "/=", "%=", "**=", "<<=", ">>=", ">>>=", "&=", "|=", "^=", "&&=", "||=", "??=", "++", "--",

@@ -41,6 +41,9 @@ actor PluginWorker {
         // The limit counts wall time (see WatchdogClock.c); if that cannot be set up, it counts CPU time.
         _ = watchdog_clock_install()
         watchdog.install(on: engine.group)
+        thread.onTimer { [weak self] in
+            self?.assumeIsolated { $0.fireDueTimers() }
+        }
     }
 
     deinit {
@@ -195,8 +198,9 @@ actor PluginWorker {
 
     private func makeContext(pluginId: Int, code: String, isShared: Bool) throws(JSThrown) -> PluginContext {
         try PluginContext(
-            pluginId: pluginId, code: code, isShared: isShared, group: engine.group, pureBridgeClass: engine.pureBridgeClass, thread: thread
-        )
+            pluginId: pluginId, code: code, isShared: isShared, group: engine.group, pureBridgeClass: engine.pureBridgeClass,
+            thread: thread,
+            testTimer: settings.exposesTestTimer)
     }
 
     /// The code of each plugin that loads only with a global object of its own.
@@ -292,6 +296,33 @@ actor PluginWorker {
         return failure
     }
 
+    // MARK: timers
+
+    private var timers = WorkerTimers()
+
+    /// Settles sandbox `key`'s timer call `id` after `milliseconds`, on this worker's thread.
+    func addTimer(_ key: SandboxKey, id: Int, milliseconds: Double) {
+        thread.wake(at: timers.add(key: key, id: id, milliseconds: milliseconds))
+    }
+
+    /// Settles the timers due, an entry into JavaScript per run of one sandbox's timers; returns the
+    /// next deadline. Timers of sandboxes gone since, or fired early (`fireTimers`), are skipped.
+    private func fireDueTimers() -> UInt64? {
+        let due = timers.takeDue()
+        var start = due.startIndex
+        while start < due.endIndex {
+            let key = due[start].key
+            var end = start + 1
+            while end < due.endIndex && due[end].key == key && end - start < Self.hostResultsPerEntry { end += 1 }
+            if let sandbox = sandboxes[key] {
+                sandbox.fireTimers(ids: due[start..<end].map(\.id))
+                closeIfDone(key, sandbox)
+            }
+            start = end
+        }
+        return timers.nextDeadline
+    }
+
     /// Settles the timers in flight of every sandbox now (see `Sandbox.fireTimers`).
     func fireTimers() {
         for (key, sandbox) in sandboxes {
@@ -329,7 +360,7 @@ actor PluginWorker {
             var end = start + 1
             while end < results.endIndex && results[end].key == key && end - start < Self.hostResultsPerEntry { end += 1 }
             if let sandbox = sandboxes[key] {
-                sandbox.completeHostCalls(results[start..<end])
+                sandbox.completeHostWork(results[start..<end])
                 closeIfDone(key, sandbox)
             }
             start = end

@@ -11,6 +11,10 @@ final class WorkerThread: SerialExecutor, @unchecked Sendable {
     private var stopped = false
     private var cleanup: (@Sendable () -> Void)?
     private var owner: pthread_t?
+    /// When the worker's next timer is due (uptime nanoseconds): only touched on the thread itself.
+    private var timerDeadline: UInt64?
+    /// Runs on the thread once `timerDeadline` passes, between jobs; returns the next deadline.
+    private var timerHandler: (() -> UInt64?)?
 
     init(name: String, stackSize: Int = 16 << 20) {
         let ready = DispatchSemaphore(value: 0)
@@ -56,6 +60,20 @@ final class WorkerThread: SerialExecutor, @unchecked Sendable {
         assertCurrent()
     }
 
+    /// Installs what runs when a timer is due; call once, before any `wake(at:)`.
+    func onTimer(_ handler: @escaping () -> UInt64?) {
+        condition.lock()
+        timerHandler = handler
+        condition.unlock()
+    }
+
+    /// Has the thread run its timer handler at `deadline` (uptime nanoseconds) or at an earlier
+    /// deadline already set. Called on the thread, which therefore is not waiting: the deadline is
+    /// the thread's own, read and written there only, without the lock.
+    func wake(at deadline: UInt64) {
+        if timerDeadline.map({ deadline < $0 }) ?? true { timerDeadline = deadline }
+    }
+
     /// Lets the thread finish the queued jobs, run `cleanup`, and exit.
     func stop(then cleanup: (@Sendable () -> Void)? = nil) {
         condition.lock()
@@ -69,7 +87,20 @@ final class WorkerThread: SerialExecutor, @unchecked Sendable {
         var batch: [UnownedJob] = []
         while true {
             condition.lock()
-            while jobs.isEmpty && !stopped { condition.wait() }
+            var timerDue = false
+            while jobs.isEmpty && !stopped {
+                guard let deadline = timerDeadline else {
+                    condition.wait()
+                    continue
+                }
+                let now = DispatchTime.now().uptimeNanoseconds
+                if deadline <= now {
+                    timerDue = true
+                    break
+                }
+                // At most a second at a time: the wait's clock is the wall clock, which may be set back.
+                _ = condition.wait(until: Date(timeIntervalSinceNow: min(Double(deadline - now) / 1e9, 1)))
+            }
             if jobs.isEmpty && stopped {
                 let cleanup = self.cleanup
                 self.cleanup = nil
@@ -78,9 +109,14 @@ final class WorkerThread: SerialExecutor, @unchecked Sendable {
                 return
             }
             swap(&batch, &jobs)
+            // A busy thread runs due timers between its batches of jobs, so they never starve.
+            if !timerDue, let deadline = timerDeadline, deadline <= DispatchTime.now().uptimeNanoseconds { timerDue = true }
+            if timerDue { timerDeadline = nil }
+            let handler = timerDue ? timerHandler : nil
             condition.unlock()
             for job in batch { job.runSynchronously(on: asUnownedSerialExecutor()) }
             batch.removeAll(keepingCapacity: true)
+            if let handler, let next = handler() { wake(at: next) }
         }
     }
 }
