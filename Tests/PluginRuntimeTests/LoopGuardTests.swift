@@ -27,6 +27,9 @@ import Testing
         #expect(LoopGuard.parses(guarded))
         // One second is "second".
         #expect(LoopGuard.apply(to: "while (x) {}", timeoutSeconds: 1).contains("looping for 1 second on line 1:0"))
+        // Columns count UTF-16 code units, as JavaScript's do: "é" is one, "😀" two (UTF-8: two and four bytes).
+        #expect(LoopGuard.apply(to: "const s = 'héllo'; while (x) {}", timeoutSeconds: 1).contains("on line 1:19"))
+        #expect(LoopGuard.apply(to: "let a = 1\nconst s = '😀é'; for (;;) {}", timeoutSeconds: 1).contains("on line 2:17"))
     }
 
     @Test("a loop that never awaits is stopped too, reading the clock every 64th iteration; its loops keep their results")

@@ -158,11 +158,27 @@ enum LoopGuard {
 /// Line and column of offsets in compiled code, named in the plugin's own text when it has a map.
 private struct LineStarts {
     let starts: [Int]
+    /// Lines holding non-ASCII text, whose UTF-8 offsets are not JavaScript's (UTF-16) columns.
+    private let wideLines: Set<Int>
+    private let bytes: [UInt8]
 
     init(_ code: String) {
         var starts = [0]
-        for (offset, byte) in code.utf8.enumerated() where byte == 0x0A { starts.append(offset + 1) }
+        var wideLines: Set<Int> = []
+        for (offset, byte) in code.utf8.enumerated() {
+            if byte == 0x0A { starts.append(offset + 1) } else if byte >= 0x80 { wideLines.insert(starts.count - 1) }
+        }
         self.starts = starts
+        self.wideLines = wideLines
+        bytes = wideLines.isEmpty ? [] : Array(code.utf8)
+    }
+
+    /// UTF-16 code units of the line's text before `offset` (a UTF-8 offset).
+    private func utf16Column(line: Int, offset: Int) -> Int {
+        guard wideLines.contains(line) else { return offset - starts[line] }
+        var units = 0
+        for byte in bytes[starts[line]..<offset] where byte & 0xC0 != 0x80 { units += byte >= 0xF0 ? 2 : 1 }
+        return units
     }
 
     /// `line:column`, the line from 1 and the column from 0, as the original's message gives them.
@@ -174,7 +190,8 @@ private struct LineStarts {
             if starts[middle] <= offset { low = middle } else { high = middle - 1 }
         }
         let line = low + 1
-        let column = offset - starts[low]
+        // JavaScript counts columns in UTF-16 code units, as do source maps.
+        let column = utf16Column(line: low, offset: offset)
         if let found = sourceMap?.original(line: line, column: column + 1) { return "\(found.line):\(found.column - 1)" }
         return "\(line):\(column)"
     }
