@@ -38,29 +38,22 @@ import Testing
 
     @Test("__jestSetTimeout callbacks run after their delays, in deadline order, while the event awaits them")
     func testTimerFiresInOrder() async throws {
-        let host = InMemoryPluginHost()
-        var settings = PluginRuntimeSettings()
-        settings.exposesTestTimer = true
-        let runtime = PluginRuntime(workerCount: 1, host: host, settings: settings)
-        await runtime.load([
-            plugin(
-                1,
-                """
-                export async function processEvent(event) {
-                  const order = []
-                  const started = Date.now()
-                  await new Promise((resolve) => {
-                    __jestSetTimeout(() => order.push('c'), 60)
-                    __jestSetTimeout(() => order.push('a'), 20)
-                    __jestSetTimeout(() => order.push('b'), 40)
-                    __jestSetTimeout(() => { order.push('d'); resolve() }, 80)
-                  })
-                  event.properties.order = order.join('')
-                  event.properties.waited = Date.now() - started
-                  return event
-                }
-                """)
-        ])
+        let (runtime, _) = await Self.runtimeWithTestTimer(
+            """
+            export async function processEvent(event) {
+              const order = []
+              const started = Date.now()
+              await new Promise((resolve) => {
+                __jestSetTimeout(() => order.push('c'), 60)
+                __jestSetTimeout(() => order.push('a'), 20)
+                __jestSetTimeout(() => order.push('b'), 40)
+                __jestSetTimeout(() => { order.push('d'); resolve() }, 80)
+              })
+              event.properties.order = order.join('')
+              event.properties.waited = Date.now() - started
+              return event
+            }
+            """)
         let results = await withTaskGroup(of: ChainResult.self) { group in
             for _ in 0..<20 { group.addTask { await runtime.processEventChain(teamId: 2, event: sampleEvent) } }
             return await group.reduce(into: []) { $0.append($1) }
@@ -75,29 +68,32 @@ import Testing
 
     @Test("a __jestSetTimeout callback that throws is logged; the timers due with it still run")
     func throwingTimerCallback() async throws {
-        let host = InMemoryPluginHost()
-        var settings = PluginRuntimeSettings()
-        settings.exposesTestTimer = true
-        let runtime = PluginRuntime(workerCount: 1, host: host, settings: settings)
-        await runtime.load([
-            plugin(
-                1,
-                """
-                export async function processEvent(event) {
-                  await new Promise((resolve) => {
-                    __jestSetTimeout(() => { throw new Error('timer broke') }, 5)
-                    __jestSetTimeout(resolve, 5)
-                  })
-                  event.properties.done = true
-                  return event
-                }
-                """)
-        ])
+        let (runtime, host) = await Self.runtimeWithTestTimer(
+            """
+            export async function processEvent(event) {
+              await new Promise((resolve) => {
+                __jestSetTimeout(() => { throw new Error('timer broke') }, 5)
+                __jestSetTimeout(resolve, 5)
+              })
+              event.properties.done = true
+              return event
+            }
+            """)
         let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
         #expect(result.event?["properties"]?["done"] == true)
         try await settleHost()
         let errors = await host.logs.filter { $0.source == .console && $0.type == .error }.map(\.message)
         #expect(errors.contains { $0.contains("__jestSetTimeout") && $0.contains("timer broke") })
         await runtime.teardownAll()
+    }
+
+    /// A runtime whose plugins get `__jestSetTimeout`, with one config of `source` for team 2 loaded.
+    static func runtimeWithTestTimer(_ source: String) async -> (PluginRuntime, InMemoryPluginHost) {
+        let host = InMemoryPluginHost()
+        var settings = PluginRuntimeSettings()
+        settings.exposesTestTimer = true
+        let runtime = PluginRuntime(workerCount: 1, host: host, settings: settings)
+        await runtime.load([plugin(1, source)])
+        return (runtime, host)
     }
 }

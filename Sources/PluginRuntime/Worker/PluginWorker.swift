@@ -308,18 +308,7 @@ actor PluginWorker {
     /// Settles the timers due, an entry into JavaScript per run of one sandbox's timers; returns the
     /// next deadline. Timers of sandboxes gone since, or fired early (`fireTimers`), are skipped.
     private func fireDueTimers() -> UInt64? {
-        let due = timers.takeDue()
-        var start = due.startIndex
-        while start < due.endIndex {
-            let key = due[start].key
-            var end = start + 1
-            while end < due.endIndex && due[end].key == key && end - start < Self.hostResultsPerEntry { end += 1 }
-            if let sandbox = sandboxes[key] {
-                sandbox.fireTimers(ids: due[start..<end].map(\.id))
-                closeIfDone(key, sandbox)
-            }
-            start = end
-        }
+        forEachRun(timers.takeDue(), key: \.key) { sandbox, run in sandbox.fireTimers(ids: run.map(\.id)) }
         return timers.nextDeadline
     }
 
@@ -353,15 +342,21 @@ actor PluginWorker {
     /// Settles the host calls finished since the last drain, a JavaScript entry per run of one sandbox's
     /// results (at most `hostResultsPerEntry`, which bounds the continuations one entry runs).
     func drainHostResults() {
-        let results = hostResults.take()
-        var start = results.startIndex
-        while start < results.endIndex {
-            let key = results[start].key
+        forEachRun(hostResults.take(), key: \.key) { sandbox, run in sandbox.completeHostWork(run) }
+    }
+
+    /// Calls `body` with each run of consecutive items of one sandbox still open (at most
+    /// `hostResultsPerEntry` items, which bounds the continuations one entry into JavaScript runs),
+    /// then closes the sandbox if it retired and has nothing left running.
+    private func forEachRun<Item>(_ items: [Item], key: (Item) -> SandboxKey, _ body: (Sandbox, ArraySlice<Item>) -> Void) {
+        var start = items.startIndex
+        while start < items.endIndex {
+            let runKey = key(items[start])
             var end = start + 1
-            while end < results.endIndex && results[end].key == key && end - start < Self.hostResultsPerEntry { end += 1 }
-            if let sandbox = sandboxes[key] {
-                sandbox.completeHostWork(results[start..<end])
-                closeIfDone(key, sandbox)
+            while end < items.endIndex && key(items[end]) == runKey && end - start < Self.hostResultsPerEntry { end += 1 }
+            if let sandbox = sandboxes[runKey] {
+                body(sandbox, items[start..<end])
+                closeIfDone(runKey, sandbox)
             }
             start = end
         }
