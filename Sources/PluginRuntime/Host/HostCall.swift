@@ -22,10 +22,6 @@ struct HostCall: Sendable {
     var body: [UInt8]?
     var origin: HostCallOrigin
 
-    /// The prelude's timers (createBuffer's flush timeout, the test timer): kept and settled by the
-    /// worker (`WorkerTimers`), never performed here; no retiring sandbox waits for them.
-    static let timerOperation = "timer"
-
     var descriptor: PluginConfigDescriptor { origin.descriptor }
     var instanceId: String { origin.instanceId }
     private var host: any PluginHost { origin.host }
@@ -208,11 +204,6 @@ struct HostCall: Sendable {
             return .undefined
         case "geoip.locate":
             return .value(try await host.geoipLocate(string(0)) ?? .null)
-        case Self.timerOperation:
-            // Resolves after the milliseconds given.
-            let milliseconds = arguments.first?.numberValue ?? 0
-            try await Task.sleep(nanoseconds: UInt64(min(max(0, milliseconds), 86_400_000) * 1_000_000))
-            return .undefined
         default:
             return unknownOperation
         }

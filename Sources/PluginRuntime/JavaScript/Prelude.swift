@@ -1013,6 +1013,9 @@ function host(op, args, bytes) {
   const id = native('host', op, args, bytes);
   return new $Promise((resolve, reject) => { hostCalls[id] = [resolve, reject]; });
 }
+// A timer of the worker's (createBuffer's flush timeout, the test timer): `settle` runs when it is due,
+// settled by `complete` as a host call is.
+function startTimer(ms, settle) { hostCalls[native('timer', ms)] = [settle, settle]; }
 function complete(results) {
   try {
     for (let i = 0; i + 2 < results.length; i += 3) {
@@ -1727,7 +1730,7 @@ return {
   'stream': $freeze({ PassThrough }),
   '@posthog/plugin-contrib': $freeze({
     createBuffer: (opts) => createBufferWith(
-      opts, (ms) => host('timer', [ms]), (error) => consoleObject.error('createBuffer: onFlush failed:', error)),
+      opts, (ms) => new $Promise((resolve) => startTimer(ms, resolve)), (error) => consoleObject.error('createBuffer: onFlush failed:', error)),
   }),
   '@posthog/plugin-scaffold': $freeze({ RetryError }),
   'aws-sdk': $freeze(awsSdk),
@@ -1779,7 +1782,7 @@ const jestSetTimeout = testTimer ? function __jestSetTimeout(callback, ms) {
   const fire = () => {
     try { $apply(callback, undefined, []); } catch (e) { consoleObject.error('Uncaught error in a __jestSetTimeout callback:', e); }
   };
-  hostCalls[native('host', 'timer', [ms])] = [fire, fire];
+  startTimer(ms, fire);
 } : undefined;
 const posthog = $freeze({
   capture(event, properties = {}) { return host('capture', [$String(event), isObject(properties) ? properties : {}]); },

@@ -421,6 +421,8 @@ final class Sandbox {
                 settledEarly = outcome(invoking.wantsResult)
             }
             return JSValueMakeUndefined(ctx)
+        case "timer":
+            return startTimer(ctx, milliseconds: JSValueToNumber(ctx, argument(1), nil))
         case "host":
             return startHostCall(
                 ctx, op: JSC.toString(ctx, argument(1)) ?? "", arguments: argument(2), bytes: argument(3), exception: &exception)
@@ -429,19 +431,20 @@ final class Sandbox {
         }
     }
 
+    /// A timer the worker keeps and settles on its own thread when due; no retirement waits for it.
+    private func startTimer(_ ctx: JSContextRef, milliseconds: Double) -> JSValueRef? {
+        nextId += 1
+        let id = nextId
+        let key = self.key
+        timerCalls.insert(id)
+        worker.assumeIsolated { $0.addTimer(key, id: id, milliseconds: milliseconds) }
+        // The prelude keeps the timer's callback under this id.
+        return JSValueMakeNumber(ctx, Double(id))
+    }
+
     private func startHostCall(
         _ ctx: JSContextRef, op: String, arguments: JSValueRef?, bytes: JSValueRef?, exception: inout JSValueRef?
     ) -> JSValueRef? {
-        if op == HostCall.timerOperation {
-            // `[milliseconds]`: kept by the worker, which settles it on its own thread when due.
-            let milliseconds = JSC.object(ctx, arguments).map { JSValueToNumber(ctx, JSObjectGetPropertyAtIndex(ctx, $0, 0, nil), nil) }
-            nextId += 1
-            let id = nextId
-            let key = self.key
-            timerCalls.insert(id)
-            worker.assumeIsolated { $0.addTimer(key, id: id, milliseconds: milliseconds ?? 0) }
-            return JSValueMakeNumber(ctx, Double(id))
-        }
         // Only stringified here: the text is parsed, and the result written, by the task, off this thread.
         let argumentsText: JSONText?
         do throws(JSThrown) {

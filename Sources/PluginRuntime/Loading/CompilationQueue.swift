@@ -7,7 +7,7 @@ import Foundation
 actor CompilationQueue {
     private let compiler: PluginCompiler
     private let limit: Int
-    private var compilations: [String: Task<Result<String, PluginLoadError>, Never>] = [:]
+    private var compilations: [String: Compilation] = [:]
     private var running = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
@@ -16,30 +16,42 @@ actor CompilationQueue {
         self.limit = limit
     }
 
-    /// Compiles several sources in one visit to the queue (a chunk of configs being loaded).
+    private typealias Compilation = Task<Result<String, PluginLoadError>, Never>
+
+    /// Compiles several sources in one visit to the queue (a chunk of configs being loaded). Every
+    /// compilation starts before any is awaited, so a chunk's distinct sources compile side by side.
     func compile(_ sources: [Result<PluginSource, PluginLoadError>]) async -> [Result<String, PluginLoadError>] {
+        let started = sources.map { source in source.map(start) }
         var results: [Result<String, PluginLoadError>] = []
-        results.reserveCapacity(sources.count)
-        for source in sources {
-            switch source {
-            case .success(let source):
-                do throws(PluginLoadError) { results.append(.success(try await compile(source))) } catch { results.append(.failure(error)) }
-            case .failure(let error):
-                results.append(.failure(error))
+        results.reserveCapacity(started.count)
+        for item in started {
+            switch item {
+            case .success(let compilation): results.append(await finish(compilation.key, compilation.task))
+            case .failure(let error): results.append(.failure(error))
             }
         }
         return results
     }
 
     func compile(_ source: PluginSource) async throws(PluginLoadError) -> String {
+        let compilation = start(source)
+        return try await finish(compilation.key, compilation.task).get()
+    }
+
+    /// The source's compilation: the one running or done, or a new one.
+    private func start(_ source: PluginSource) -> (key: String, task: Compilation) {
         let key = Self.identity(source)
-        if let compilation = compilations[key] { return try await compilation.value.get() }
+        if let compilation = compilations[key] { return (key, compilation) }
         let compilation = Task { await self.run(source) }
         compilations[key] = compilation
+        return (key, compilation)
+    }
+
+    private func finish(_ key: String, _ compilation: Compilation) async -> Result<String, PluginLoadError> {
         let result = await compilation.value
         // A failure is not kept: the next load of the same source (a retry) compiles again.
         if case .failure = result, compilations[key] == compilation { compilations[key] = nil }
-        return try result.get()
+        return result
     }
 
     private func run(_ source: PluginSource) async -> Result<String, PluginLoadError> {
