@@ -144,8 +144,9 @@ struct EndToEndBench {
             """)
     }
 
+    /// Runs `sql` in `database` (the server's maintenance database when nil); returns its output.
     @discardableResult
-    private func psql(_ database: String?, _ sql: String) throws -> String {
+    func psql(_ database: String?, _ sql: String) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["psql", database.map(url(of:)) ?? adminURL, "-v", "ON_ERROR_STOP=1", "-qtAc", sql]
