@@ -88,6 +88,56 @@ import ZIPFoundation
         #expect(request.body == Array(#"{"a":1}"#.utf8))
     }
 
+    @Test("fetch.Request is node-fetch 2's: fetch takes one, init overrides it, GET has no body, bodies read once")
+    func requestLikeNodeFetch() async throws {
+        let (runtime, host) = makeRuntime()
+        await host.setFetchHandler { request in FetchResponse(status: 200, body: request.body ?? []) }
+        await runtime.load([
+            plugin(
+                1,
+                """
+                const fetch = require('node-fetch')
+                async function outcome(f) { try { return ['ok', await f()] } catch (e) { return [e.name, e.message] } }
+                export async function processEvent(event) {
+                  const p = event.properties
+                  const request = new fetch.Request('https://example.com/in', { method: 'post', body: 'x=1', headers: { 'X-A': 'b' } })
+                  p.request = [request.url, request.method, request.headers.get('content-type'), request.redirect, request.bodyUsed,
+                    String(request), Object.keys(request).join(',')]
+                  p.sent = await (await fetch(request)).text()
+                  p.put = await (await fetch(request, { method: 'PUT' })).text()
+                  const copy = request.clone()
+                  p.read = [await request.text(), request.bodyUsed, await copy.text(), await outcome(() => request.text())]
+                  p.plain = [new fetch.Request('http://example.com').url, new fetch.Request(new URL('http://example.com/a b')).url]
+                  p.getBody = await outcome(() => new fetch.Request('http://example.com', { body: 'a' }))
+                  p.fetchGetBody = await outcome(() => fetch('http://example.com', { body: 'a' }))
+                  p.number = await (await fetch('https://example.com/n', { method: 'POST', body: 42 })).text()
+                  p.same = require('node-fetch').Request === fetch.Request
+                  return event
+                }
+                """)
+        ])
+        let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        let properties = try #require(result.event?["properties"]?.objectValue)
+        #expect(await host.errors[1] == nil)
+        #expect(
+            properties["request"]
+                == [
+                    "https://example.com/in", "POST", "text/plain;charset=UTF-8", "follow", false, "[object Request]",
+                    "follow,compress,counter,agent,size,timeout",
+                ])
+        #expect(properties["sent"] == "x=1" && properties["put"] == "x=1")
+        #expect(properties["read"] == ["x=1", true, "x=1", ["TypeError", "body used already for: https://example.com/in"]])
+        #expect(properties["plain"] == ["http://example.com/", "http://example.com/a%20b"])
+        #expect(properties["getBody"] == ["TypeError", "Request with GET/HEAD method cannot have body"])
+        #expect(properties["fetchGetBody"] == ["TypeError", "Request with GET/HEAD method cannot have body"])
+        #expect(properties["number"] == "42" && properties["same"] == true)
+        let requests = await host.fetches
+        #expect(requests.map(\.method) == ["POST", "PUT", "POST"])
+        #expect(requests.map(\.url) == ["https://example.com/in", "https://example.com/in", "https://example.com/n"])
+        let headers = try #require(requests.first?.headers)
+        #expect(headers.map { [$0.name, $0.value] } == [["content-type", "text/plain;charset=UTF-8"], ["x-a", "b"]])
+    }
+
     @Test("a Response is node-fetch 2's: read once, invalid JSON is a FetchError, size and timeout its only keys")
     func responseLikeNodeFetch() async throws {
         let (runtime, host) = makeRuntime()

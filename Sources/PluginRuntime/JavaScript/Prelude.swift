@@ -714,11 +714,30 @@ class Headers {
   [Symbol.iterator]() { return this.entries(); }
   raw() { const o = {}; for (const [k, v] of this._map) o[k] = v.split(', '); return o; }
 }
-// node-fetch 2's Response: the fields are getters over hidden state, so that the object's own
-// enumerable keys are its `size` and `timeout` (what JSON.stringify and a log of it show); a body is
-// read once; `json()` of a body that is not JSON fails with FetchError `invalid-json`.
-class Response {
+// node-fetch 2's Body, of a Request and a Response: read once; `json()` of a body that is not JSON
+// fails with FetchError `invalid-json`. The state is hidden, so that an object's own enumerable
+// keys are node-fetch's (what JSON.stringify and a log of it show).
+class Body {
+  get bodyUsed() { return this._state.used; }
+  _consume() {
+    const state = this._state;
+    if (state.used) throw new TypeError('body used already for: ' + state.url);
+    state.used = true;
+    return state.body === null ? new Buffer(0) : state.body;
+  }
+  async buffer() { return this._consume(); }
+  async arrayBuffer() { const body = this._consume(); return body.buffer.slice(body.byteOffset, body.byteOffset + body.length); }
+  async text() { return this._consume().toString('utf8'); }
+  async json() {
+    const text = await this.text();
+    try { return $parse(text); } catch (e) { throw new FetchError('invalid json response body at ' + this.url + ' reason: ' + e.message, 'invalid-json'); }
+  }
+}
+// node-fetch 2's Response: the fields are getters over hidden state; its own keys are `size` and
+// `timeout`.
+class Response extends Body {
   constructor(body, init) {
+    super();
     init = init || {};
     $define(this, '_state', { value: {
       status: init.status === undefined ? 200 : init.status, statusText: init.statusText || '', headers: new Headers(init.headers),
@@ -733,25 +752,59 @@ class Response {
   get headers() { return this._state.headers; }
   get url() { return this._state.url; }
   get redirected() { return this._state.redirected; }
-  get bodyUsed() { return this._state.used; }
   get ok() { return this.status >= 200 && this.status < 300; }
   get [Symbol.toStringTag]() { return 'Response'; }
-  _consume() {
-    const state = this._state;
-    if (state.used) throw new TypeError('body used already for: ' + state.url);
-    state.used = true;
-    return state.body;
-  }
-  async buffer() { return this._consume(); }
-  async arrayBuffer() { const body = this._consume(); return body.buffer.slice(body.byteOffset, body.byteOffset + body.length); }
-  async text() { return this._consume().toString('utf8'); }
-  async json() {
-    const text = await this.text();
-    try { return $parse(text); } catch (e) { throw new FetchError('invalid json response body at ' + this.url + ' reason: ' + e.message, 'invalid-json'); }
-  }
   clone() {
     if (this._state.used) throw new Error('cannot clone body after it is used');
     return new Response(this._state.body, this);
+  }
+}
+// A request body as node-fetch 2 sends it: URLSearchParams and strings set their content type unless
+// one is given, bytes go as they are, anything else as its string. A Buffer, or null for none.
+function requestBody(body, headers) {
+  if (body === undefined || body === null) return null;
+  if (body instanceof URLSearchParams) {
+    if (!headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
+    body = body.toString();
+  } else if (typeof body === 'string') {
+    if (!headers.has('content-type')) headers.set('content-type', 'text/plain;charset=UTF-8');
+  } else if (!(body instanceof ArrayBuffer) && !ArrayBuffer.isView(body)) {
+    body = $String(body);
+  }
+  return toBuffer(typeof body === 'string' ? native('utf8encode', body) : toBytes(body));
+}
+// node-fetch 2's Request (`fetch.Request`), and what `fetch` makes of its arguments: the method, headers
+// and body of `init` or else of the Request given; an absolute URL in its normal form.
+class Request extends Body {
+  constructor(input, init) {
+    super();
+    init = init || {};
+    const from = input instanceof Request ? input : null;
+    let url = from ? from.url : input instanceof URL ? input.href : isObject(input) && input.href ? $String(input.href) : $String(input);
+    if (!from && /^[a-zA-Z][a-zA-Z\d+\-.]*:/.test(url)) { try { url = new URL(url).href; } catch (e) { /* node-fetch keeps it */ } }
+    const method = $String(init.method || (from ? from.method : 'GET')).toUpperCase();
+    const given = init.body !== undefined && init.body !== null;
+    if ((given || (from && from._state.body !== null)) && (method === 'GET' || method === 'HEAD')) {
+      throw new TypeError('Request with GET/HEAD method cannot have body');
+    }
+    const headers = new Headers(init.headers || (from ? from.headers : undefined));
+    const body = given ? requestBody(init.body, headers) : from ? from._state.body : null;
+    $define(this, '_state', { value: { url, method, headers, redirect: init.redirect || (from ? from.redirect : 'follow'), body, used: false } });
+    this.follow = init.follow !== undefined ? init.follow : from ? from.follow : 20;
+    this.compress = init.compress !== undefined ? init.compress : from ? from.compress : true;
+    this.counter = init.counter || (from ? from.counter : 0);
+    this.agent = init.agent || (from ? from.agent : undefined);
+    this.size = init.size || (from ? from.size : 0);
+    this.timeout = init.timeout || (from ? from.timeout : 0);
+  }
+  get url() { return this._state.url; }
+  get method() { return this._state.method; }
+  get headers() { return this._state.headers; }
+  get redirect() { return this._state.redirect; }
+  get [Symbol.toStringTag]() { return 'Request'; }
+  clone() {
+    if (this._state.used) throw new Error('cannot clone body after it is used');
+    return new Request(this);
   }
 }
 class FetchError extends Error {
@@ -1035,16 +1088,9 @@ const consoleObject = $freeze({
   error: function () { native('log', 'ERROR', formatArgs(arguments)); return $Promise.resolve(); },
 });
 async function fetch(url, options) {
-  options = options || {};
-  const headers = new Headers(options.headers);
-  let body = options.body;
-  if (body !== undefined && body !== null) {
-    if (body instanceof URLSearchParams) { if (!headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8'); body = body.toString(); }
-    else if (typeof body === 'string' && !headers.has('content-type')) headers.set('content-type', 'text/plain;charset=UTF-8');
-    body = typeof body === 'string' ? native('utf8encode', body) : toBytes(body);
-  } else body = undefined;
-  const request = { url: url instanceof URL ? url.href : isObject(url) && url.url ? $String(url.url) : $String(url), method: $String(options.method || 'GET').toUpperCase(), headers: [...headers.entries()], redirect: options.redirect || 'follow' };
-  return hostFetch('fetch', request, body, request.url);
+  const state = new Request(url, options)._state;
+  const request = { url: state.url, method: state.method, headers: [...state.headers.entries()], redirect: state.redirect };
+  return hostFetch('fetch', request, state.body === null ? undefined : state.body, request.url);
 }
 // A request the host makes (`fetch`, or `posthog.api`'s, whose keys the host adds), as node-fetch 2
 // answers it; `url` names the request in errors.
@@ -1063,7 +1109,7 @@ async function hostFetch(op, request, body, url) {
   }
   return new Response(result.body, { status: result.status, statusText: result.statusText, headers: result.headers, url: result.url || url, redirected: !!result.redirected });
 }
-fetch.default = fetch; fetch.Headers = Headers; fetch.Response = Response; fetch.FetchError = FetchError; fetch.isRedirect = isRedirect;
+fetch.default = fetch; fetch.Headers = Headers; fetch.Request = Request; fetch.Response = Response; fetch.FetchError = FetchError; fetch.isRedirect = isRedirect;
 $freeze(fetch);
 // Libraries are made on the first `require`: most plugins import none, and each config has its own.
 function makeLibraries() {
