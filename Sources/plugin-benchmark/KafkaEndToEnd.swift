@@ -42,7 +42,11 @@ struct KafkaEndToEndBench {
         let topic = "bench_kafka_in_\(UInt32.random(in: 0...UInt32.max))"
         let uuids = Set(try await produceRawEvents(topic: topic, count: events, distinctIds: max(1, events / 10)).map { Array($0.utf8) })
 
-        let output = try KafkaConsumer(configuration: configuration, groupId: "bench-reader-\(topic)")
+        // The broker holds an empty fetch until data comes or its wait ends: with librdkafka's default
+        // wait the reader saw the output in bursts about 260 ms apart, a quarter of the cell's length,
+        // so both ends of the timing were off by up to one burst. A short wait sees each batch land.
+        let output = try KafkaConsumer(
+            configuration: configuration, groupId: "bench-reader-\(topic)", properties: ["fetch.wait.max.ms": "10"])
         let partitions = try await outputPartitionCount(output)
         try output.assign((0..<partitions).map { TopicPartition(topic: "clickhouse_events_proto", partition: Int32($0)) }, from: .end)
         // Assignment at the end takes effect with the first poll.
