@@ -44,9 +44,7 @@ struct EndToEndBench {
         if withPlugin { try installSourcePlugin(database, name: "bench-trivial", code: Self.trivialPlugin, teams: "SELECT 2") }
         let queue = "bench-e2e-\(UInt32.random(in: 0...UInt32.max))"
         try produce(queue: queue, count: events, distinctIds: distinctIds, teams: [2])
-        // As the anchor starts each Postgres cell: the database just made and seeded is written out
-        // first, so no checkpoint of it lands inside the measurement.
-        try psql(nil, "CHECKPOINT")
+        try checkpoint()
         let server = try startServer(database: database, queue: queue)
         defer { stop(server) }
         // The rate comes from the rows' storing times, not from this poll, which only has to notice
@@ -144,9 +142,14 @@ struct EndToEndBench {
             """)
     }
 
-    /// Runs `sql` in `database` (the server's maintenance database when nil); returns its output.
+    /// Writes out what Postgres holds in memory, as the anchor starts each Postgres cell: the database a
+    /// cell has just made and seeded is written before the measurement, not during it.
+    func checkpoint() throws {
+        try psql(nil, "CHECKPOINT")
+    }
+
     @discardableResult
-    func psql(_ database: String?, _ sql: String) throws -> String {
+    private func psql(_ database: String?, _ sql: String) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["psql", database.map(url(of:)) ?? adminURL, "-v", "ON_ERROR_STOP=1", "-qtAc", sql]

@@ -52,9 +52,7 @@ struct KafkaEndToEndBench {
         // Assignment at the end takes effect with the first poll.
         _ = try await output.poll(maxMessages: 1, timeout: .milliseconds(500))
 
-        // As the Celery cells (and the anchor's Postgres cells) start: the database just made and
-        // seeded is written out first, so no checkpoint of it lands inside the measurement.
-        try postgres.psql(nil, "CHECKPOINT")
+        try postgres.checkpoint()
         let server = try startServer(database: database, topic: topic)
         defer { postgres.stop(server) }
         var received = 0

@@ -779,23 +779,28 @@ class Request extends Body {
   constructor(input, init) {
     super();
     init = init || {};
-    const from = input instanceof Request ? input : null;
-    let url = from ? from.url : input instanceof URL ? input.href : isObject(input) && input.href ? $String(input.href) : $String(input);
-    if (!from && /^[a-zA-Z][a-zA-Z\d+\-.]*:/.test(url)) { try { url = new URL(url).href; } catch (e) { /* node-fetch keeps it */ } }
-    const method = $String(init.method || (from ? from.method : 'GET')).toUpperCase();
+    // What `init` leaves out comes from the Request given, as node-fetch reads it (`{}` for a URL).
+    const base = input instanceof Request ? input : {};
+    let url = base.url;
+    if (url === undefined) {
+      url = input instanceof URL ? input.href : isObject(input) && input.href ? $String(input.href) : $String(input);
+      if (/^[a-zA-Z][a-zA-Z\d+\-.]*:/.test(url)) { try { url = new URL(url).href; } catch (e) { /* node-fetch keeps it */ } }
+    }
+    const method = $String(init.method || base.method || 'GET').toUpperCase();
     const given = init.body !== undefined && init.body !== null;
-    if ((given || (from && from._state.body !== null)) && (method === 'GET' || method === 'HEAD')) {
+    const inherited = base._state ? base._state.body : null;
+    if ((given || inherited !== null) && (method === 'GET' || method === 'HEAD')) {
       throw new TypeError('Request with GET/HEAD method cannot have body');
     }
-    const headers = new Headers(init.headers || (from ? from.headers : undefined));
-    const body = given ? requestBody(init.body, headers) : from ? from._state.body : null;
-    $define(this, '_state', { value: { url, method, headers, redirect: init.redirect || (from ? from.redirect : 'follow'), body, used: false } });
-    this.follow = init.follow !== undefined ? init.follow : from ? from.follow : 20;
-    this.compress = init.compress !== undefined ? init.compress : from ? from.compress : true;
-    this.counter = init.counter || (from ? from.counter : 0);
-    this.agent = init.agent || (from ? from.agent : undefined);
-    this.size = init.size || (from ? from.size : 0);
-    this.timeout = init.timeout || (from ? from.timeout : 0);
+    const headers = new Headers(init.headers || base.headers);
+    const body = given ? requestBody(init.body, headers) : inherited;
+    $define(this, '_state', { value: { url, method, headers, redirect: init.redirect || base.redirect || 'follow', body, used: false } });
+    this.follow = init.follow !== undefined ? init.follow : base.follow !== undefined ? base.follow : 20;
+    this.compress = init.compress !== undefined ? init.compress : base.compress !== undefined ? base.compress : true;
+    this.counter = init.counter || base.counter || 0;
+    this.agent = init.agent || base.agent;
+    this.size = init.size || base.size || 0;
+    this.timeout = init.timeout || base.timeout || 0;
   }
   get url() { return this._state.url; }
   get method() { return this._state.method; }
