@@ -34,6 +34,13 @@ import Testing
         #expect(object["team_id"] == 6 && object["event"] == 1 && object["$ip"] == 3)
         #expect(object["\u{e9}"] == 4 && object["e\u{301}"] == 5)
         #expect(object["evenT"] == nil && object["team"] == nil)
+        // A literal is built as JavaScript assigns it: a repeated key keeps its first place and last value.
+        let literal = JSON.object(JSONObject(literal: [("b", 1), ("7", 2), ("a", 3), ("b", 4), ("3", 5)]))
+        #expect(literal.objectValue?.keys == ["3", "7", "b", "a"])
+        #expect(literal["b"] == 4)
+        #expect(literal.jsonString == #"{"3":5,"7":2,"b":4,"a":3}"#)
+        let inOrder: JSON = ["1": 1, "2": 2, "x": 3]
+        #expect(inOrder.objectValue?.keys == ["1", "2", "x"])
     }
 
     @Test("stringify matches JSON.stringify: raw UTF-8, slash unescaped, control characters escaped")
@@ -75,6 +82,7 @@ import Testing
             #"{"b":1,"10":3,"2":4}"#,  // index keys after a name (a Proxy's ownKeys): put first
             #"{"10":1,"2":2}"#,  // index keys out of order
             #"{"4294967295":1,"4294967294":2}"#,  // 2^32 - 1 is no array index
+            #"{"b":1,"\u0031":2,"\u0061":3}"#,  // an escaped digit is still an index key
             #"[{"a":"\u0000\ud83d\udcbb\ud800é"},[],{},[[[]]]]"#,
             #"{"":0,"k":-0,"n":[-0,0,1,-1,123456789012345,1234567890123456,9007199254740993,1e21,-1.5e-7,0.1]}"#,
         ]
@@ -86,6 +94,7 @@ import Testing
             #expect(stringified.objectValue?.keys == general.objectValue?.keys, "\(text)")
         }
         #expect(try Self.parseStringified(#"{"b":1,"10":3,"2":4}"#).objectValue?.keys == ["2", "10", "b"])
+        #expect(try Self.parseStringified(#"{"b":1,"\u0031":2}"#).objectValue?.keys == ["1", "b"])
         // An index key added afterwards still lands among the index keys.
         var object = try Self.parseStringified(#"{"1":1,"b":2}"#)
         object["0"] = 0

@@ -100,9 +100,14 @@ private struct JSONParser {
         // Room for an event's top level at once; larger objects regrow a few times.
         var entries: [(key: String, value: JSON)] = []
         entries.reserveCapacity(8)
+        var digitLeadsNoKey = true
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("Expected a property name") }
+            // An escape may stand for a digit ("\u0030").
+            if index + 1 < bytes.count, bytes[index + 1] &- UInt8(ascii: "0") < 10 || bytes[index + 1] == UInt8(ascii: "\\") {
+                digitLeadsNoKey = false
+            }
             let key = try parseString()
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("Expected ':'") }
@@ -117,7 +122,7 @@ private struct JSONParser {
             }
             guard bytes[index] == UInt8(ascii: "}") else { throw error("Expected ',' or '}'") }
             index += 1
-            return .object(JSONObject(parsed: entries, keysAreUnique: uniqueKeys))
+            return .object(JSONObject(parsed: entries, keysAreUnique: uniqueKeys, digitLeadsNoKey: digitLeadsNoKey))
         }
     }
 

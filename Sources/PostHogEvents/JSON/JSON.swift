@@ -74,10 +74,7 @@ extension JSON: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Expressibl
     public init(stringLiteral value: String) { self = .string(value) }
     public init(arrayLiteral elements: JSON...) { self = .array(elements) }
     public init(dictionaryLiteral elements: (String, JSON)...) {
-        var object = JSONObject()
-        object.reserveCapacity(elements.count)
-        for (key, value) in elements { object[key] = value }
-        self = .object(object)
+        self = .object(JSONObject(literal: elements))
     }
 }
 
@@ -102,7 +99,13 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     /// (`keysAreUnique`), so no key is looked for twice; few keys are checked for repeats where they
     /// stand. Pairs already in JavaScript's key order (unique, array-index keys first and ascending:
     /// nearly always) become the entries as they are; any others are assigned in order.
-    init(parsed pairs: [(key: String, value: JSON)], keysAreUnique: Bool) {
+    /// `digitLeadsNoKey`: the parser saw no key start with a digit, so none is an array index.
+    init(parsed pairs: [(key: String, value: JSON)], keysAreUnique: Bool, digitLeadsNoKey: Bool = false) {
+        if keysAreUnique && digitLeadsNoKey {
+            entries = pairs
+            if entries.count > Self.indexedCount { reindex() }
+            return
+        }
         if keysAreUnique || pairs.count <= Self.indexedCount,
             let indexKeyCount = Self.leadingIndexKeys(pairs, checkingRepeats: !keysAreUnique)
         {
@@ -170,8 +173,13 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     }
 
     public init(dictionaryLiteral elements: (String, JSON)...) {
-        entries.reserveCapacity(elements.count)
-        for (key, value) in elements { self[key] = value }
+        self.init(literal: elements)
+    }
+
+    /// A literal's pairs, taken as they are when already in JavaScript's key order (as nearly every
+    /// literal is), else assigned in order: events built in code pay no lookup per key.
+    init(literal pairs: [(String, JSON)]) {
+        self.init(parsed: pairs.map { (key: $0.0, value: $0.1) }, keysAreUnique: false)
     }
 
     /// Room for `count` entries without regrowing.
