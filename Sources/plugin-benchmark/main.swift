@@ -5,7 +5,7 @@
 //
 // Usage: plugin-benchmark [--variants simple,for2k,timeout100ms] [--batches 1,10,100] [--threads 1,2]
 //                         [--events N] [--mem-counts 200,1000] [--no-e2e] [--e2e-only celery,startup,kafka]
-//                         [--startup-configs 10000] [--out PATH] [--only kafka] [--kafka-events 20000]
+//                         [--startup-configs 10000] [--out PATH] [--append] [--only kafka] [--kafka-events 20000]
 //        plugin-benchmark mem N        (child mode: one memory cell, prints one JSON object)
 // BENCH_QUICK=1 runs 1,000 events per cell instead of 10,000, and only the 200-config memory cell.
 
@@ -273,6 +273,9 @@ struct Options {
     var events = ProcessInfo.processInfo.environment["BENCH_QUICK"] == "1" ? 1000 : 10000
     var memCounts = ProcessInfo.processInfo.environment["BENCH_QUICK"] == "1" ? [200] : [200, 1000]
     var out = ".build/benchmark.jsonl"
+    /// Adds this run's lines to `out` instead of replacing it (`make benchmark` runs the end-to-end
+    /// cells in a second run, once the services are up).
+    var append = false
     var endToEnd = true
     /// The end-to-end groups to run: `celery`, `startup`, `kafka` (all by default).
     var endToEndGroups: Set<String> = ["celery", "startup", "kafka"]
@@ -295,6 +298,7 @@ struct Options {
             case "--events": events = Int(rest.popFirst() ?? "") ?? events
             case "--mem-counts": memCounts = list(rest.popFirst()).compactMap { Int($0) }
             case "--out": out = rest.popFirst() ?? out
+            case "--append": append = true
             case "--no-e2e": endToEnd = false
             case "--e2e-only": endToEndGroups = Set(list(rest.popFirst()))
             case "--kafka-events": kafkaEvents = Int(rest.popFirst() ?? "") ?? kafkaEvents
@@ -403,12 +407,14 @@ func main() async throws {
         let fill = String(repeating: " ", count: max(0, width - text.count))
         return left ? text + fill : fill + text
     }
-    print("\nPluginRuntime (JavaScriptCore): events/second (higher is better)")
-    print(pad("variant", 14, left: true) + " " + pad("batch", 6) + options.threads.map { pad("\($0)t", 11) }.joined())
-    for row in table {
-        print(
-            pad(row.variant, 14, left: true) + " " + pad(String(row.batch), 6)
-                + options.threads.map { pad(row.values[$0].map { String(Int($0.rounded())) } ?? "-", 11) }.joined())
+    if !table.isEmpty {
+        print("\nPluginRuntime (JavaScriptCore): events/second (higher is better)")
+        print(pad("variant", 14, left: true) + " " + pad("batch", 6) + options.threads.map { pad("\($0)t", 11) }.joined())
+        for row in table {
+            print(
+                pad(row.variant, 14, left: true) + " " + pad(String(row.batch), 6)
+                    + options.threads.map { pad(row.values[$0].map { String(Int($0.rounded())) } ?? "-", 11) }.joined())
+        }
     }
     if !memoryRows.isEmpty {
         print("\nmemory (RSS growth per config over a running runtime, after a full collection)")
@@ -426,7 +432,8 @@ func main() async throws {
         print("\nend to end (real server, Postgres, Redis, PostHog's Celery client)")
         for (metric, value) in endToEndRows { print(pad(metric, 24, left: true) + " " + value) }
     }
-    try (lines.joined(separator: "\n") + "\n").write(toFile: options.out, atomically: true, encoding: .utf8)
+    let earlier = options.append ? (try? String(contentsOfFile: options.out, encoding: .utf8)) ?? "" : ""
+    try (earlier + lines.joined(separator: "\n") + "\n").write(toFile: options.out, atomically: true, encoding: .utf8)
     print("\nwrote \(options.out)")
 }
 
