@@ -54,6 +54,18 @@ import Testing
         #expect(try JSON(parsing: #""\ud83d\udcbb""#) == .string("💻"))
         #expect(try JSON(parsing: #""a\ud83d""#) == .string("a\u{FFFD}"))
         #expect(try JSON(parsing: #""\u00e9\/""#) == .string("é/"))
+        // Runs of text between escapes, multi-byte text beside them, escapes first and last.
+        #expect(try JSON(parsing: #""\"a\\b\nc\td\re\bf\fg\u0000h""#) == .string("\"a\\b\nc\td\re\u{8}f\u{C}g\u{0}h"))
+        #expect(try JSON(parsing: #""é\n日本\u65e5\ud83d\udcbbx\udcbb\ud83d\"""#) == .string("é\n日本日💻x\u{FFFD}\u{FFFD}\""))
+        #expect(try JSON(parsing: #""\ud83dA""#) == .string("\u{FFFD}A"))
+        // An event embedded as JSON text, as Kafka messages carry `data`.
+        let inner = #"{"event":"$pageview","properties":{"$current_url":"https://example.com/a?b=\"c\"","title":"日本"}}"#
+        let outer = JSON.object(["data": .string(inner)]).jsonString
+        #expect(try JSON(parsing: outer)["data"] == .string(inner))
+        #expect(try JSON(parsing: try JSON(parsing: outer)["data"]?.stringValue ?? "") == JSON(parsing: inner))
+        for bad in [#""\x""#, #""ab\"#, #""\u12""#, "\"a\\n\u{1}\""] {
+            #expect(throws: JSONParseError.self, "\(bad)") { try JSON(parsing: bad) }
+        }
     }
 
     @Test("malformed JSON is rejected with a position")

@@ -164,27 +164,23 @@ private struct JSONParser {
             }
             if byte < 0x20 { throw error("Bad control character in string literal") }
         }
-        var scalars = String.UnicodeScalarView()
-        var utf8 = Array(bytes[start..<index])
-        func flush() {
-            if !utf8.isEmpty {
-                scalars.append(contentsOf: String(decoding: utf8, as: UTF8.self).unicodeScalars)
-                utf8.removeAll(keepingCapacity: true)
-            }
-        }
+        // With escapes: the string's UTF-8 is collected in one buffer (escapes decoded into it) and
+        // made a String once. Appending to a `UnicodeScalarView` took a slow path for every run of text.
+        var utf8: [UInt8] = []
+        utf8.reserveCapacity(index - start + 16)
+        utf8.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
         while index < bytes.count {
+            let runStart = index
+            index = JSONTextWriter.firstEscape(in: bytes, from: index)
+            utf8.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+            guard index < bytes.count else { break }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 index += 1
-                flush()
-                return String(scalars)
+                return String(decoding: utf8, as: UTF8.self)
             }
             if byte < 0x20 { throw error("Bad control character in string literal") }
-            if byte != UInt8(ascii: "\\") {
-                utf8.append(byte)
-                index += 1
-                continue
-            }
+            // A backslash.
             index += 1
             guard index < bytes.count else { break }
             let escape = bytes[index]
@@ -199,8 +195,8 @@ private struct JSONParser {
             case UInt8(ascii: "r"): utf8.append(0x0D)
             case UInt8(ascii: "t"): utf8.append(0x09)
             case UInt8(ascii: "u"):
-                flush()
                 let unit = try parseHex4()
+                var scalar = Unicode.Scalar(UInt32(unit))
                 if (0xD800...0xDBFF).contains(unit), index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
                     bytes[index + 1] == UInt8(ascii: "u")
                 {
@@ -208,13 +204,13 @@ private struct JSONParser {
                     index += 2
                     let low = try parseHex4()
                     if (0xDC00...0xDFFF).contains(low) {
-                        let scalar = 0x10000 + ((UInt32(unit) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
-                        scalars.append(Unicode.Scalar(scalar)!)
-                        continue
+                        scalar = Unicode.Scalar(0x10000 + ((UInt32(unit) - 0xD800) << 10) + (UInt32(low) - 0xDC00))
+                    } else {
+                        index = saved
                     }
-                    index = saved
                 }
-                scalars.append(Unicode.Scalar(UInt32(unit)) ?? "\u{FFFD}")
+                // A lone surrogate becomes U+FFFD, which a Swift string can hold in its place.
+                UTF8.encode(scalar ?? "\u{FFFD}") { utf8.append($0) }
             default:
                 throw error("Bad escaped character in JSON")
             }
