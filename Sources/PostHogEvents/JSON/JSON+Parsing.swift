@@ -166,12 +166,11 @@ private struct JSONParser {
         }
         // With escapes: the string's UTF-8 is collected in one buffer (escapes decoded into it) and
         // made a String once. Appending to a `UnicodeScalarView` took a slow path for every run of text.
+        // Each pass takes the run of text the last scan passed over, then the byte that ended it.
         var utf8: [UInt8] = []
         utf8.reserveCapacity(index - start + 16)
-        utf8.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
-        while index < bytes.count {
-            let runStart = index
-            index = JSONTextWriter.firstEscape(in: bytes, from: index)
+        var runStart = start
+        while true {
             utf8.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
             guard index < bytes.count else { break }
             let byte = bytes[index]
@@ -214,6 +213,8 @@ private struct JSONParser {
             default:
                 throw error("Bad escaped character in JSON")
             }
+            runStart = index
+            index = JSONTextWriter.firstEscape(in: bytes, from: index)
         }
         throw error("Unterminated string in JSON")
     }

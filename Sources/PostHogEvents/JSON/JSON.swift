@@ -99,15 +99,10 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     /// (`keysAreUnique`), so no key is looked for twice; few keys are checked for repeats where they
     /// stand. Pairs already in JavaScript's key order (unique, array-index keys first and ascending:
     /// nearly always) become the entries as they are; any others are assigned in order.
-    /// `digitLeadsNoKey`: the parser saw no key start with a digit, so none is an array index.
+    /// `digitLeadsNoKey`: the parser saw no key start with a digit or an escape, so none is an array index.
     init(parsed pairs: [(key: String, value: JSON)], keysAreUnique: Bool, digitLeadsNoKey: Bool = false) {
-        if keysAreUnique && digitLeadsNoKey {
-            entries = pairs
-            if entries.count > Self.indexedCount { reindex() }
-            return
-        }
         if keysAreUnique || pairs.count <= Self.indexedCount,
-            let indexKeyCount = Self.leadingIndexKeys(pairs, checkingRepeats: !keysAreUnique)
+            let indexKeyCount = keysAreUnique && digitLeadsNoKey ? 0 : Self.leadingIndexKeys(pairs, checkingRepeats: !keysAreUnique)
         {
             entries = pairs
             self.indexKeyCount = indexKeyCount
