@@ -60,9 +60,7 @@ import Testing
 
             // The merge routine called directly, as the original test does.
             let logger = Logger(label: "test")
-            let store = PostgresStore(settings: try ServerSettings(environment: ["DATABASE_URL": h.database.url]).postgres, logger: logger)
-            try await withThrowingTaskGroup { group in
-                group.addTask { await store.client.run() }
+            try await h.database.withStore { store in
                 let ingester = EventIngester(
                     store: store, teams: TeamManager(store: store, logger: logger), webhooks: NoWebhooks(), distinctIdCacheSize: 10,
                     logger: logger)
@@ -71,7 +69,6 @@ import Testing
                 var others: [Person] = []
                 for id in ["person_1", "person_2", "person_3"] { others.append(try await persons.fetchPerson(teamId: 2, distinctId: id)!) }
                 try await ingester.merge(target: target, others: others)
-                group.cancelAll()
             }
             let persons = try h.persons()
             #expect(persons.count == 1)
@@ -395,9 +392,7 @@ import Testing
         try await withHarness { h in
             try h.database.execute("DELETE FROM posthog_eventdefinition; DELETE FROM posthog_propertydefinition")
             let logger = Logger(label: "test")
-            let store = PostgresStore(settings: try ServerSettings(environment: ["DATABASE_URL": h.database.url]).postgres, logger: logger)
-            try await withThrowingTaskGroup { group in
-                group.addTask { await store.client.run() }
+            try await h.database.withStore { store in
                 let teams = TeamManager(store: store, logger: logger, definitionNamesPerTeam: 5)
                 let team = try #require(try await teams.fetchTeam(2))
                 for round in 0..<4 {
@@ -414,11 +409,42 @@ import Testing
                 #expect(await teams.cachedDefinitionCounts(teamId: 2).properties <= 5)
                 // Names that fell out of the cache are inserted again without a second row.
                 try await teams.updateEventNamesAndProperties(team: team, event: "event 1", properties: ["p0-0": 1])
-                group.cancelAll()
             }
             #expect(try h.database.scalar("SELECT count(*) FROM posthog_eventdefinition") == 4)
             #expect(try h.database.scalar("SELECT count(*) FROM posthog_propertydefinition") == 28)
             #expect(try h.database.scalar("SELECT count(DISTINCT name) FROM posthog_propertydefinition") == 28)
+        }
+    }
+
+    @Test("events arriving together on cold caches share one team query, one definitions load, one insert per kind and one flag update")
+    func coldCachesAreFilledOnce() async throws {
+        try await withHarness { h in
+            try h.database.execute(
+                "DELETE FROM posthog_eventdefinition; DELETE FROM posthog_propertydefinition; UPDATE posthog_team SET ingested_event = false WHERE id = 2"
+            )
+            try await h.database.withStore { store in
+                let teams = TeamManager(store: store, logger: Logger(label: "test"))
+                try await withThrowingTaskGroup(of: Void.self) { events in
+                    for index in 0..<50 {
+                        events.addTask {
+                            let team = try #require(try await teams.fetchTeam(2))
+                            try await teams.updateEventNamesAndProperties(
+                                team: team, event: "signed up", properties: ["plan": "free", "seats": .number(Double(index))])
+                        }
+                    }
+                    try await events.waitForAll()
+                }
+                #expect(await teams.teamQueries == 1)
+                #expect(await teams.definitionQueries == 2)
+                #expect(await teams.definitionInserts == 2)
+                #expect(await teams.ingestedEventUpdates == 1)
+                #expect(try await teams.fetchTeam(2)?.ingestedEvent == true)
+            }
+            #expect(try h.database.scalar("SELECT count(*) FROM posthog_eventdefinition WHERE name = 'signed up'") == 1)
+            #expect(
+                try h.database.scalar("SELECT string_agg(name || ':' || is_numerical, ',' ORDER BY name) FROM posthog_propertydefinition")?
+                    .stringValue == "plan:false,seats:true")
+            #expect(try h.database.scalar("SELECT ingested_event FROM posthog_team WHERE id = 2") == true)
         }
     }
 

@@ -12,13 +12,7 @@ import Testing
     func withStore(_ body: (TestDatabase, PersonStore) async throws -> Void) async throws {
         let database = try await TestDatabase.create()
         defer { database.drop() }
-        let logger = Logger(label: "test")
-        let store = PostgresStore(settings: try ServerSettings(environment: ["DATABASE_URL": database.url]).postgres, logger: logger)
-        try await withThrowingTaskGroup { group in
-            group.addTask { await store.client.run() }
-            defer { group.cancelAll() }
-            try await body(database, PersonStore(store: store))
-        }
+        try await database.withStore { store in try await body(database, PersonStore(store: store)) }
     }
 
     static func request(_ distinctId: String, teamId: Int = 2) -> PersonStore.NewPerson {

@@ -27,6 +27,19 @@ actor TeamManager {
     private var webhooks: [Int: (value: Bool, fetchedAt: ContinuousClock.Instant)] = [:]
     private var eventDefinitions: [Int: Set<String>] = [:]
     private var propertyDefinitions: [Int: Set<String>] = [:]
+    // Work under way, shared by the events that need it meanwhile: the events in flight when a cache
+    // is cold (at start, or when a team's entry expires) would otherwise each send the same query,
+    // hundreds at once, and insert the same definitions and flip the same flag as many times.
+    private var teamFetches: [Int: Task<Team?, any Error>] = [:]
+    private var definitionLoads: [Int: Task<Void, any Error>] = [:]
+    private var eventNamesBeingInserted: [Int: Set<String>] = [:]
+    private var propertyNamesBeingInserted: [Int: Set<String>] = [:]
+    private var ingestedEventBeingSet: Set<Int> = []
+    /// Queries made for teams and definitions, and definition inserts (for tests).
+    private(set) var teamQueries = 0
+    private(set) var definitionQueries = 0
+    private(set) var definitionInserts = 0
+    private(set) var ingestedEventUpdates = 0
     /// Names cached per team and kind. A team past it starts an empty set: names no longer cached
     /// are inserted again when next seen, which `ON CONFLICT DO NOTHING` makes harmless.
     let definitionNamesPerTeam: Int
@@ -44,11 +57,20 @@ actor TeamManager {
 
     func fetchTeam(_ id: Int) async throws -> Team? {
         if let cached = teams[id], now() - cached.fetchedAt <= Self.cacheTTL { return cached.team }
+        if let running = teamFetches[id] { return try await running.value }
+        let fetch = Task { try await self.queryTeam(id) }
+        teamFetches[id] = fetch
+        defer { teamFetches[id] = nil }
+        return try await fetch.value
+    }
+
+    private func queryTeam(_ id: Int) async throws -> Team? {
+        teamQueries += 1
         let rows = try await store.query(
             """
             SELECT id, uuid, organization_id, name, anonymize_ips, ingested_event, slack_incoming_webhook, api_token
             FROM posthog_team WHERE id = \(id)
-            """)
+            """, function: "fetchTeam")
         for try await (id, uuid, organizationId, name, anonymize, ingested, slack, token) in rows.decode(
             (Int, UUID, UUID, String?, Bool, Bool, String?, String?).self)
         {
@@ -69,7 +91,13 @@ actor TeamManager {
     /// (the original failed the event on it).
     func updateEventNamesAndProperties(team: Team, event: String, properties: JSONObject) async throws {
         try await loadDefinitionsIfNeeded(teamId: team.id)
-        if eventDefinitions[team.id]?.contains(event) == false, Self.fitsDefinition(event) {
+        if eventDefinitions[team.id]?.contains(event) == false, eventNamesBeingInserted[team.id]?.contains(event) != true,
+            Self.fitsDefinition(event)
+        {
+            // Not remembered until inserted: should the insert fail, the next event with the name tries again.
+            eventNamesBeingInserted[team.id, default: []].insert(event)
+            defer { eventNamesBeingInserted[team.id]?.remove(event) }
+            definitionInserts += 1
             // In a transaction of its own: the team's foreign key is checked at commit (see `write`).
             _ = try await store.write(
                 """
@@ -80,14 +108,18 @@ actor TeamManager {
             remember([event], in: &eventDefinitions, teamId: team.id)
         }
         // The cached set is let go of before `remember` changes it, which would otherwise copy it.
-        let new = { (known: Set<String>) in properties.filter { !known.contains($0.key) && Self.fitsDefinition($0.key) } }(
-            propertyDefinitions[team.id] ?? [])
+        let new = { (known: Set<String>, underway: Set<String>) in
+            properties.filter { !known.contains($0.key) && !underway.contains($0.key) && Self.fitsDefinition($0.key) }
+        }(propertyDefinitions[team.id] ?? [], propertyNamesBeingInserted[team.id] ?? [])
         var start = 0
         while start < new.count {
             let part = new[start..<min(start + Self.definitionsPerStatement, new.count)]
             let ids = part.map { _ in UUIDT().uuid }
             let names = part.map(\.key)
             let numerical = part.map { PropertyDefinitions.isNumerical($0.value) }
+            propertyNamesBeingInserted[team.id, default: []].formUnion(names)
+            defer { propertyNamesBeingInserted[team.id]?.subtract(names) }
+            definitionInserts += 1
             _ = try await store.write(
                 """
                 INSERT INTO posthog_propertydefinition (id, name, is_numerical, volume_30_day, query_usage_30_day, team_id)
@@ -98,7 +130,10 @@ actor TeamManager {
             remember(names, in: &propertyDefinitions, teamId: team.id)
             start += part.count
         }
-        if !team.ingestedEvent {
+        if !team.ingestedEvent, teams[team.id]?.team.ingestedEvent != true, !ingestedEventBeingSet.contains(team.id) {
+            ingestedEventBeingSet.insert(team.id)
+            defer { ingestedEventBeingSet.remove(team.id) }
+            ingestedEventUpdates += 1
             try await store.execute("UPDATE posthog_team SET ingested_event = true WHERE id = \(team.id)")
             if var cached = teams[team.id] {
                 cached.team.ingestedEvent = true
@@ -132,10 +167,21 @@ actor TeamManager {
     static func fitsDefinition(_ name: String) -> Bool { PostgresVarchar.fits(name, 400) }
 
     private func loadDefinitionsIfNeeded(teamId: Int) async throws {
+        guard eventDefinitions[teamId] == nil || propertyDefinitions[teamId] == nil else { return }
+        if let running = definitionLoads[teamId] { return try await running.value }
+        let load = Task { try await self.loadDefinitions(teamId: teamId) }
+        definitionLoads[teamId] = load
+        defer { definitionLoads[teamId] = nil }
+        try await load.value
+    }
+
+    private func loadDefinitions(teamId: Int) async throws {
         if eventDefinitions[teamId] == nil {
+            definitionQueries += 1
             var names = Set<String>()
             for try await name in try await store.query(
-                "SELECT name FROM posthog_eventdefinition WHERE team_id = \(teamId) LIMIT \(definitionNamesPerTeam)"
+                "SELECT name FROM posthog_eventdefinition WHERE team_id = \(teamId) LIMIT \(definitionNamesPerTeam)",
+                function: "loadDefinitionsIfNeeded"
             )
             .decode(String.self) {
                 names.insert(name)
@@ -143,9 +189,11 @@ actor TeamManager {
             eventDefinitions[teamId] = names
         }
         if propertyDefinitions[teamId] == nil {
+            definitionQueries += 1
             var names = Set<String>()
             for try await name in try await store.query(
-                "SELECT name FROM posthog_propertydefinition WHERE team_id = \(teamId) LIMIT \(definitionNamesPerTeam)"
+                "SELECT name FROM posthog_propertydefinition WHERE team_id = \(teamId) LIMIT \(definitionNamesPerTeam)",
+                function: "loadDefinitionsIfNeeded"
             )
             .decode(String.self) {
                 names.insert(name)
