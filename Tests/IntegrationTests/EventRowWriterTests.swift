@@ -19,9 +19,7 @@ import Testing
         let database = try await TestDatabase.create()
         defer { database.drop() }
         let logger = Logger(label: "test")
-        let store = PostgresStore(settings: try ServerSettings(environment: ["DATABASE_URL": database.url]).postgres, logger: logger)
-        try await withThrowingTaskGroup { group in
-            group.addTask { await store.client.run() }
+        try await database.withStore { store in
             // One statement at a time, so rows written together end up in the same batch.
             let writer = EventRowWriter(store: store, ownSchema: SchemaMigrator.ownSchema, maximumStatements: 1, logger: logger)
             let keys = (0..<300).map { _ in UUID() }
@@ -52,7 +50,31 @@ import Testing
             await #expect(throws: (any Error).self) { _ = try await bad.value }
             #expect(try await good.value != nil)
             #expect(try database.count("posthog_event", where: "distinct_id = 'neighbour'") == 1)
-            group.cancelAll()
+        }
+    }
+
+    @Test("one statement at a time while the waiting rows fit in one; a backlog beyond that gets more, up to the limit")
+    func statementsAtOnce() async throws {
+        let database = try await TestDatabase.create()
+        defer { database.drop() }
+        let logger = Logger(label: "test")
+        try await database.withStore { store in
+            func writeConcurrently(_ writer: EventRowWriter, count: Int) async throws -> [Int?] {
+                try await withThrowingTaskGroup(of: Int?.self) { writes in
+                    for index in 0..<count { writes.addTask { try await writer.write(Self.row(UUID(), distinctId: "user-\(index)")) } }
+                    return try await writes.reduce(into: []) { $0.append($1) }
+                }
+            }
+            let fitting = EventRowWriter(store: store, ownSchema: SchemaMigrator.ownSchema, maximumStatements: 4, logger: logger)
+            let stored = try await writeConcurrently(fitting, count: 300)
+            #expect(stored.allSatisfy { $0 != nil })
+            #expect(fitting.mostStatementsRunning == 1)
+            let small = EventRowWriter(
+                store: store, ownSchema: SchemaMigrator.ownSchema, maximumRows: 10, maximumStatements: 3, logger: logger)
+            let more = try await writeConcurrently(small, count: 300)
+            #expect(more.allSatisfy { $0 != nil })
+            #expect(small.mostStatementsRunning > 1 && small.mostStatementsRunning <= 3)
+            #expect(try database.count("posthog_event") == 600)
         }
     }
 }

@@ -31,6 +31,7 @@ final class EventRowWriter: Sendable {
     private struct State {
         var waiting: [Waiting] = []
         var statementsRunning = 0
+        var mostStatementsRunning = 0
     }
 
     private let store: PostgresStore
@@ -40,7 +41,8 @@ final class EventRowWriter: Sendable {
     private let logger: Logger
     private let state = Mutex(State())
 
-    /// `maximumStatements` statements at once leave the rest of the pool to persons and definitions.
+    /// At most `maximumStatements` statements at once, which leaves the rest of the pool to persons and
+    /// definitions; more than one only while more rows wait than a statement takes.
     init(store: PostgresStore, ownSchema: String, maximumRows: Int = 500, maximumStatements: Int, logger: Logger) {
         self.store = store
         self.ownSchema = ownSchema
@@ -49,12 +51,19 @@ final class EventRowWriter: Sendable {
         self.logger = logger
     }
 
+    /// The most statements that ran at once (for tests).
+    var mostStatementsRunning: Int { state.withLock { $0.mostStatementsRunning } }
+
     func write(_ row: Row) async throws -> Outcome {
         try await withCheckedThrowingContinuation { continuation in
             let start = state.withLock { state -> Bool in
                 state.waiting.append(Waiting(row: row, continuation: continuation))
-                guard state.statementsRunning < maximumStatements else { return false }
+                // One statement at a time while its next batch fits in one: fewer, fuller statements
+                // cost the database less CPU per row. Another starts only for a backlog beyond that.
+                let backlog = state.statementsRunning > 0 && state.waiting.count > maximumRows
+                guard state.statementsRunning == 0 || backlog, state.statementsRunning < maximumStatements else { return false }
                 state.statementsRunning += 1
+                state.mostStatementsRunning = max(state.mostStatementsRunning, state.statementsRunning)
                 return true
             }
             if start { Task { await self.drain() } }
