@@ -416,7 +416,9 @@ import Testing
         }
     }
 
-    @Test("events arriving together on cold caches share one team query, one definitions load, one insert per kind and one flag update")
+    @Test(
+        "events arriving together on cold caches share one team query, one definitions load, one hook check, one insert per kind and one flag update"
+    )
     func coldCachesAreFilledOnce() async throws {
         try await withHarness { h in
             try h.database.execute(
@@ -430,11 +432,13 @@ import Testing
                             let team = try #require(try await teams.fetchTeam(2))
                             try await teams.updateEventNamesAndProperties(
                                 team: team, event: "signed up", properties: ["plan": "free", "seats": .number(Double(index))])
+                            #expect(try await teams.shouldSendWebhooks(teamId: 2) == false)
                         }
                     }
                     try await events.waitForAll()
                 }
                 #expect(await teams.teamQueries == 1)
+                #expect(await teams.hookQueries == 1)
                 #expect(await teams.definitionQueries == 2)
                 #expect(await teams.definitionInserts == 2)
                 #expect(await teams.ingestedEventUpdates == 1)

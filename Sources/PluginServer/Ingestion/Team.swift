@@ -32,11 +32,13 @@ actor TeamManager {
     // hundreds at once, and insert the same definitions and flip the same flag as many times.
     private var teamFetches: [Int: Task<Team?, any Error>] = [:]
     private var definitionLoads: [Int: Task<Void, any Error>] = [:]
+    private var webhookChecks: [Int: Task<Bool, any Error>] = [:]
     private var eventNamesBeingInserted: [Int: Set<String>] = [:]
     private var propertyNamesBeingInserted: [Int: Set<String>] = [:]
     private var ingestedEventBeingSet: Set<Int> = []
-    /// Queries made for teams and definitions, and definition inserts (for tests).
+    /// Queries made for teams, definitions and hooks, and definition inserts (for tests).
     private(set) var teamQueries = 0
+    private(set) var hookQueries = 0
     private(set) var definitionQueries = 0
     private(set) var definitionInserts = 0
     private(set) var ingestedEventUpdates = 0
@@ -205,14 +207,24 @@ actor TeamManager {
     /// Whether events of the team go to webhooks (§14.3), cached 30 s including `false`.
     func shouldSendWebhooks(teamId: Int) async throws -> Bool {
         if let cached = webhooks[teamId], now() - cached.fetchedAt <= Self.cacheTTL { return cached.value }
+        if let running = webhookChecks[teamId] { return try await running.value }
+        let check = Task { try await self.checkWebhooks(teamId: teamId) }
+        webhookChecks[teamId] = check
+        defer { webhookChecks[teamId] = nil }
+        return try await check.value
+    }
+
+    private func checkWebhooks(teamId: Int) async throws -> Bool {
         var value = false
         if let team = try await fetchTeam(teamId) {
             if let slack = team.slackIncomingWebhook, !slack.isEmpty {
                 value = true
             } else {
                 do {
+                    hookQueries += 1
                     let rows = try await store.query(
-                        "SELECT COUNT(*) FROM ee_hook WHERE team_id = \(teamId) AND event = 'action_performed' LIMIT 1")
+                        "SELECT COUNT(*) FROM ee_hook WHERE team_id = \(teamId) AND event = 'action_performed' LIMIT 1",
+                        function: "shouldSendWebhooks")
                     for try await count in rows.decode(Int.self) { value = count > 0 }
                 } catch  where PostgresFailure.sqlState(error) == "42P01" {
                     value = false  // relation "ee_hook" does not exist: a FOSS install without hooks
