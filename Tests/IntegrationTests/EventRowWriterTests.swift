@@ -16,10 +16,8 @@ import Testing
 
     @Test("concurrent rows are stored once each with their own ids; duplicates and stored keys are recognised; a bad row fails alone")
     func batchedInsert() async throws {
-        let database = try await TestDatabase.create()
-        defer { database.drop() }
         let logger = Logger(label: "test")
-        try await database.withStore { store in
+        try await TestDatabase.withStore { database, store in
             // One statement at a time, so rows written together end up in the same batch.
             let writer = EventRowWriter(store: store, ownSchema: SchemaMigrator.ownSchema, maximumStatements: 1, logger: logger)
             let keys = (0..<300).map { _ in UUID() }
@@ -55,10 +53,8 @@ import Testing
 
     @Test("one statement at a time while the waiting rows fit in one; a backlog beyond that gets more, up to the limit")
     func statementsAtOnce() async throws {
-        let database = try await TestDatabase.create()
-        defer { database.drop() }
         let logger = Logger(label: "test")
-        try await database.withStore { store in
+        try await TestDatabase.withStore { database, store in
             func writeConcurrently(_ writer: EventRowWriter, count: Int) async throws -> [Int?] {
                 try await withThrowingTaskGroup(of: Int?.self) { writes in
                     for index in 0..<count { writes.addTask { try await writer.write(Self.row(UUID(), distinctId: "user-\(index)")) } }

@@ -10,9 +10,7 @@ import Testing
 /// that hits the unique constraint still creates the persons of its other requests.
 @Suite(.serialized) struct PersonCreationTests {
     func withStore(_ body: (TestDatabase, PersonStore) async throws -> Void) async throws {
-        let database = try await TestDatabase.create()
-        defer { database.drop() }
-        try await database.withStore { store in try await body(database, PersonStore(store: store)) }
+        try await TestDatabase.withStore { database, store in try await body(database, PersonStore(store: store)) }
     }
 
     static func request(_ distinctId: String, teamId: Int = 2) -> PersonStore.NewPerson {

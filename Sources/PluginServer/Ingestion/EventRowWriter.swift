@@ -60,8 +60,10 @@ final class EventRowWriter: Sendable {
                 state.waiting.append(Waiting(row: row, continuation: continuation))
                 // One statement at a time while its next batch fits in one: fewer, fuller statements
                 // cost the database less CPU per row. Another starts only for a backlog beyond that.
-                let backlog = state.statementsRunning > 0 && state.waiting.count > maximumRows
-                guard state.statementsRunning == 0 || backlog, state.statementsRunning < maximumStatements else { return false }
+                guard
+                    state.statementsRunning == 0
+                        || (state.waiting.count > maximumRows && state.statementsRunning < maximumStatements)
+                else { return false }
                 state.statementsRunning += 1
                 state.mostStatementsRunning = max(state.mostStatementsRunning, state.statementsRunning)
                 return true

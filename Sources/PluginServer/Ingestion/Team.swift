@@ -30,9 +30,9 @@ actor TeamManager {
     // Work under way, shared by the events that need it meanwhile: the events in flight when a cache
     // is cold (at start, or when a team's entry expires) would otherwise each send the same query,
     // hundreds at once, and insert the same definitions and flip the same flag as many times.
-    private var teamFetches: [Int: Task<Team?, any Error>] = [:]
-    private var definitionLoads: [Int: Task<Void, any Error>] = [:]
-    private var webhookChecks: [Int: Task<Bool, any Error>] = [:]
+    private let teamFetches = SharedWork<Team?>()
+    private let definitionLoads = SharedWork<Void>()
+    private let webhookChecks = SharedWork<Bool>()
     private var eventNamesBeingInserted: [Int: Set<String>] = [:]
     private var propertyNamesBeingInserted: [Int: Set<String>] = [:]
     private var ingestedEventBeingSet: Set<Int> = []
@@ -59,11 +59,7 @@ actor TeamManager {
 
     func fetchTeam(_ id: Int) async throws -> Team? {
         if let cached = teams[id], now() - cached.fetchedAt <= Self.cacheTTL { return cached.team }
-        if let running = teamFetches[id] { return try await running.value }
-        let fetch = Task { try await self.queryTeam(id) }
-        teamFetches[id] = fetch
-        defer { teamFetches[id] = nil }
-        return try await fetch.value
+        return try await teamFetches.result(forTeam: id) { try await self.queryTeam(id) }
     }
 
     private func queryTeam(_ id: Int) async throws -> Team? {
@@ -170,11 +166,7 @@ actor TeamManager {
 
     private func loadDefinitionsIfNeeded(teamId: Int) async throws {
         guard eventDefinitions[teamId] == nil || propertyDefinitions[teamId] == nil else { return }
-        if let running = definitionLoads[teamId] { return try await running.value }
-        let load = Task { try await self.loadDefinitions(teamId: teamId) }
-        definitionLoads[teamId] = load
-        defer { definitionLoads[teamId] = nil }
-        try await load.value
+        try await definitionLoads.result(forTeam: teamId) { try await self.loadDefinitions(teamId: teamId) }
     }
 
     private func loadDefinitions(teamId: Int) async throws {
@@ -207,11 +199,7 @@ actor TeamManager {
     /// Whether events of the team go to webhooks (§14.3), cached 30 s including `false`.
     func shouldSendWebhooks(teamId: Int) async throws -> Bool {
         if let cached = webhooks[teamId], now() - cached.fetchedAt <= Self.cacheTTL { return cached.value }
-        if let running = webhookChecks[teamId] { return try await running.value }
-        let check = Task { try await self.checkWebhooks(teamId: teamId) }
-        webhookChecks[teamId] = check
-        defer { webhookChecks[teamId] = nil }
-        return try await check.value
+        return try await webhookChecks.result(forTeam: teamId) { try await self.checkWebhooks(teamId: teamId) }
     }
 
     private func checkWebhooks(teamId: Int) async throws -> Bool {

@@ -12,4 +12,11 @@ extension TestDatabase {
             return try await body(store)
         }
     }
+
+    /// A fresh database with a running store, dropped after `body`.
+    static func withStore<T: Sendable>(_ body: (TestDatabase, PostgresStore) async throws -> T) async throws -> T {
+        let database = try await TestDatabase.create()
+        defer { database.drop() }
+        return try await database.withStore { store in try await body(database, store) }
+    }
 }
