@@ -143,6 +143,27 @@ import Testing
         }
     }
 
+    @Test("an event whose toJSON turns it into something else fails the plugin; the chain goes on with the event as it was")
+    func eventTurnedIntoOtherJSON() async throws {
+        let (runtime, host) = makeRuntime()
+        await runtime.load([
+            plugin(1, order: 1, "function processEvent(e) { e.properties.one = true; e.toJSON = () => 'pwned'; return e }"),
+            plugin(2, order: 2, "function processEvent(e) { Object.prototype.toJSON = function () { return [1] }; return e }"),
+            plugin(3, order: 3, "function processEvent(e) { e.properties.three = true; return e }"),
+        ])
+        let result = await runtime.processEventChain(teamId: 2, event: sampleEvent)
+        let event = try #require(result.event?.objectValue)
+        #expect(event["team_id"] == 2 && event["event"] == sampleEvent["event"])
+        #expect(event["properties"]?["one"] == nil && event["properties"]?["three"] == true)
+        #expect(event["properties"]?["$plugins_failed"] == ["plugin1 (1)", "plugin2 (2)"])
+        #expect(event["properties"]?["$plugins_succeeded"] == ["plugin3 (3)"])
+        for (id, what) in [(1, "a string"), (2, "an array")] {
+            let error = try #require(await host.errors[id])
+            #expect(error.name == "TypeError")
+            #expect(error.message.hasPrefix("processEvent returned an event whose toJSON gives \(what) instead of an object"))
+        }
+    }
+
     @Test("a returned event whose toJSON never ends is stopped by the execution time limit, sync or async")
     func endlessToJSON() async throws {
         let (runtime, host) = makeRuntime(taskTimeout: 5, executionLimit: 0.3)

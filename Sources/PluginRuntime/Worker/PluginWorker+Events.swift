@@ -14,12 +14,20 @@ extension PluginWorker {
         // serves the next events.
         for link in links {
             let descriptor = link.descriptor
-            do {
+            do throws(JSThrown) {
                 guard
                     let result = try await callIfActive(
                         link.key, kind: .method, name: "processEvent", arguments: [current], wantsResult: true, bounded: true)
                 else { continue }
                 guard result.value.isTruthy else { return .dropped(byConfigId: descriptor.id) }
+                // The sandbox refused results that are not objects; an object can still turn into
+                // something else on its way out, through a `toJSON` of the plugin's.
+                guard result.value.objectValue != nil else {
+                    throw JSThrown(
+                        name: "TypeError",
+                        message: "processEvent returned an event whose toJSON gives \(result.value.kindPhrase) instead of an object: "
+                            + "return the event object, or a falsy value to drop it", stack: nil)
+                }
                 var next = result.value
                 originalSurvives = originalSurvives && result.returnedArgument
                 if next["team_id"] != current["team_id"] {
@@ -126,6 +134,20 @@ extension PluginWorker {
             _ = try await callIfActive(target.key, kind: .method, name: method, arguments: [event], wantsResult: false, bounded: true)
         } catch {
             await reporter.recordError(target.descriptor, error, event: event)
+        }
+    }
+}
+
+extension JSON {
+    /// "a string", "an array"...: what a value is, in an error message.
+    fileprivate var kindPhrase: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .number: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
         }
     }
 }
