@@ -15,4 +15,19 @@ int watchdog_clock_installed(void);
 /// native function). Returns 0 when the engine does not export what this needs.
 int engine_drain_microtasks(const void *group);
 
+#include <stddef.h>
+
+/// From now on, on the calling thread, holds the jobs Swift code hands to the global executor until
+/// `worker_resumptions_release`. Returns 0 (and holds nothing) when the runtime has no hook for it.
+int worker_resumptions_hold(void);
+
+/// How many jobs the calling thread holds.
+size_t worker_resumptions_held(void);
+
+/// Hands the jobs held on the calling thread to the global executor, in order; returns how many.
+size_t worker_resumptions_release(void);
+
+/// Releases what is held and stops holding on the calling thread.
+void worker_resumptions_stop(void);
+
 #endif

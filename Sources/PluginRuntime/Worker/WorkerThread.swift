@@ -1,3 +1,4 @@
+import CEngineHooks
 import CJavaScriptCore
 import Foundation
 
@@ -15,6 +16,8 @@ final class WorkerThread: SerialExecutor, @unchecked Sendable {
     private var timerDeadline: UInt64?
     /// Runs on the thread once `timerDeadline` passes, between jobs; returns the next deadline.
     private var timerHandler: (() -> UInt64?)?
+    /// How long (nanoseconds) a resumed task may wait for the rest of its batch of jobs.
+    static let longestHold: UInt64 = 400_000
 
     init(name: String, stackSize: Int = 16 << 20) {
         let ready = DispatchSemaphore(value: 0)
@@ -23,7 +26,9 @@ final class WorkerThread: SerialExecutor, @unchecked Sendable {
             // Named for `top -H` and profilers (Linux keeps 15 characters).
             _ = pthread_setname_np(pthread_self(), String(name.prefix(15)))
             ready.signal()
+            _ = worker_resumptions_hold()
             self.runLoop()
+            worker_resumptions_stop()
         }
         thread.name = name
         thread.stackSize = stackSize
@@ -114,9 +119,24 @@ final class WorkerThread: SerialExecutor, @unchecked Sendable {
             if timerDue { timerDeadline = nil }
             let handler = timerDue ? timerHandler : nil
             condition.unlock()
-            for job in batch { job.runSynchronously(on: asUnownedSerialExecutor()) }
+            // Tasks this batch resumes are handed over together (one wake-up of the pool), unless the
+            // first of them has waited `longestHold` already: a long call does not hold up the others.
+            var heldSince: UInt64?
+            for job in batch {
+                let started = DispatchTime.now().uptimeNanoseconds
+                job.runSynchronously(on: asUnownedSerialExecutor())
+                guard worker_resumptions_held() > 0 else { continue }
+                let since = heldSince ?? started
+                if DispatchTime.now().uptimeNanoseconds - since >= Self.longestHold {
+                    worker_resumptions_release()
+                    heldSince = nil
+                } else {
+                    heldSince = since
+                }
+            }
             batch.removeAll(keepingCapacity: true)
             if let handler, let next = handler() { wake(at: next) }
+            worker_resumptions_release()
         }
     }
 }
