@@ -135,7 +135,11 @@ final class WorkerThread: SerialExecutor, @unchecked Sendable {
                 }
             }
             batch.removeAll(keepingCapacity: true)
-            if let handler, let next = handler() { wake(at: next) }
+            if let handler {
+                // Timers run plugin code too: the batch's callers do not wait for it.
+                worker_resumptions_release()
+                if let next = handler() { wake(at: next) }
+            }
             worker_resumptions_release()
         }
     }
