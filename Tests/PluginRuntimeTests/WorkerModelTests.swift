@@ -248,4 +248,43 @@ import Testing
         await runtime.teardownAll()
         #expect(await runtime.sandboxCounts() == [0])
     }
+
+    @Test("an event whose call finished is handed back while a long call after it still runs on the same worker")
+    func finishedCallNotHeldByLongCall() async throws {
+        let (runtime, _) = makeRuntime(executionLimit: 10, workers: 1)
+        let busy = { (milliseconds: Int) in
+            "function processEvent(e) { const end = Date.now() + \(milliseconds); while (Date.now() < end) {} return e }"
+        }
+        await runtime.load([
+            plugin(1, team: 2, "function processEvent(e) { e.properties.quick = true; return e }"),
+            plugin(2, team: 3, busy(1500)),
+            plugin(3, team: 4, busy(300)),
+        ])
+        let longCallDone = Flag()
+        // The worker is busy with team 4's call while team 2's and then team 3's arrive: they run one
+        // after the other in its next batch of jobs.
+        let blocker = Task { await runtime.processEventChain(teamId: 4, event: sampleEvent) }
+        try await Task.sleep(nanoseconds: 50_000_000)
+        let quick = Task { await runtime.processEventChain(teamId: 2, event: sampleEvent) }
+        try await Task.sleep(nanoseconds: 20_000_000)
+        let long = Task {
+            let result = await runtime.processEventChain(teamId: 3, event: sampleEvent)
+            longCallDone.raise()
+            return result
+        }
+        #expect(await quick.value.event?["properties"]?["quick"] == true)
+        let longCallWasDone = longCallDone.isRaised
+        #expect(!longCallWasDone)
+        let longResult = await long.value
+        let blockerResult = await blocker.value
+        #expect(longResult.event != nil && blockerResult.event != nil)
+        await runtime.teardownAll()
+    }
+}
+
+/// A flag tasks raise and a test reads.
+private final class Flag: Sendable {
+    private let raised = Atomic<Bool>(false)
+    func raise() { raised.store(true, ordering: .sequentiallyConsistent) }
+    var isRaised: Bool { raised.load(ordering: .sequentiallyConsistent) }
 }

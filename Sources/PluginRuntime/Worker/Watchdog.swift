@@ -1,3 +1,4 @@
+import CEngineHooks
 import CJavaScriptCore
 import Foundation
 
@@ -116,6 +117,9 @@ final class Watchdog: @unchecked Sendable {
 }
 
 private func watchdogCallback(_ ctx: JSContextRef?, _ context: UnsafeMutableRawPointer?) -> Bool {
+    // Called on the worker's thread while an entry runs long: the callers its batch of jobs resumed
+    // before this entry go now, not when it ends (see `WorkerThread.runLoop`).
+    worker_resumptions_release()
     guard let context else { return true }
     return Unmanaged<Watchdog>.fromOpaque(context).takeUnretainedValue().check()
 }

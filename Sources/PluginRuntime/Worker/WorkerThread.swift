@@ -120,7 +120,8 @@ final class WorkerThread: SerialExecutor, @unchecked Sendable {
             let handler = timerDue ? timerHandler : nil
             condition.unlock()
             // Tasks this batch resumes are handed over together (one wake-up of the pool), unless the
-            // first of them has waited `longestHold` already: a long call does not hold up the others.
+            // first of them has waited `longestHold` already; during a long entry into JavaScript the
+            // watchdog's callbacks (every 0.1 s with a memory limit) hand them over.
             var heldSince: UInt64?
             for job in batch {
                 let started = DispatchTime.now().uptimeNanoseconds
