@@ -58,11 +58,9 @@ int worker_resumptions_hold(void) {
 
 size_t worker_resumptions_held(void) { return held_count; }
 
-size_t worker_resumptions_release(void) {
-    size_t count = held_count;
-    for (size_t index = 0; index < count; index++) held_original(held[index]);
+void worker_resumptions_release(void) {
+    for (size_t index = 0; index < held_count; index++) held_original(held[index]);
     held_count = 0;
-    return count;
 }
 
 void worker_resumptions_stop(void) {

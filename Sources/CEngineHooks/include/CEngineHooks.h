@@ -24,8 +24,8 @@ int worker_resumptions_hold(void);
 /// How many jobs the calling thread holds.
 size_t worker_resumptions_held(void);
 
-/// Hands the jobs held on the calling thread to the global executor, in order; returns how many.
-size_t worker_resumptions_release(void);
+/// Hands the jobs held on the calling thread to the global executor, in order.
+void worker_resumptions_release(void);
 
 /// Releases what is held and stops holding on the calling thread.
 void worker_resumptions_stop(void);

@@ -122,13 +122,16 @@ final class WorkerThread: SerialExecutor, @unchecked Sendable {
             // Tasks this batch resumes are handed over together (one wake-up of the pool), unless the
             // first of them has waited `longestHold` already; during a long entry into JavaScript the
             // watchdog's callbacks (every 0.1 s with a memory limit) hand them over.
+            // Jobs run back to back: the end of one is the start of the next, one clock read a job.
             var heldSince: UInt64?
+            var started = DispatchTime.now().uptimeNanoseconds
             for job in batch {
-                let started = DispatchTime.now().uptimeNanoseconds
                 job.runSynchronously(on: asUnownedSerialExecutor())
+                let ended = DispatchTime.now().uptimeNanoseconds
+                defer { started = ended }
                 guard worker_resumptions_held() > 0 else { continue }
                 let since = heldSince ?? started
-                if DispatchTime.now().uptimeNanoseconds - since >= Self.longestHold {
+                if ended - since >= Self.longestHold {
                     worker_resumptions_release()
                     heldSince = nil
                 } else {
