@@ -70,27 +70,27 @@ import Testing
         #expect(await server.terminate() == 0)
     }
 
-    @Test("kill -9 with 1,000 events queued, then a restart: all 1,000 stored, none twice")
+    @Test("kill -9 with 3,000 events queued, then a restart: all 3,000 stored, none twice")
     func killNineLosesNothing() async throws {
         let database = try await TestDatabase.create()
         defer { database.drop() }
         let queue = TestEnvironment.uniqueName("q")
         let redis = try TestEnvironment.redisClient()
-        try await Self.push((0..<1000).map { Self.event($0, distinctId: "user-\($0 % 50)") }, to: queue, redis: redis)
+        try await Self.push((0..<3000).map { Self.event($0, distinctId: "user-\($0 % 50)") }, to: queue, redis: redis)
         let environment = ServerProcess.environment(database: database, queue: queue)
         let first = ServerProcess(environment: environment)
         try first.start()
         #expect(await eventually(every: .milliseconds(10)) { ((try? database.count("posthog_event")) ?? 0) >= 150 })
         await first.kill9()
         let afterKill = try Self.storedMarkers(database).rows
-        #expect(afterKill < 1000, "the kill should land mid-stream")
+        #expect(afterKill < 3000, "the kill should land mid-stream")
 
         let second = ServerProcess(environment: environment)
         try second.start()
-        #expect(await eventually(timeout: .seconds(60)) { (try? Self.storedMarkers(database).rows) == 1000 }, "\(second.log)")
+        #expect(await eventually(timeout: .seconds(60)) { (try? Self.storedMarkers(database).rows) == 3000 }, "\(second.log)")
         try await Task.sleep(for: .seconds(3))  // a late duplicate would show up here
         let stored = try Self.storedMarkers(database)
-        #expect(stored.rows == 1000 && stored.distinct == 1000)
+        #expect(stored.rows == 3000 && stored.distinct == 3000)
         #expect(try await redis.send("LLEN", [RedisArgument(queue)]).int == 0)
         #expect(await second.terminate() == 0)
         await redis.close()
@@ -245,16 +245,52 @@ import Testing
         let redis = try TestEnvironment.redisClient()
         let server = ServerProcess(environment: ServerProcess.environment(database: database, queue: queue))
         try server.start()
-        try await Self.push((0..<300).map { Self.event($0) }, to: queue, redis: redis)
+        try await Self.push((0..<2000).map { Self.event($0) }, to: queue, redis: redis)
         #expect(await eventually(every: .milliseconds(10)) { ((try? database.count("posthog_event")) ?? 0) > 20 })
         #expect(await server.terminate() == 0)
         let stored = try Self.storedMarkers(database).rows
         let queued = try await redis.send("LLEN", [RedisArgument(queue)]).int ?? -1
-        #expect(stored + queued == 300, "every message is either stored or still queued")
+        #expect(stored + queued == 2000, "every message is either stored or still queued")
         let processing = try await redis.send("KEYS", [RedisArgument("@posthog-plugin-server/processing/\(queue)/*")]).array ?? []
         for key in processing {
             #expect(try await redis.send("LLEN", [RedisArgument(key.bytes ?? [])]).int == 0)
         }
+        await redis.close()
+    }
+
+    @Test("large messages: past the slots, claims stop once the messages in flight hold 16 MB")
+    func largeMessagesStayWithinTheByteBudget() async throws {
+        let database = try await TestDatabase.create()
+        defer { database.drop() }
+        let queue = TestEnvironment.uniqueName("q")
+        let redis = try TestEnvironment.redisClient()
+        // 100 events of 256 KB (half a session recording chunk): 4 slots, then about 47 within 16 MB,
+        // where small messages could fill the whole window of 504.
+        let padding = String(repeating: "x", count: 256 << 10)
+        let messages = (0..<100).map { n in
+            CeleryMessages.processEvent(
+                distinctId: "user", data: ["event": "$pageview", "properties": ["n": .number(Double(n)), "padding": .string(padding)]])
+        }
+        try await Self.push(messages, to: queue, redis: redis)
+        var environment = ServerProcess.environment(database: database, queue: queue)
+        environment["WORKER_CONCURRENCY"] = "1"
+        environment["TASKS_PER_WORKER"] = "4"
+        let server = ServerProcess(environment: environment)
+        try server.start()
+        var most = 0
+        let done = try await eventually(timeout: .seconds(60), every: .milliseconds(5)) {
+            let lists = try await redis.send("KEYS", [RedisArgument("@posthog-plugin-server/processing/\(queue)/*")]).array ?? []
+            // The pattern also matches each list's lease key.
+            for list in lists where !(list.string ?? "").hasSuffix("/lease") {
+                most = max(most, try await redis.send("LLEN", [RedisArgument(list.bytes ?? [])]).int ?? 0)
+            }
+            return try database.count("posthog_event") == 100
+        }
+        #expect(done, "\(server.log)")
+        // The claim that crosses the budget takes the message that crosses it.
+        let bound = 4 + (16 << 20) / messages[0].count + 1
+        #expect(most > 4 && most <= bound, "at most \(bound) messages in flight, saw \(most)")
+        #expect(await server.terminate() == 0)
         await redis.close()
     }
 

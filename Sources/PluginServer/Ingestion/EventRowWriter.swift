@@ -41,9 +41,12 @@ final class EventRowWriter: Sendable {
     private let logger: Logger
     private let state = Mutex(State())
 
+    /// The most rows one statement writes.
+    static let statementRows = 500
+
     /// At most `maximumStatements` statements at once, which leaves the rest of the pool to persons and
     /// definitions; more than one only while more rows wait than a statement takes.
-    init(store: PostgresStore, ownSchema: String, maximumRows: Int = 500, maximumStatements: Int, logger: Logger) {
+    init(store: PostgresStore, ownSchema: String, maximumRows: Int = statementRows, maximumStatements: Int, logger: Logger) {
         self.store = store
         self.ownSchema = ownSchema
         self.maximumRows = maximumRows

@@ -34,14 +34,15 @@ public final class CeleryQueueConsumer: Service, Sendable {
     let messagesRecovered = Counter(label: "celery_messages_recovered_total")
 
     init(
-        redis: RedisClient, keys: CeleryQueueKeys, pipeline: EventPipeline, maxInFlight: Int, leaseSeconds: Int,
+        redis: RedisClient, keys: CeleryQueueKeys, pipeline: EventPipeline, maxInFlight: Int, assuredInFlight: Int? = nil,
+        inFlightByteBudget: Int = .max, leaseSeconds: Int,
         status: ServerStatus, metrics: ServerMetrics? = nil, errors: SentryReporter? = nil, jobs: JobQueue? = nil, logger: Logger
     ) {
         self.jobs = jobs
         self.redis = redis
         self.keys = keys
         self.pipeline = pipeline
-        self.limiter = InFlightLimiter(limit: maxInFlight)
+        self.limiter = InFlightLimiter(limit: maxInFlight, assured: assuredInFlight, byteBudget: inFlightByteBudget)
         self.leaseDuration = .seconds(leaseSeconds)
         self.status = status
         self.metrics = metrics
@@ -80,11 +81,11 @@ public final class CeleryQueueConsumer: Service, Sendable {
         var failures = 0
         await withDiscardingTaskGroup { group in
             while !stop.isSet && !Task.isCancelled {
-                let free = await limiter.waitForFreeSlots(minimum: claimBatch)
+                let room = await limiter.waitForRoom()
                 if stop.isSet { break }
                 var messages: [[UInt8]]
                 do {
-                    messages = try await claim(upTo: free)
+                    messages = try await claim(room)
                     if messages.isEmpty, let message = try await timedWaitForMessage() { messages = [message] }
                     if failures > 0 { logger.info("Redis reachable again, consuming") }
                     failures = 0
@@ -101,11 +102,11 @@ public final class CeleryQueueConsumer: Service, Sendable {
                     continue
                 }
                 for message in messages {
-                    limiter.acquire()
+                    limiter.acquire(bytes: message.count)
                     messagesReceived.increment()
                     group.addTask {
                         await self.handle(message)
-                        self.limiter.release()
+                        self.limiter.release(bytes: message.count)
                     }
                 }
             }
@@ -113,12 +114,10 @@ public final class CeleryQueueConsumer: Service, Sendable {
         }
     }
 
-    /// Free slots awaited before the next claim once the in-flight limit is reached (an eighth of it).
-    private var claimBatch: Int { max(1, limiter.limit / 8) }
-
-    private func claim(upTo limit: Int) async throws -> [[UInt8]] {
+    private func claim(_ room: InFlightLimiter.Room) async throws -> [[UInt8]] {
         let reply = try await redis.eval(
-            CeleryQueueScripts.claim, keys: [keys.processing] + keys.sourceLists, arguments: [RedisArgument(limit)])
+            CeleryQueueScripts.claim, keys: [keys.processing] + keys.sourceLists,
+            arguments: [RedisArgument(room.messages), RedisArgument(room.assured), RedisArgument(room.bytes)])
         return (reply.array ?? []).compactMap(\.bytes)
     }
 

@@ -18,16 +18,21 @@ struct CeleryQueueKeys: Sendable {
 
 /// The Lua scripts that make each queue step atomic in Redis.
 enum CeleryQueueScripts {
-    /// KEYS: processing list, then the source lists in priority order; ARGV: how many at most.
-    /// Moves the oldest messages into the processing list and returns them.
+    /// KEYS: processing list, then the source lists in priority order; ARGV: how many at most, how
+    /// many whatever their size, how many bytes past those. Moves the oldest messages into the
+    /// processing list and returns them.
     static let claim = """
         local out = {}
         local limit = tonumber(ARGV[1])
+        local assured = tonumber(ARGV[2])
+        local budget = tonumber(ARGV[3])
+        local taken = 0
         for i = 2, #KEYS do
-          while #out < limit do
+          while #out < limit and (#out < assured or taken < budget) do
             local value = redis.call('LMOVE', KEYS[i], KEYS[1], 'RIGHT', 'LEFT')
             if not value then break end
             out[#out + 1] = value
+            taken = taken + #value
           end
         end
         return out

@@ -1,54 +1,91 @@
 import Synchronization
 
-/// Bounds how many messages are in flight (WORKER_CONCURRENCY × TASKS_PER_WORKER): intake waits
-/// for a free slot instead of piling work up in memory.
+/// Bounds the messages in flight: up to `assured` of any size, and up to `limit` while the messages in
+/// flight hold fewer than `byteBudget` bytes, so that a queue of large messages (session recording
+/// chunks) cannot fill the whole window with them. Intake waits for room instead of piling work up in
+/// memory.
 final class InFlightLimiter: Sendable {
+    /// What the next claim may take: up to `messages`, and past the first `assured` of them only
+    /// while the ones taken hold fewer than `bytes` bytes.
+    struct Room: Equatable, Sendable {
+        var messages: Int
+        var assured: Int
+        var bytes: Int
+    }
+
     private struct State {
         var inFlight = 0
-        var slotWaiters: [CheckedContinuation<Void, Never>] = []
+        var bytesInFlight = 0
+        var roomWaiters: [CheckedContinuation<Void, Never>] = []
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
     }
     let limit: Int
+    let assured: Int
+    let byteBudget: Int
     private let state = Mutex(State())
 
-    init(limit: Int) { self.limit = max(1, limit) }
+    init(limit: Int, assured: Int? = nil, byteBudget: Int = .max) {
+        self.limit = max(1, limit)
+        self.assured = min(self.limit, max(1, assured ?? limit))
+        self.byteBudget = max(0, byteBudget)
+    }
 
     var inFlight: Int { state.withLock { $0.inFlight } }
 
-    /// Waits until at least `minimum` slots are free (at most `limit`); returns how many are free now
-    /// (not reserved). Taking messages a few at a time once the limit is reached keeps the claims
-    /// from shrinking to one message per round trip.
-    func waitForFreeSlots(minimum: Int = 1) async -> Int {
-        let wanted = min(limit, max(1, minimum))
+    /// Waits until an eighth of the current window is free (the whole window while the byte budget
+    /// lasts, else the assured part), and returns the room there is then (not reserved). Taking
+    /// messages a few at a time once the window is full keeps claims from shrinking to one message
+    /// per round trip.
+    func waitForRoom() async -> Room {
         while true {
             await withCheckedContinuation { continuation in
                 let ready = state.withLock { state -> Bool in
-                    if limit - state.inFlight >= wanted { return true }
-                    state.slotWaiters.append(continuation)
+                    if Self.hasRoom(state, limit: limit, assured: assured, byteBudget: byteBudget) { return true }
+                    state.roomWaiters.append(continuation)
                     return false
                 }
                 if ready { continuation.resume() }
             }
-            let free = state.withLock { limit - $0.inFlight }
-            if free >= wanted { return free }
+            let room = state.withLock { state -> Room? in
+                guard Self.hasRoom(state, limit: limit, assured: assured, byteBudget: byteBudget) else { return nil }
+                return Self.room(
+                    inFlight: state.inFlight, bytesInFlight: state.bytesInFlight, limit: limit, assured: assured, byteBudget: byteBudget)
+            }
+            if let room { return room }
         }
     }
 
-    func acquire() { state.withLock { $0.inFlight += 1 } }
+    /// The room left with `inFlight` messages of `bytesInFlight` bytes in flight.
+    static func room(inFlight: Int, bytesInFlight: Int, limit: Int, assured: Int, byteBudget: Int) -> Room {
+        Room(messages: max(0, limit - inFlight), assured: max(0, assured - inFlight), bytes: max(0, byteBudget - bytesInFlight))
+    }
 
-    func release() {
-        let (slot, idle) = state.withLock { state -> ([CheckedContinuation<Void, Never>], [CheckedContinuation<Void, Never>]) in
+    private static func hasRoom(_ state: State, limit: Int, assured: Int, byteBudget: Int) -> Bool {
+        let window = state.bytesInFlight < byteBudget ? limit : assured
+        return window - state.inFlight >= max(1, window / 8)
+    }
+
+    func acquire(bytes: Int) {
+        state.withLock {
+            $0.inFlight += 1
+            $0.bytesInFlight += bytes
+        }
+    }
+
+    func release(bytes: Int) {
+        let (room, idle) = state.withLock { state -> ([CheckedContinuation<Void, Never>], [CheckedContinuation<Void, Never>]) in
             state.inFlight -= 1
-            let slot = state.slotWaiters
-            state.slotWaiters = []
+            state.bytesInFlight -= bytes
+            let room = state.roomWaiters
+            state.roomWaiters = []
             var idle: [CheckedContinuation<Void, Never>] = []
             if state.inFlight == 0 {
                 idle = state.idleWaiters
                 state.idleWaiters = []
             }
-            return (slot, idle)
+            return (room, idle)
         }
-        slot.forEach { $0.resume() }
+        room.forEach { $0.resume() }
         idle.forEach { $0.resume() }
     }
 
