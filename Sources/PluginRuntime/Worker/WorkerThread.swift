@@ -139,12 +139,12 @@ final class WorkerThread: SerialExecutor, @unchecked Sendable {
                 }
             }
             batch.removeAll(keepingCapacity: true)
-            if let handler {
-                // Timers run plugin code too: the batch's callers do not wait for it.
-                worker_resumptions_release()
-                if let next = handler() { wake(at: next) }
-            }
+            // The batch's callers go now, before due timers run plugin code; the timers' after them.
             worker_resumptions_release()
+            if let handler {
+                if let next = handler() { wake(at: next) }
+                worker_resumptions_release()
+            }
         }
     }
 }

@@ -34,8 +34,8 @@ public final class CeleryQueueConsumer: Service, Sendable {
     let messagesRecovered = Counter(label: "celery_messages_recovered_total")
 
     init(
-        redis: RedisClient, keys: CeleryQueueKeys, pipeline: EventPipeline, maxInFlight: Int, assuredInFlight: Int? = nil,
-        inFlightByteBudget: Int = .max, leaseSeconds: Int,
+        redis: RedisClient, keys: CeleryQueueKeys, pipeline: EventPipeline, maxInFlight: Int, assuredInFlight: Int,
+        inFlightByteBudget: Int, leaseSeconds: Int,
         status: ServerStatus, metrics: ServerMetrics? = nil, errors: SentryReporter? = nil, jobs: JobQueue? = nil, logger: Logger
     ) {
         self.jobs = jobs

@@ -38,20 +38,15 @@ final class InFlightLimiter: Sendable {
     /// per round trip.
     func waitForRoom() async -> Room {
         while true {
+            if let room = state.withLock({ roomIfOpen($0) }) { return room }
             await withCheckedContinuation { continuation in
                 let ready = state.withLock { state -> Bool in
-                    if Self.hasRoom(state, limit: limit, assured: assured, byteBudget: byteBudget) { return true }
+                    if roomIfOpen(state) != nil { return true }
                     state.roomWaiters.append(continuation)
                     return false
                 }
                 if ready { continuation.resume() }
             }
-            let room = state.withLock { state -> Room? in
-                guard Self.hasRoom(state, limit: limit, assured: assured, byteBudget: byteBudget) else { return nil }
-                return Self.room(
-                    inFlight: state.inFlight, bytesInFlight: state.bytesInFlight, limit: limit, assured: assured, byteBudget: byteBudget)
-            }
-            if let room { return room }
         }
     }
 
@@ -60,9 +55,12 @@ final class InFlightLimiter: Sendable {
         Room(messages: max(0, limit - inFlight), assured: max(0, assured - inFlight), bytes: max(0, byteBudget - bytesInFlight))
     }
 
-    private static func hasRoom(_ state: State, limit: Int, assured: Int, byteBudget: Int) -> Bool {
+    /// The room left, once an eighth of the current window is free; `nil` before.
+    private func roomIfOpen(_ state: State) -> Room? {
         let window = state.bytesInFlight < byteBudget ? limit : assured
-        return window - state.inFlight >= max(1, window / 8)
+        guard window - state.inFlight >= max(1, window / 8) else { return nil }
+        return Self.room(
+            inFlight: state.inFlight, bytesInFlight: state.bytesInFlight, limit: limit, assured: assured, byteBudget: byteBudget)
     }
 
     func acquire(bytes: Int) {
