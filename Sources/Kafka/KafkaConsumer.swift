@@ -11,6 +11,9 @@ public final class KafkaConsumer: @unchecked Sendable {
     // every blocking call goes through the serial `queue`; `assignmentState` is behind a Mutex.
     private let handle: OpaquePointer
     private let queue: DispatchQueue
+    /// Where the answers to commits are awaited, and how many still are (the handle outlives them).
+    private let commitAnswers: DispatchQueue
+    private let commitsAwaited = DispatchGroup()
     private let assignmentState = Mutex<(partitions: Set<TopicPartition>, generation: Int)>(([], 0))
     private let isClosed = Atomic<Bool>(false)
     /// The rebalance callback's way back to `self`; lives as long as the handle.
@@ -25,6 +28,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         ]
         let conf = try configuration.makeConf(extra: defaults + properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
         queue = DispatchQueue(label: "kafka-consumer-\(groupId)")
+        commitAnswers = DispatchQueue(label: "kafka-consumer-commits-\(groupId)")
         var errorText = [CChar](repeating: 0, count: 512)
         // The opaque is set below, once `self` exists; the callback only runs inside poll or close.
         rd_kafka_conf_set_rebalance_cb(conf) { handle, error, partitions, opaque in
@@ -131,19 +135,25 @@ public final class KafkaConsumer: @unchecked Sendable {
         return KafkaMessage(topic: topic, partition: message.partition, offset: message.offset, key: key, value: value, headers: headers)
     }
 
-    /// Commits, synchronously, `offsets` as the next offsets to read (last processed + 1). With
-    /// `onlyAssigned`, partitions this consumer does not hold when the commit is made are left out
-    /// (decided on the queue that serves rebalances, so none can slip in between).
+    /// Commits `offsets` as the next offsets to read (last processed + 1) and waits for the broker's
+    /// answer. With `onlyAssigned`, partitions this consumer does not hold when the commit is made are
+    /// left out (decided on the queue that serves rebalances, so none can slip in between). The
+    /// request is made on that queue, but its answer is awaited off it: polls go on meanwhile (a
+    /// commit took the test broker about 4 ms, in which a poll used to wait).
     public func commit(_ offsets: [TopicPartition: Int64], onlyAssigned: Bool = false) async throws(KafkaError) {
         guard !offsets.isEmpty else { return }
-        let result: rd_kafka_resp_err_t = await withCheckedContinuation { continuation in
+        let requested: Result<CommitReplies?, KafkaError> = await withCheckedContinuation { continuation in
             queue.async { [self] in
+                guard !isClosed.load(ordering: .acquiring) else {
+                    continuation.resume(returning: .failure(KafkaError(.closed, "the consumer is closed")))
+                    return
+                }
                 var offsets = offsets
                 if onlyAssigned {
                     let assigned = assignment
                     offsets = offsets.filter { assigned.contains($0.key) }
                     guard !offsets.isEmpty else {
-                        continuation.resume(returning: RD_KAFKA_RESP_ERR_NO_ERROR)
+                        continuation.resume(returning: .success(nil))
                         return
                     }
                 }
@@ -152,16 +162,53 @@ public final class KafkaConsumer: @unchecked Sendable {
                 for (partition, offset) in offsets {
                     rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)?.pointee.offset = offset
                 }
-                var result = rd_kafka_commit(handle, list, 0)
-                if result == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
-                    for index in 0..<Int(list.pointee.cnt) where list.pointee.elems[index].err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                        result = list.pointee.elems[index].err
-                    }
+                guard let replies = rd_kafka_queue_new(handle) else {
+                    continuation.resume(returning: .failure(KafkaError(.commit, "no queue for the commit's answer")))
+                    return
                 }
-                continuation.resume(returning: result)
+                commitsAwaited.enter()
+                let result = rd_kafka_commit_queue(handle, list, replies, nil, nil)
+                guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    rd_kafka_queue_destroy(replies)
+                    commitsAwaited.leave()
+                    continuation.resume(returning: .failure(KafkaError(.commit, response: result)))
+                    return
+                }
+                continuation.resume(returning: .success(CommitReplies(queue: replies)))
+            }
+        }
+        guard let replies = try requested.get() else { return }
+        let result: rd_kafka_resp_err_t = await withCheckedContinuation { continuation in
+            commitAnswers.async { [self] in
+                defer { commitsAwaited.leave() }
+                continuation.resume(returning: Self.awaitCommitAnswer(replies.queue))
             }
         }
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(.commit, response: result) }
+    }
+
+    /// The queue a commit's answer goes to, handed from the consumer's queue to the one that awaits it.
+    private struct CommitReplies: @unchecked Sendable {
+        let queue: OpaquePointer
+    }
+
+    /// The answer to the commit whose result goes to `replies` (then destroyed): its error, or the
+    /// first partition's.
+    private static func awaitCommitAnswer(_ replies: OpaquePointer) -> rd_kafka_resp_err_t {
+        defer { rd_kafka_queue_destroy(replies) }
+        // librdkafka answers every commit request, if only with a timeout error of its own.
+        while true {
+            guard let event = rd_kafka_queue_poll(replies, 1000) else { continue }
+            defer { rd_kafka_event_destroy(event) }
+            guard rd_kafka_event_type(event) == RD_KAFKA_EVENT_OFFSET_COMMIT else { continue }
+            var result = rd_kafka_event_error(event)
+            if result == RD_KAFKA_RESP_ERR_NO_ERROR, let list = rd_kafka_event_topic_partition_list(event) {
+                for index in 0..<Int(list.pointee.cnt) where list.pointee.elems[index].err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    result = list.pointee.elems[index].err
+                }
+            }
+            return result
+        }
     }
 
     /// The partition count of `topic` as the cluster reports it.
@@ -183,6 +230,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async { [self] in
+                commitsAwaited.wait()
                 _ = rd_kafka_consumer_close(handle)
                 rd_kafka_destroy(handle)
                 continuation.resume()

@@ -1,13 +1,15 @@
 // Kafka end-to-end cells against the real `plugin-server` binary, Postgres and the test broker
 // (`make benchmark` starts tansu through scripts/services.sh): raw event messages in on a fresh
 // consumption topic, one trivial plugin, events out on clickhouse_events_proto; and beside it a raw
-// consume-and-produce passthrough with the same librdkafka settings, measured in the same run.
+// consume-and-produce passthrough with the same librdkafka settings, measured in the same run, one
+// batch at a time and pipelined as the server runs.
 
 import Foundation
 import Kafka
 import PostHogEvents
 
-/// `e2e.kafka.plugin1` and `e2e.kafka.passthrough`; `nil` (cells skipped) without TEST_KAFKA_HOSTS.
+/// `e2e.kafka.plugin1`, `e2e.kafka.passthrough` and `e2e.kafka.passthrough_pipelined`; `nil` (cells
+/// skipped) without TEST_KAFKA_HOSTS.
 struct KafkaEndToEndBench {
     let postgres: EndToEndBench
     let configuration: KafkaConfiguration
@@ -24,10 +26,15 @@ struct KafkaEndToEndBench {
     /// also the passthrough's.
     static let batchSize = 200
 
+    /// The messages the server leaves waiting for their commit while it goes on with the next
+    /// batches (`KafkaQueueConsumer.defaultUncommittedLimit`), the pipelined passthrough's as well.
+    static let uncommittedLimit = 1000
+
     func run(events: Int) async throws -> [(metric: String, eventsPerSecond: Double)] {
         [
             ("e2e.kafka.plugin1", try await pluginCell(events: events)),
-            ("e2e.kafka.passthrough", try await passthroughCell(events: events)),
+            ("e2e.kafka.passthrough", try await passthroughCell(events: events, pipelined: false)),
+            ("e2e.kafka.passthrough_pipelined", try await passthroughCell(events: events, pipelined: true)),
         ]
     }
 
@@ -72,8 +79,10 @@ struct KafkaEndToEndBench {
     }
 
     /// Consume, produce each value to another topic, wait for the acknowledgements, commit: the
-    /// server's loop without parsing, plugins or Postgres.
-    private func passthroughCell(events: Int) async throws -> Double {
+    /// server's loop without parsing, plugins or Postgres. One batch at a time (the cell the target
+    /// names), or `pipelined` as the server runs it: the next batches are consumed and produced while
+    /// up to `uncommittedLimit` messages wait for their acknowledgements and commit.
+    private func passthroughCell(events: Int, pipelined: Bool) async throws -> Double {
         let input = "bench_kafka_pass_in_\(UInt32.random(in: 0...UInt32.max))"
         let outputTopic = input.replacingOccurrences(of: "_in_", with: "_out_")
         _ = try await produceRawEvents(topic: input, count: events, distinctIds: max(1, events / 10))
@@ -84,20 +93,39 @@ struct KafkaEndToEndBench {
         try consumer.subscribe([input])
         var moved = 0
         var first: ContinuousClock.Instant?
+        // Sent batches not yet committed, oldest first, with their offsets and sizes.
+        var waiting: [(sent: Task<Void, any Error>, offsets: [TopicPartition: Int64], count: Int)] = []
+        var waitingCount = 0
         let deadline = ContinuousClock.now + .seconds(900)
         while moved < events {
             guard ContinuousClock.now < deadline else { throw BenchmarkError(description: "passthrough moved only \(moved) of \(events)") }
             let batch = try await consumer.poll(maxMessages: Self.batchSize, timeout: .milliseconds(500))
             guard !batch.isEmpty else { continue }
             if first == nil { first = .now }
-            try await producer.send(batch.map { KafkaOutgoingMessage(topic: outputTopic, key: $0.key, value: $0.value) })
             var offsets: [TopicPartition: Int64] = [:]
             for message in batch {
                 let partition = TopicPartition(topic: message.topic, partition: message.partition)
                 offsets[partition] = max(offsets[partition] ?? 0, message.offset + 1)
             }
-            try await consumer.commit(offsets)
+            let outgoing = batch.map { KafkaOutgoingMessage(topic: outputTopic, key: $0.key, value: $0.value) }
             moved += batch.count
+            guard pipelined else {
+                try await producer.send(outgoing)
+                try await consumer.commit(offsets)
+                continue
+            }
+            waiting.append((Task { try await producer.send(outgoing) }, offsets, batch.count))
+            waitingCount += batch.count
+            // Once the window is full (or all is sent): one commit for the oldest batches, once acknowledged.
+            guard waitingCount > Self.uncommittedLimit || moved >= events else { continue }
+            var merged: [TopicPartition: Int64] = [:]
+            while waitingCount > Self.uncommittedLimit || (moved >= events && !waiting.isEmpty) {
+                let oldest = waiting.removeFirst()
+                try await oldest.sent.value
+                waitingCount -= oldest.count
+                merged.merge(oldest.offsets) { max($0, $1) }
+            }
+            try await consumer.commit(merged)
         }
         let seconds = (ContinuousClock.now - first!).inSeconds
         await consumer.close()

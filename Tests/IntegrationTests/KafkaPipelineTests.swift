@@ -265,20 +265,21 @@ struct KafkaPipelineTests {
         #expect(letter.header("source_offset") != nil && letter.header("source_topic") == Array(harness.topic.utf8))
     }
 
+    /// About 10 ms of plugin work per event: on one worker, a few hundred events take seconds.
+    static let slowPlugin = """
+        export function processEvent(event) {
+            const until = Date.now() + 10
+            while (Date.now() < until) {}
+            event.properties.processed_by = 'kafka-plugin'
+            return event
+        }
+        """
+
     @Test("kill -9 mid-stream and a restart lose no event (duplicates allowed, counted)")
     func crashAndRestart() async throws {
-        // About 10 ms of plugin work per event on one worker: the 400 events take seconds, so the
-        // kill lands mid-stream however fast the machine is.
-        let slowPlugin = """
-            export function processEvent(event) {
-                const until = Date.now() + 10
-                while (Date.now() < until) {}
-                event.properties.processed_by = 'kafka-plugin'
-                return event
-            }
-            """
+        // The 400 events take seconds, so the kill lands mid-stream however fast the machine is.
         let harness = try await KafkaServerHarness.start(environment: ["WORKER_CONCURRENCY": "1", "TASKS_PER_WORKER": "10"]) { database in
-            try PluginPipelineTests.installSourcePlugin(database, name: "kafka-plugin", source: slowPlugin)
+            try PluginPipelineTests.installSourcePlugin(database, name: "kafka-plugin", source: Self.slowPlugin)
         }
         defer { Task { await harness.stop() } }
         let count = 400
@@ -305,6 +306,38 @@ struct KafkaPipelineTests {
         print("kill -9 after \(beforeCrash) of \(count) events: all \(count) delivered, \(duplicates) duplicates")
         #expect(Set(ours.map(\.uuid)) == wanted)
         #expect(ours.allSatisfy { $0.properties.contains("kafka-plugin") })
+    }
+
+    @Test("SIGTERM mid-stream commits every batch processed, waiting or not: the restart delivers the rest, none twice")
+    func gracefulStopCommitsTheWindow() async throws {
+        // Batches of 10, so the stop lands mid-stream with batches waiting for their commit.
+        let harness = try await KafkaServerHarness.start(
+            partitions: 1, environment: ["WORKER_CONCURRENCY": "1", "TASKS_PER_WORKER": "10"]
+        ) { database in
+            try PluginPipelineTests.installSourcePlugin(database, name: "kafka-plugin", source: Self.slowPlugin)
+        }
+        defer { Task { await harness.stop() } }
+        let count = 300
+        let uuids = (0..<count).map { _ in UUIDT().uuidString }
+        try await TestBroker.produce(
+            uuids.map { uuid in
+                TestBroker.rawEvent(topic: harness.topic, uuid: uuid, distinctId: "stop-\(uuid.suffix(1))", data: ["event": "stop test"])
+            })
+        let wanted = Set(uuids)
+        let reader = try await KafkaTopicReader(topic: ClickHouseMessages.Topic.events)
+        defer { Task { await reader.close() } }
+        try await reader.read(timeout: .seconds(120)) { messages in Self.events(messages).filter { wanted.contains($0.uuid) }.count >= 30 }
+        #expect(await harness.servers[0].terminate() == 0, "\(harness.logs)")
+        let beforeStop = Self.events(reader.messages).filter { wanted.contains($0.uuid) }.count
+        #expect(beforeStop < count, "the first server finished before it was stopped")
+
+        try harness.startServer()
+        try await reader.read(timeout: .seconds(180)) { messages in
+            Set(Self.events(messages).map(\.uuid)).intersection(wanted).count == count
+        }
+        let ours = Self.events(reader.messages).filter { wanted.contains($0.uuid) }
+        #expect(Set(ours.map(\.uuid)) == wanted)
+        #expect(ours.count == count, "\(ours.count - Set(ours.map(\.uuid)).count) events processed twice after a graceful stop")
     }
 
     @Test("two instances in one group share the partitions of a two-partition topic")

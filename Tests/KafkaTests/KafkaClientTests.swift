@@ -71,6 +71,13 @@ struct KafkaClientTests {
         #expect(later.map { String(decoding: $0.value, as: UTF8.self) } == ["after"])
     }
 
+    @Test("a closed consumer refuses to commit")
+    func closedConsumer() async throws {
+        let consumer = try KafkaConsumer(configuration: Self.configuration, groupId: "closed-\(Self.uniqueTopic())")
+        await consumer.close()
+        await #expect(throws: KafkaError.self) { try await consumer.commit([TopicPartition(topic: "t", partition: 0): 1]) }
+    }
+
     @Test("a closed producer refuses to send")
     func closedProducer() async throws {
         let producer = try KafkaProducer(configuration: Self.configuration)
