@@ -85,8 +85,12 @@ public final class KafkaConsumer: @unchecked Sendable {
     public var assignmentGeneration: Int { assignmentState.withLock { $0.generation } }
 
     /// Up to `maxMessages` records: waits up to `timeout` for the first, then takes what is already
-    /// fetched. Rebalances are served here. Errors the client recovers from by itself are skipped.
-    public func poll(maxMessages: Int, timeout: Duration) async throws(KafkaError) -> [KafkaMessage] {
+    /// fetched. Past the first `assuredMessages`, it stops once the records taken hold `byteBudget`
+    /// bytes (values and keys). Rebalances are served here. Errors the client recovers from by itself
+    /// are skipped.
+    public func poll(
+        maxMessages: Int, assuredMessages: Int = 1, byteBudget: Int = .max, timeout: Duration
+    ) async throws(KafkaError) -> [KafkaMessage] {
         let milliseconds = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let result: Result<[KafkaMessage], KafkaError> = await withCheckedContinuation { continuation in
             queue.async { [self] in
@@ -95,7 +99,8 @@ public final class KafkaConsumer: @unchecked Sendable {
                     return
                 }
                 var messages: [KafkaMessage] = []
-                while messages.count < maxMessages {
+                var bytes = 0
+                while messages.count < maxMessages && (messages.count < max(1, assuredMessages) || bytes < byteBudget) {
                     guard let raw = rd_kafka_consumer_poll(handle, messages.isEmpty ? milliseconds : 0) else { break }
                     defer { rd_kafka_message_destroy(raw) }
                     let message = raw.pointee
@@ -106,7 +111,9 @@ public final class KafkaConsumer: @unchecked Sendable {
                         }
                         continue
                     }
-                    messages.append(Self.copy(raw))
+                    let copied = Self.copy(raw)
+                    bytes += copied.value.count + (copied.key?.count ?? 0)
+                    messages.append(copied)
                 }
                 continuation.resume(returning: .success(messages))
             }
