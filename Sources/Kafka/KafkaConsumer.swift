@@ -85,12 +85,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     public var assignmentGeneration: Int { assignmentState.withLock { $0.generation } }
 
     /// Up to `maxMessages` records: waits up to `timeout` for the first, then takes what is already
-    /// fetched. Past the first `assuredMessages`, it stops once the records taken hold `byteBudget`
-    /// bytes (values and keys). Rebalances are served here. Errors the client recovers from by itself
-    /// are skipped.
-    public func poll(
-        maxMessages: Int, assuredMessages: Int = 1, byteBudget: Int = .max, timeout: Duration
-    ) async throws(KafkaError) -> [KafkaMessage] {
+    /// fetched. Rebalances are served here. Errors the client recovers from by itself are skipped.
+    public func poll(maxMessages: Int, timeout: Duration) async throws(KafkaError) -> [KafkaMessage] {
         let milliseconds = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let result: Result<[KafkaMessage], KafkaError> = await withCheckedContinuation { continuation in
             queue.async { [self] in
@@ -99,8 +95,7 @@ public final class KafkaConsumer: @unchecked Sendable {
                     return
                 }
                 var messages: [KafkaMessage] = []
-                var bytes = 0
-                while messages.count < maxMessages && (messages.count < max(1, assuredMessages) || bytes < byteBudget) {
+                while messages.count < maxMessages {
                     guard let raw = rd_kafka_consumer_poll(handle, messages.isEmpty ? milliseconds : 0) else { break }
                     defer { rd_kafka_message_destroy(raw) }
                     let message = raw.pointee
@@ -111,9 +106,7 @@ public final class KafkaConsumer: @unchecked Sendable {
                         }
                         continue
                     }
-                    let copied = Self.copy(raw)
-                    bytes += copied.value.count + (copied.key?.count ?? 0)
-                    messages.append(copied)
+                    messages.append(Self.copy(raw))
                 }
                 continuation.resume(returning: .success(messages))
             }

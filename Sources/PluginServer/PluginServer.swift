@@ -76,13 +76,12 @@ public struct PluginServer: Sendable {
         if let kafka {
             let kafkaConsumer = KafkaQueueConsumer(
                 consumer: kafka.consumer, producer: kafka.producer, pipeline: pipeline, topic: settings.kafka.consumptionTopic,
-                deadLetterTopic: settings.kafka.deadLetterTopic, batchSize: maxInFlight + KafkaQueueConsumer.extraSmallMessages,
-                assuredBatchSize: maxInFlight,
+                deadLetterTopic: settings.kafka.deadLetterTopic, batchSize: maxInFlight,
                 uncommittedLimit: max(maxInFlight, KafkaQueueConsumer.defaultUncommittedLimit), instanceId: instanceId, status: status,
                 metrics: metrics, errors: observability.errors, logger: logger)
             consumer = kafkaConsumer
             inFlight = { kafkaConsumer.inFlight }
-            capacity = kafkaConsumer.batchSize
+            capacity = maxInFlight
         } else {
             // The plugins' slots, as the original's worker tasks, plus one full statement of the event
             // writer: ingestion waits on Postgres, not on the workers, and a statement holds only the

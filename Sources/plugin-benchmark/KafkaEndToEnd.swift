@@ -22,9 +22,9 @@ struct KafkaEndToEndBench {
         configuration = KafkaConfiguration(brokers: hosts.split(separator: ",").map(String.init), clientId: "plugin-benchmark")
     }
 
-    /// The server's batch of small messages (the plugin slots, WORKER_CONCURRENCY × TASKS_PER_WORKER
-    /// with 2 workers and 100 tasks each, plus 500), also the passthrough's.
-    static let batchSize = 700
+    /// The server's batch (WORKER_CONCURRENCY × TASKS_PER_WORKER with 2 workers and 100 tasks each),
+    /// also the passthrough's.
+    static let batchSize = 200
 
     /// The messages the server leaves waiting for their commit while it goes on with the next
     /// batches (`KafkaQueueConsumer.defaultUncommittedLimit`), the pipelined passthrough's as well.

@@ -71,36 +71,6 @@ struct KafkaClientTests {
         #expect(later.map { String(decoding: $0.value, as: UTF8.self) } == ["after"])
     }
 
-    @Test("past the assured records, a poll stops once the records taken hold its byte budget")
-    func byteBudget() async throws {
-        let topic = Self.uniqueTopic()
-        let producer = try KafkaProducer(configuration: Self.configuration)
-        // One key: one partition, whose offsets are 0 to 11.
-        try await producer.send(
-            (0..<12).map { _ in KafkaOutgoingMessage(topic: topic, key: Array("one".utf8), value: Array(repeating: 7, count: 100_000)) })
-        producer.close()
-        let consumer = try KafkaConsumer(configuration: Self.configuration, groupId: "reader-\(topic)")
-        let partitions = try consumer.partitionCount(of: topic)
-        try consumer.assign((0..<partitions).map { TopicPartition(topic: topic, partition: Int32($0)) })
-        defer { Task { await consumer.close() } }
-        // Until all 12 are fetched, a poll may return fewer: each poll's size is checked against what
-        // it may take, and together they must be all 12 in order.
-        var sizes: [Int] = []
-        var offsets: [Int64] = []
-        let deadline = ContinuousClock.now + .seconds(30)
-        while offsets.count < 12 && ContinuousClock.now < deadline {
-            let assured = sizes.count == 0 ? 4 : 1
-            let batch = try await consumer.poll(
-                maxMessages: 100, assuredMessages: assured, byteBudget: 250_000, timeout: .milliseconds(500))
-            guard !batch.isEmpty else { continue }
-            sizes.append(batch.count)
-            offsets += batch.map(\.offset)
-            #expect(batch.count <= max(assured, 3), "\(batch.count) records of 100 KB past a budget of 250 KB")
-        }
-        #expect(offsets == Array(0..<12))
-        #expect(sizes.contains { $0 > 1 }, "polls took one record each: \(sizes)")
-    }
-
     @Test("a closed consumer refuses to commit")
     func closedConsumer() async throws {
         let consumer = try KafkaConsumer(configuration: Self.configuration, groupId: "closed-\(Self.uniqueTopic())")

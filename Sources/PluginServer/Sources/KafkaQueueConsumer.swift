@@ -7,8 +7,8 @@ import ServiceLifecycle
 import Synchronization
 
 /// Consumes KAFKA_CONSUMPTION_TOPIC in the `clickhouse-ingestion` group (wire-formats.md §3.2): a
-/// batch of up to `batchSize` messages (`assuredBatchSize` at least, when fetched, past which it
-/// stops at `batchByteBudget` bytes) is processed concurrently, then the producer is flushed, and only once the broker acknowledged every produced message are the
+/// batch of up to WORKER_CONCURRENCY × TASKS_PER_WORKER messages is processed concurrently, then the
+/// producer is flushed, and only once the broker acknowledged every produced message are the
 /// batch's offsets committed (at least once). Flushes and commits overlap the poll and processing of
 /// the next batches, which go on while the batches waiting for their commit hold at most
 /// `uncommittedLimit` messages; one flush and one commit cover every batch waiting, in batch order.
@@ -23,7 +23,6 @@ public final class KafkaQueueConsumer: Service, Sendable {
     let topic: String
     let deadLetterTopic: String
     let batchSize: Int
-    let assuredBatchSize: Int
     let uncommitted: UncommittedBatches
     let instanceId: String
     let status: ServerStatus
@@ -40,8 +39,7 @@ public final class KafkaQueueConsumer: Service, Sendable {
 
     init(
         consumer: KafkaConsumer, producer: KafkaBatchProducer, pipeline: EventPipeline, topic: String, deadLetterTopic: String,
-        batchSize: Int, assuredBatchSize: Int, uncommittedLimit: Int, instanceId: String, status: ServerStatus,
-        metrics: ServerMetrics? = nil,
+        batchSize: Int, uncommittedLimit: Int, instanceId: String, status: ServerStatus, metrics: ServerMetrics? = nil,
         errors: SentryReporter? = nil,
         logger: Logger
     ) {
@@ -51,7 +49,6 @@ public final class KafkaQueueConsumer: Service, Sendable {
         self.topic = topic
         self.deadLetterTopic = deadLetterTopic
         self.batchSize = max(1, batchSize)
-        self.assuredBatchSize = assuredBatchSize
         uncommitted = UncommittedBatches(messageLimit: uncommittedLimit, byteLimit: Self.uncommittedByteLimit)
         self.instanceId = instanceId
         self.status = status
@@ -63,16 +60,6 @@ public final class KafkaQueueConsumer: Service, Sendable {
     }
 
     var inFlight: Int { inFlightCount.load(ordering: .relaxed) }
-
-    /// Messages a batch takes past the plugin slots (`WORKER_CONCURRENCY × TASKS_PER_WORKER`, the
-    /// original's slice), as long as they are small. A batch moves on only once all its events are
-    /// done, and ingestion mostly waits on Postgres (persons), not on the plugin workers: with the
-    /// slots alone, 2 cores drained 15–19k events/s with the default 10 tasks per worker and
-    /// 25–33k with 100, where 500 more messages drained 24–25k and 42–50k.
-    static let extraSmallMessages = 500
-
-    /// Past the slots, a batch stops at this many bytes (large session recordings).
-    static let batchByteBudget = 16 << 20
 
     /// The messages left waiting for their commit while the next batches are processed, unless a
     /// batch is larger: what a crash may have processed again, as the original's commit every 1,000
@@ -116,9 +103,7 @@ public final class KafkaQueueConsumer: Service, Sendable {
             var messages: [KafkaMessage]
             do {
                 let before = consumer.assignmentGeneration
-                messages = try await consumer.poll(
-                    maxMessages: batchSize, assuredMessages: assuredBatchSize, byteBudget: Self.batchByteBudget,
-                    timeout: .milliseconds(500))
+                messages = try await consumer.poll(maxMessages: batchSize, timeout: .milliseconds(500))
                 if consumer.assignmentGeneration != before {
                     // A rebalance inside this poll: messages of partitions given away go to their
                     // new owner, which reads them from the last commit; processing them here too
