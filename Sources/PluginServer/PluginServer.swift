@@ -76,8 +76,7 @@ public struct PluginServer: Sendable {
         if let kafka {
             let kafkaConsumer = KafkaQueueConsumer(
                 consumer: kafka.consumer, producer: kafka.producer, pipeline: pipeline, topic: settings.kafka.consumptionTopic,
-                deadLetterTopic: settings.kafka.deadLetterTopic, batchSize: maxInFlight,
-                uncommittedLimit: max(maxInFlight, KafkaQueueConsumer.defaultUncommittedLimit), instanceId: instanceId, status: status,
+                deadLetterTopic: settings.kafka.deadLetterTopic, batchSize: maxInFlight, instanceId: instanceId, status: status,
                 metrics: metrics, errors: observability.errors, logger: logger)
             consumer = kafkaConsumer
             inFlight = { kafkaConsumer.inFlight }

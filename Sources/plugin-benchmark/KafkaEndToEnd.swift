@@ -27,7 +27,7 @@ struct KafkaEndToEndBench {
     static let batchSize = 200
 
     /// The messages the server leaves waiting for their commit while it goes on with the next
-    /// batches (`KafkaQueueConsumer.defaultUncommittedLimit`), the pipelined passthrough's as well.
+    /// batches (`KafkaQueueConsumer.uncommittedLimit`), the pipelined passthrough's as well.
     static let uncommittedLimit = 1000
 
     func run(events: Int) async throws -> [(metric: String, eventsPerSecond: Double)] {

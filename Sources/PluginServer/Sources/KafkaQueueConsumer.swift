@@ -11,7 +11,8 @@ import Synchronization
 /// producer is flushed, and only once the broker acknowledged every produced message are the
 /// batch's offsets committed (at least once). Flushes and commits overlap the poll and processing of
 /// the next batches, which go on while the batches waiting for their commit hold at most
-/// `uncommittedLimit` messages; one flush and one commit cover every batch waiting, in batch order.
+/// `uncommittedLimit` messages (or one batch, when larger); one flush and one commit cover every
+/// batch waiting, in batch order.
 /// Messages that can never be ingested go to the dead-letter topic with their reason in a header.
 /// Partitions change hands only inside `poll`; a commit covers only partitions this instance still
 /// holds then (checked on the consumer's queue, where rebalances run), so offsets are never
@@ -39,7 +40,7 @@ public final class KafkaQueueConsumer: Service, Sendable {
 
     init(
         consumer: KafkaConsumer, producer: KafkaBatchProducer, pipeline: EventPipeline, topic: String, deadLetterTopic: String,
-        batchSize: Int, uncommittedLimit: Int, instanceId: String, status: ServerStatus, metrics: ServerMetrics? = nil,
+        batchSize: Int, instanceId: String, status: ServerStatus, metrics: ServerMetrics? = nil,
         errors: SentryReporter? = nil,
         logger: Logger
     ) {
@@ -49,7 +50,8 @@ public final class KafkaQueueConsumer: Service, Sendable {
         self.topic = topic
         self.deadLetterTopic = deadLetterTopic
         self.batchSize = max(1, batchSize)
-        uncommitted = UncommittedBatches(messageLimit: uncommittedLimit, byteLimit: Self.uncommittedByteLimit)
+        uncommitted = UncommittedBatches(
+            messageLimit: max(self.batchSize, Self.uncommittedLimit), byteLimit: Self.uncommittedByteLimit)
         self.instanceId = instanceId
         self.status = status
         self.metrics = metrics
@@ -66,7 +68,7 @@ public final class KafkaQueueConsumer: Service, Sendable {
     /// messages (or every second) did. Waiting for each batch's acknowledgements instead held every
     /// batch for the producer's linger and a broker round trip, about 6 ms: with the default batch
     /// of 20, 3.3k events/s on 2 cores.
-    static let defaultUncommittedLimit = 1000
+    static let uncommittedLimit = 1000
 
     /// Past this many bytes of messages waiting for their commit (large session recordings), the
     /// next batch waits for the commit.
@@ -154,7 +156,6 @@ public final class KafkaQueueConsumer: Service, Sendable {
     /// acknowledged are processed again (duplicates downstream, never a loss).
     private func flushAndCommit(_ batches: [UncommittedBatches.Batch]) async {
         guard let mark = batches.first?.mark else { return }
-        let messages = batches.flatMap(\.messages)
         defer { producer.forgetFailures(before: mark) }
         var since = mark
         var attempt = 0
@@ -171,13 +172,15 @@ public final class KafkaQueueConsumer: Service, Sendable {
                 if stop.isSet && attempt > 3 { return }
                 try? await Task.sleep(for: CeleryQueueConsumer.backoff(attempt: attempt))
                 since = producer.mark()
-                guard await process(messages) else { return }
+                guard await process(batches.flatMap(\.messages)) else { return }
             }
         }
         var offsets: [TopicPartition: Int64] = [:]
-        for message in messages {
-            let partition = TopicPartition(topic: message.topic, partition: message.partition)
-            offsets[partition] = max(offsets[partition] ?? 0, message.offset + 1)
+        for batch in batches {
+            for message in batch.messages {
+                let partition = TopicPartition(topic: message.topic, partition: message.partition)
+                offsets[partition] = max(offsets[partition] ?? 0, message.offset + 1)
+            }
         }
         do {
             try await consumer.commit(offsets, onlyAssigned: true)
