@@ -183,7 +183,8 @@ struct KafkaEndToEndBench {
             "KAFKA_CONSUMPTION_TOPIC": topic, "KAFKA_DEAD_LETTER_TOPIC": topic + "_dead_letter",
             "KAFKA_CONSUMER_GROUP_ID": topic + "_group",
             "KAFKA_CONSUMER_OFFSET_RESET": "earliest", "CLICKHOUSE_HOST": "127.0.0.1:9", "POSTGRES_MAX_CONNECTIONS": "8",
-            "WORKER_CONCURRENCY": "2", "TASKS_PER_WORKER": "100", "LOG_LEVEL": "warn", "DISABLE_WEB": "true", "DISABLE_MMDB": "true",
+            "WORKER_CONCURRENCY": "2", "TASKS_PER_WORKER": ProcessInfo.processInfo.environment["BENCH_KAFKA_TASKS_PER_WORKER"] ?? "100",
+            "LOG_LEVEL": "warn", "DISABLE_WEB": "true", "DISABLE_MMDB": "true",
         ]) { $1 }
         process.standardOutput = FileHandle.nullDevice
         try process.run()

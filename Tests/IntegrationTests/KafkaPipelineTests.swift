@@ -340,6 +340,56 @@ struct KafkaPipelineTests {
         #expect(ours.count == count, "\(ours.count - Set(ours.map(\.uuid)).count) events processed twice after a graceful stop")
     }
 
+    /// A `wait` event holds its slot until the `signal` event of the same run was processed (about 20 s
+    /// at most); every other event passes at once.
+    static let waitingPlugin = """
+        export async function processEvent(event, { cache }) {
+            const key = 'signal-' + event.properties.run
+            if (event.event === 'signal') await cache.set(key, 'yes')
+            if (event.event === 'wait') {
+                const until = Date.now() + 20000
+                event.properties.signalled = false
+                while (Date.now() < until) {
+                    if (await cache.get(key)) {
+                        event.properties.signalled = true
+                        break
+                    }
+                }
+            }
+            return event
+        }
+        """
+
+    @Test("an event still in process does not hold up the next batch: the slots the rest of its batch left take the next one")
+    func nextBatchOverlapsItsStraggler() async throws {
+        // Batches of 2 on 2 slots: `wait` and `signal` are never in one batch (`filler` is between them),
+        // and `wait` finishes only once `signal`, of a later batch, was processed.
+        let harness = try await KafkaServerHarness.start(
+            partitions: 1, environment: ["WORKER_CONCURRENCY": "1", "TASKS_PER_WORKER": "2"], startServer: false
+        ) { database in
+            try PluginPipelineTests.installSourcePlugin(database, name: "waiting-plugin", source: Self.waitingPlugin)
+        }
+        defer { Task { await harness.stop() } }
+        let run = "\(UInt32.random(in: 0...UInt32.max))"
+        let uuids = ["wait", "filler", "signal"].map { (name: $0, uuid: UUIDT().uuidString) }
+        // Queued before the server starts, so its first fetch holds all three.
+        try await TestBroker.produce(
+            uuids.map { event in
+                TestBroker.rawEvent(
+                    topic: harness.topic, uuid: event.uuid, distinctId: "overlap-\(run)",
+                    data: ["event": .string(event.name), "properties": ["run": .string(run)]])
+            })
+        let reader = try await KafkaTopicReader(topic: ClickHouseMessages.Topic.events)
+        defer { Task { await reader.close() } }
+        try harness.startServer()
+        let wanted = Set(uuids.map(\.uuid))
+        try await reader.read(timeout: .seconds(120)) { Set(Self.events($0).map(\.uuid)).intersection(wanted).count == wanted.count }
+        let waited = try #require(Self.events(reader.messages).first { $0.uuid == uuids[0].uuid })
+        let properties = try JSON(parsing: Array(waited.properties.utf8))
+        #expect(properties["signalled"] == true, "the batch after the waiting event's was not processed while it waited: \(properties)")
+        #expect(properties["$plugins_succeeded"]?.arrayValue?.count == 1, "\(properties)")
+    }
+
     @Test("two instances in one group share the partitions of a two-partition topic")
     func twoInstances() async throws {
         let harness = try await KafkaServerHarness.start(partitions: 2, environment: ["LOG_LEVEL": "info"], startServer: false)

@@ -9,9 +9,11 @@ import Synchronization
 /// Consumes KAFKA_CONSUMPTION_TOPIC in the `clickhouse-ingestion` group (wire-formats.md §3.2): a
 /// batch of up to WORKER_CONCURRENCY × TASKS_PER_WORKER messages is processed concurrently, then the
 /// producer is flushed, and only once the broker acknowledged every produced message are the
-/// batch's offsets committed (at least once). Flushes and commits overlap the poll and processing of
-/// the next batches, which go on while the batches waiting for their commit hold at most
-/// `uncommittedLimit` messages (or one batch, when larger); one flush and one commit cover every
+/// batch's offsets committed (at least once). The next batch is polled and started while one is in
+/// process, so the plugin slots its last events leave free take the next batch's events (at most
+/// two batches in process, finished in poll order). Flushes and commits overlap the poll and
+/// processing of the next batches, which go on while the batches waiting for their commit hold at
+/// most `uncommittedLimit` messages (or one batch, when larger); one flush and one commit cover every
 /// batch waiting, in batch order.
 /// Messages that can never be ingested go to the dead-letter topic with their reason in a header.
 /// Partitions change hands only inside `poll`; a commit covers only partitions this instance still
@@ -101,11 +103,15 @@ public final class KafkaQueueConsumer: Service, Sendable {
                 uncommitted.done(batches)
             }
         }
+        // The batch in process while the next one is polled and started.
+        var previous: BatchInProcess?
         while !stop.isSet && !Task.isCancelled {
             var messages: [KafkaMessage]
             do {
                 let before = consumer.assignmentGeneration
-                messages = try await consumer.poll(maxMessages: batchSize, timeout: .milliseconds(500))
+                // With a batch in process, only the messages already fetched: that batch's commit does
+                // not wait for new ones.
+                messages = try await consumer.poll(maxMessages: batchSize, timeout: .milliseconds(previous == nil ? 500 : 0))
                 if consumer.assignmentGeneration != before {
                     // A rebalance inside this poll: messages of partitions given away go to their
                     // new owner, which reads them from the last commit; processing them here too
@@ -120,6 +126,7 @@ public final class KafkaQueueConsumer: Service, Sendable {
                 if failures == 1 || failures % 20 == 0 {
                     logger.warning("Cannot poll Kafka, retrying", metadata: ["error": .failure(error)])
                 }
+                guard await finish(&previous) else { break }
                 try? await Task.sleep(for: CeleryQueueConsumer.backoff(attempt: failures))
                 continue
             }
@@ -128,16 +135,53 @@ public final class KafkaQueueConsumer: Service, Sendable {
                 logger.info("Kafka partitions assigned", metadata: ["partitions": "\(consumer.assignment.map(\.description).sorted())"])
             }
             status.consuming(true)
-            guard !messages.isEmpty else { continue }
-            let start = ContinuousClock.now
-            let mark = producer.mark()
+            // Polled at shutdown, or nothing new: left for the next poll or the partitions' next owner.
+            guard !messages.isEmpty, !stop.isSet else {
+                guard await finish(&previous) else { break }
+                continue
+            }
             messagesReceived.increment(by: messages.count)
-            // Left uncommitted at shutdown: the next owner of the partitions processes them again.
-            guard await process(messages) else { break }
-            await uncommitted.add(UncommittedBatches.Batch(messages: messages, mark: mark, start: start))
+            let batch = BatchInProcess(messages: messages, mark: producer.mark(), start: .now) { [self] in await process($0) }
+            // A batch given up at shutdown is not committed, nor is any after it, whose offsets would
+            // pass over its messages.
+            guard await finish(&previous) else {
+                _ = await batch.processed.value
+                break
+            }
+            previous = batch
         }
+        _ = await finish(&previous)
         uncommitted.close()
         await committer.value
+    }
+
+    /// A polled batch, its messages handled by a task of their own.
+    private struct BatchInProcess {
+        let messages: [KafkaMessage]
+        /// The producer's mark before the batch was started: its output was sent after it.
+        let mark: Int
+        let start: ContinuousClock.Instant
+        /// False when a message was given up at shutdown.
+        let processed: Task<Bool, Never>
+
+        init(
+            messages: [KafkaMessage], mark: Int, start: ContinuousClock.Instant, process: @escaping @Sendable ([KafkaMessage]) async -> Bool
+        ) {
+            self.messages = messages
+            self.mark = mark
+            self.start = start
+            processed = Task { await process(messages) }
+        }
+    }
+
+    /// Waits for the batch in process, if any, and hands it to the committer (waiting for room in the
+    /// commit window); false when it was given up at shutdown.
+    private func finish(_ batch: inout BatchInProcess?) async -> Bool {
+        guard let finishing = batch else { return true }
+        batch = nil
+        guard await finishing.processed.value else { return false }
+        await uncommitted.add(UncommittedBatches.Batch(messages: finishing.messages, mark: finishing.mark, start: finishing.start))
+        return true
     }
 
     /// Handles every message of the batch concurrently; false when one was given up at shutdown.
