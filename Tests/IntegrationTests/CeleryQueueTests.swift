@@ -233,7 +233,8 @@ import Testing
         let stored = try Self.storedMarkers(database)
         #expect(stored.rows == 400 && stored.distinct == 400)
         #expect(server.isRunning)
-        #expect(await server.terminate() == 0)
+        let status = await server.terminate()
+        #expect(status == 0, "exit status \(status.map(String.init) ?? "none: still running after 30 s"); log:\n\(server.log)")
         await redis.close()
     }
 
