@@ -199,7 +199,10 @@ import Testing
         let database = try await TestDatabase.create(adminURL: postgres.adminURL)
         let queue = TestEnvironment.uniqueName("q")
         let redis = try TestEnvironment.redisClient(url: redisServer.url)
-        let server = ServerProcess(environment: ServerProcess.environment(database: database, redisURL: redisServer.url, queue: queue))
+        var environment = ServerProcess.environment(database: database, redisURL: redisServer.url, queue: queue)
+        // A stop that hangs shows in the log which service the shutdown waits for.
+        environment["LOG_LEVEL"] = "debug"
+        let server = ServerProcess(environment: environment)
         try server.start()
 
         var sent = 0
