@@ -180,6 +180,7 @@ public final class KafkaQueueConsumer: Service, Sendable {
         guard let finishing = batch else { return true }
         batch = nil
         guard await finishing.processed.value else { return false }
+        producer.sendBuffered()
         await uncommitted.add(UncommittedBatches.Batch(messages: finishing.messages, mark: finishing.mark, start: finishing.start))
         return true
     }

@@ -66,6 +66,13 @@ final class KafkaBatchProducer: Service, Sendable {
         }
     }
 
+    /// Sends what is buffered now, without waiting for its acknowledgement: a consumer batch's output
+    /// leaves as the batch ends instead of waiting for the next flush.
+    func sendBuffered() {
+        let now = nowMilliseconds
+        if let batch = buffer.withLock({ $0.drain(nowMilliseconds: now) }) { startSend(batch) }
+    }
+
     /// Where a batch begins: sends started before it hold none of the messages enqueued after it.
     func mark() -> Int { sends.withLock { $0.next } }
 
@@ -73,8 +80,7 @@ final class KafkaBatchProducer: Service, Sendable {
     /// or after `mark` failed (some message enqueued since then is lost: the caller must not commit
     /// past it). Failures stay known until `forgetFailures(before:)`.
     func flush(since mark: Int = 0) async throws(KafkaError) {
-        let now = nowMilliseconds
-        if let batch = buffer.withLock({ $0.drain(nowMilliseconds: now) }) { startSend(batch) }
+        sendBuffered()
         let running = sends.withLock { Array($0.running.values) }
         for task in running { await task.value }
         let failure = sends.withLock { state in state.failures.filter { $0.key >= mark }.min { $0.key < $1.key }?.value }
