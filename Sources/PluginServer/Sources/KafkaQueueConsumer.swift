@@ -141,7 +141,8 @@ public final class KafkaQueueConsumer: Service, Sendable {
                 continue
             }
             messagesReceived.increment(by: messages.count)
-            let batch = BatchInProcess(messages: messages, mark: producer.mark(), start: .now) { [self] in await process($0) }
+            let polled = UncommittedBatches.Batch(messages: messages, mark: producer.mark(), start: .now)
+            let batch = BatchInProcess(batch: polled, processed: Task { [self] in await process(polled.messages) })
             // A batch given up at shutdown is not committed, nor is any after it, whose offsets would
             // pass over its messages.
             guard await finish(&previous) else {
@@ -157,21 +158,9 @@ public final class KafkaQueueConsumer: Service, Sendable {
 
     /// A polled batch, its messages handled by a task of their own.
     private struct BatchInProcess {
-        let messages: [KafkaMessage]
-        /// The producer's mark before the batch was started: its output was sent after it.
-        let mark: Int
-        let start: ContinuousClock.Instant
+        let batch: UncommittedBatches.Batch
         /// False when a message was given up at shutdown.
         let processed: Task<Bool, Never>
-
-        init(
-            messages: [KafkaMessage], mark: Int, start: ContinuousClock.Instant, process: @escaping @Sendable ([KafkaMessage]) async -> Bool
-        ) {
-            self.messages = messages
-            self.mark = mark
-            self.start = start
-            processed = Task { await process(messages) }
-        }
     }
 
     /// Waits for the batch in process, if any, and hands it to the committer (waiting for room in the
@@ -181,7 +170,7 @@ public final class KafkaQueueConsumer: Service, Sendable {
         batch = nil
         guard await finishing.processed.value else { return false }
         producer.sendBuffered()
-        await uncommitted.add(UncommittedBatches.Batch(messages: finishing.messages, mark: finishing.mark, start: finishing.start))
+        await uncommitted.add(finishing.batch)
         return true
     }
 
