@@ -48,6 +48,7 @@ let package = Package(
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -142,11 +143,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "PostHogEventsTests", dependencies: ["PostHogEvents"], swiftSettings: strict),
-        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient"], swiftSettings: strict),
+        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"], swiftSettings: strict),
         .testTarget(
             name: "PluginServerTests",
-            dependencies: ["PluginServer", "Kafka", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "PluginServer", "Kafka", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"], exclude: ["Fixtures"], swiftSettings: strict),

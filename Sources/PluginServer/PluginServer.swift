@@ -3,6 +3,7 @@ import Kafka
 import Logging
 import Metrics
 import NIOPosix
+import NIOSSL
 import PluginRuntime
 import PostHogEvents
 import Prometheus
@@ -24,10 +25,17 @@ public struct PluginServer: Sendable {
     }
 
     public static func redisConfiguration(_ settings: ServerSettings.Redis) -> RedisConfiguration {
-        RedisConfiguration(
+        var configuration = RedisConfiguration(
             host: settings.host, port: settings.port, username: settings.username, password: settings.password,
             database: settings.database, minimumConnections: settings.minimumConnections,
             maximumConnections: settings.maximumConnections)
+        if settings.usesTLS {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            if let file = settings.extraTrustRootsFile { tls.additionalTrustRoots = [.file(file)] }
+            if !settings.verifiesCertificate { tls.certificateVerification = .none }
+            configuration.tls = tls
+        }
+        return configuration
     }
 
     public func run() async throws {
@@ -38,6 +46,9 @@ public struct PluginServer: Sendable {
         let observability = Observability(settings: settings.observability, instanceId: instanceId, logger: logger)
         let metrics = observability.metrics
         let postgres = PostgresStore(settings: settings.postgres, logger: logger, metrics: metrics)
+        if settings.redis.usesTLS && !settings.redis.verifiesCertificate {
+            logger.warning("NODE_TLS_REJECT_UNAUTHORIZED is 0: Redis over TLS without certificate verification")
+        }
         // One extra connection for the blocking wait on the queue.
         var redisConfiguration = Self.redisConfiguration(settings.redis)
         redisConfiguration.maximumConnections += 1

@@ -1,4 +1,6 @@
-/// Where the Redis server is and how to use it: credentials, database, pool bounds and time limits.
+import NIOSSL
+
+/// Where the Redis server is and how to use it: credentials, database, TLS, pool bounds and time limits.
 public struct RedisConfiguration: Sendable {
     /// Host name or IP address of the server.
     public var host: String
@@ -10,6 +12,9 @@ public struct RedisConfiguration: Sendable {
     public var password: String?
     /// Database selected after connecting when it is not 0.
     public var database: Int
+    /// TLS for every connection (`rediss://`); nil for plain TCP. A host name is sent as SNI and, when
+    /// the configuration verifies certificates, must match the server's certificate.
+    public var tls: TLSConfiguration?
     /// Connections the pool keeps open once it has been used; 1 by default.
     public var minimumConnections: Int
     /// Connections the pool opens at most; callers beyond wait in FIFO order. 3 by default.
@@ -40,16 +45,19 @@ public struct RedisConfiguration: Sendable {
         self.commandTimeout = .seconds(30)
     }
 
-    /// Parses `redis://[[user]:password@]host[:port][/db]`. User and password may be percent-encoded;
-    /// an IPv6 host goes in brackets. Only plain TCP is supported: `rediss://` (TLS) is refused.
+    /// Parses `redis://[[user]:password@]host[:port][/db]`, or `rediss://…` for TLS with the
+    /// certificate verified against the system's trust roots (as Node's `tls` does by default). User and
+    /// password may be percent-encoded; an IPv6 host goes in brackets.
     public init(url: String) throws(RedisURLError) {
         self.init()
-        let scheme = "redis://"
-        guard url.hasPrefix(scheme) else {
-            if url.hasPrefix("rediss://") {
-                throw RedisURLError(url: url, reason: "rediss:// (TLS) is not supported yet; use redis://")
-            }
-            throw RedisURLError(url: url, reason: "the scheme must be redis://")
+        let scheme: String
+        if url.hasPrefix("redis://") {
+            scheme = "redis://"
+        } else if url.hasPrefix("rediss://") {
+            scheme = "rediss://"
+            tls = .makeClientConfiguration()
+        } else {
+            throw RedisURLError(url: url, reason: "the scheme must be redis:// or rediss://")
         }
         var rest = Substring(url.dropFirst(scheme.count))
 
@@ -139,7 +147,7 @@ public struct RedisURLError: Error, CustomStringConvertible, Sendable, Equatable
     /// The URL as given, with any password replaced by `***`.
     public let url: String
     public let reason: String
-    public static let expectedForm = "redis://[[user]:password@]host[:port][/db]"
+    public static let expectedForm = "redis[s]://[[user]:password@]host[:port][/db]"
 
     init(url: String, reason: String) {
         self.url = Self.masked(url)

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One TCP connection to Redis, authenticated and on the configured database. Commands sent
 /// concurrently are pipelined; once it has failed or closed it stays unusable.
@@ -108,6 +109,12 @@ public final class RedisConnection: Sendable {
         channel.writeAndFlush(request, promise: writePromise)
     }
 
+    /// The name sent as SNI and checked against the certificate: none for an IP address, which SNI
+    /// cannot carry.
+    static func serverHostname(_ host: String) -> String? {
+        (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil
+    }
+
     private static func commandName(_ arguments: [RedisArgument]) -> String? {
         guard case .string(let name)? = arguments.first?.storage else { return nil }
         return name.uppercased()
@@ -123,11 +130,21 @@ public final class RedisConnection: Sendable {
         let endpoint = configuration.endpoint
         var logger = logger
         logger[metadataKey: "redis_connection_id"] = "\(id)"
+        let tls: (context: NIOSSLContext, serverHostname: String?)?
+        do {
+            tls = try configuration.tls.map { (try NIOSSLContext(configuration: $0), Self.serverHostname(configuration.host)) }
+        } catch {
+            throw RedisError(.connectionFailed, endpoint: endpoint, detail: "the TLS configuration is unusable", underlying: error)
+        }
         let bootstrap = ClientBootstrap(group: eventLoopGroup)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverHostname))
+                    }
                     try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(endpoint: endpoint))
                 }
             }
@@ -162,11 +179,14 @@ public final class RedisConnection: Sendable {
         if configuration.database != 0 {
             handshake.append(["SELECT", RedisArgument(configuration.database)])
         }
+        // The TLS handshake completes with the first reply: a refused certificate shows here, at
+        // connect, rather than on the first command.
+        if handshake.isEmpty && tls != nil { handshake.append(["PING"]) }
         do {
             let replies = try await connection.pipeline(handshake, timeout: configuration.connectTimeout)
             for (index, reply) in replies.enumerated() {
                 if case .error(let message) = reply {
-                    let step = handshake[index][0] == "AUTH" ? "AUTH" : "SELECT"
+                    let step = Self.commandName(handshake[index]) ?? "handshake"
                     throw RedisError(
                         .connectionFailed, serverMessage: message, command: step, endpoint: endpoint,
                         detail: "\(step) was refused")
@@ -174,9 +194,12 @@ public final class RedisConnection: Sendable {
             }
         } catch let error as RedisError {
             await connection.close()
-            throw error.code == .connectionFailed
-                ? error
-                : RedisError(.connectionFailed, endpoint: endpoint, detail: "the handshake failed", underlying: error)
+            guard error.code != .connectionFailed else { throw error }
+            // A TLS failure (an untrusted certificate, a name it does not cover) is named as such.
+            if let tlsError = error.underlying as? NIOSSLError {
+                throw RedisError(.connectionFailed, endpoint: endpoint, detail: "the TLS handshake failed", underlying: tlsError)
+            }
+            throw RedisError(.connectionFailed, endpoint: endpoint, detail: "the handshake failed", underlying: error)
         }
         logger.debug("Redis connection opened", metadata: ["redis_endpoint": "\(endpoint)"])
         return connection

@@ -241,6 +241,35 @@ import Testing
         await redis.close()
     }
 
+    @Test("Redis over TLS (rediss://): the certificate checked against NODE_EXTRA_CA_CERTS, events consumed")
+    func redisOverTLS() async throws {
+        let redisServer = try PrivateRedis(tls: true)
+        defer { redisServer.destroy() }
+        let database = try await TestDatabase.create()
+        defer { database.drop() }
+        let queue = TestEnvironment.uniqueName("q")
+        // The test pushes over the plain port; the server only knows the TLS one.
+        let redis = try TestEnvironment.redisClient(url: redisServer.url)
+        let tlsURL = try #require(redisServer.tlsURL)
+
+        // Without the test authority the server cannot trust the certificate, and says so.
+        let untrusting = ServerProcess(environment: ServerProcess.environment(database: database, redisURL: tlsURL, queue: queue))
+        try untrusting.start()
+        #expect(await eventually { untrusting.log.uppercased().contains("CERTIFICATE_VERIFY_FAILED") }, "\(untrusting.log)")
+        _ = await untrusting.terminate()
+
+        var environment = ServerProcess.environment(database: database, redisURL: tlsURL, queue: queue)
+        environment["NODE_EXTRA_CA_CERTS"] = PrivateRedis.testAuthority
+        let server = ServerProcess(environment: environment)
+        try server.start()
+        try await Self.push((0..<50).map { Self.event($0) }, to: queue, redis: redis)
+        #expect(await eventually { (try? Self.storedMarkers(database).rows) == 50 }, "\(server.log)")
+        #expect(try Self.storedMarkers(database).distinct == 50)
+        #expect(try await redis.send("LLEN", [RedisArgument(queue)]).int == 0)
+        #expect(await server.terminate() == 0, "\(server.log)")
+        await redis.close()
+    }
+
     @Test("SIGTERM finishes what is in flight, leaves nothing claimed, and exits 0")
     func gracefulShutdown() async throws {
         let database = try await TestDatabase.create()

@@ -1,3 +1,5 @@
+import Foundation
+import NIOSSL
 import Testing
 
 @testable import PluginServer
@@ -75,6 +77,31 @@ import Testing
             fromFields.postgres
                 == .init(host: "h", port: 5433, username: "u", password: "pw", database: "ph", requireTLS: true, maximumConnections: 10))
         #expect(fromFields.redis.host == "r" && fromFields.redis.port == 7000 && fromFields.redis.password == "rp")
+    }
+
+    @Test("rediss:// is Redis over TLS, verified unless NODE_TLS_REJECT_UNAUTHORIZED=0, NODE_EXTRA_CA_CERTS trusted too")
+    func redisTLS() throws {
+        let plain = try ServerSettings(environment: ["REDIS_URL": "redis://cache"])
+        #expect(!plain.redis.usesTLS && plain.redis.verifiesCertificate && plain.redis.extraTrustRootsFile == nil)
+        #expect(PluginServer.redisConfiguration(plain.redis).tls == nil)
+
+        let authority = FileManager.default.temporaryDirectory.appendingPathComponent("ca-\(UInt32.random(in: 0...UInt32.max)).pem")
+        try Data("-----BEGIN CERTIFICATE-----\n".utf8).write(to: authority)
+        defer { try? FileManager.default.removeItem(at: authority) }
+        let secure = try ServerSettings(environment: ["REDIS_URL": "rediss://:pw@cache:6380/1", "NODE_EXTRA_CA_CERTS": authority.path])
+        #expect(secure.redis.usesTLS && secure.redis.host == "cache" && secure.redis.port == 6380 && secure.redis.database == 1)
+        let tls = try #require(PluginServer.redisConfiguration(secure.redis).tls)
+        #expect(tls.certificateVerification == .fullVerification)
+        #expect(tls.additionalTrustRoots.count == 1)
+
+        let unverified = try ServerSettings(environment: ["REDIS_URL": "rediss://cache", "NODE_TLS_REJECT_UNAUTHORIZED": "0"])
+        #expect(PluginServer.redisConfiguration(unverified.redis).tls?.certificateVerification == CertificateVerification.none)
+
+        #expect {
+            try ServerSettings(environment: ["REDIS_URL": "rediss://cache", "NODE_EXTRA_CA_CERTS": "/nonexistent/ca.pem"])
+        } throws: { error in
+            (error as? ConfigError)?.problems.map(\.variable) == ["NODE_EXTRA_CA_CERTS"]
+        }
     }
 
     @Test("invalid values stop start-up with every bad variable named and the form expected")

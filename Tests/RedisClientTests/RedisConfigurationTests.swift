@@ -1,3 +1,4 @@
+import NIOSSL
 import Testing
 
 @testable import RedisClient
@@ -37,7 +38,6 @@ struct RedisConfigurationTests {
     @Test(
         "bad URLs are refused with the reason and the expected form",
         arguments: [
-            ("rediss://h:6379", "TLS"),
             ("http://h", "scheme"),
             ("127.0.0.1:6379", "scheme"),
             ("redis://", "host"),
@@ -50,6 +50,15 @@ struct RedisConfigurationTests {
         let error = #expect(throws: RedisURLError.self) { try RedisConfiguration(url: url) }
         #expect(error?.description.contains(reasonMentions) == true, "\(error?.description ?? "")")
         #expect(error?.description.contains(RedisURLError.expectedForm) == true)
+    }
+
+    @Test("a rediss:// URL turns TLS on with the certificate verified; redis:// leaves it off")
+    func urls() throws {
+        let secure = try RedisConfiguration(url: "rediss://:pw@cache.example:6380/2")
+        #expect(secure.tls?.certificateVerification == .fullVerification)
+        #expect(secure.host == "cache.example" && secure.port == 6380 && secure.database == 2 && secure.password == "pw")
+        #expect(try RedisConfiguration(url: "rediss://cache.example").port == 6379)
+        #expect(try RedisConfiguration(url: "redis://cache.example").tls == nil)
     }
 
     @Test("the password is masked in URL errors")

@@ -33,11 +33,14 @@ struct RedisURL: Equatable {
     var username: String?
     var password: String?
     var database: Int
+    /// `rediss://`: TLS, as ioredis reads the scheme.
+    var usesTLS: Bool
 
     init?(_ text: String) {
-        guard let components = URLComponents(string: text), components.scheme == "redis", let host = components.host,
-            !host.isEmpty
+        guard let components = URLComponents(string: text), components.scheme == "redis" || components.scheme == "rediss",
+            let host = components.host, !host.isEmpty
         else { return nil }
+        self.usesTLS = components.scheme == "rediss"
         if let port = components.port, !(1...65535).contains(port) { return nil }
         let path = components.path.drop { $0 == "/" }
         guard path.isEmpty || Int(path) != nil else { return nil }

@@ -23,6 +23,13 @@ public struct ServerSettings: Sendable {
         public var database: Int
         public var minimumConnections: Int
         public var maximumConnections: Int
+        /// TLS (`rediss://`), its certificate checked against the system's trust roots and
+        /// `extraTrustRootsFile`, unless `verifiesCertificate` is off.
+        public var usesTLS = false
+        /// `NODE_EXTRA_CA_CERTS`: a PEM file of more certificate authorities to trust.
+        public var extraTrustRootsFile: String?
+        /// False with `NODE_TLS_REJECT_UNAUTHORIZED=0`, Node's switch that the original's Redis client obeyed.
+        public var verifiesCertificate = true
     }
 
     public struct Queues: Sendable, Equatable {
@@ -156,9 +163,10 @@ public struct ServerSettings: Sendable {
         } else if let parsed = RedisURL(reader.string("REDIS_URL")) {
             redis = Redis(
                 host: parsed.host, port: parsed.port, username: parsed.username, password: parsed.password,
-                database: parsed.database, minimumConnections: redisMinimum, maximumConnections: redisMaximum)
+                database: parsed.database, minimumConnections: redisMinimum, maximumConnections: redisMaximum,
+                usesTLS: parsed.usesTLS)
         } else {
-            reader.report("REDIS_URL", expected: "redis://[[user]:password@]host[:port][/database]")
+            reader.report("REDIS_URL", expected: "redis[s]://[[user]:password@]host[:port][/database]")
             redis = Redis(
                 host: "127.0.0.1", port: 6379, username: nil, password: nil, database: 0, minimumConnections: redisMinimum,
                 maximumConnections: redisMaximum)
@@ -166,6 +174,11 @@ public struct ServerSettings: Sendable {
         if redisMinimum > redisMaximum {
             reader.report("REDIS_POOL_MIN_SIZE", expected: "at most REDIS_POOL_MAX_SIZE (\(redisMaximum))")
         }
+        redis.extraTrustRootsFile = reader.optionalString("NODE_EXTRA_CA_CERTS")
+        if let file = redis.extraTrustRootsFile, !FileManager.default.isReadableFile(atPath: file) {
+            reader.report("NODE_EXTRA_CA_CERTS", expected: "a readable PEM file of certificate authorities")
+        }
+        redis.verifiesCertificate = reader.string("NODE_TLS_REJECT_UNAUTHORIZED") != "0"
 
         queues = Queues(
             pluginsQueue: reader.string("PLUGINS_CELERY_QUEUE"), defaultQueue: reader.string("CELERY_DEFAULT_QUEUE"),

@@ -26,7 +26,7 @@ package enum SettingsCatalog {
         .init(name: "POSTGRES_MAX_CONNECTIONS", kind: .number, defaultValue: "10", meaning: "size of the Postgres connection pool"),
         .init(
             name: "REDIS_URL", kind: .string, defaultValue: "redis://127.0.0.1",
-            meaning: "Redis URL (must be the one PostHog's Django app uses)"),
+            meaning: "Redis URL (must be the one PostHog's Django app uses); rediss:// for TLS"),
         .init(
             name: "POSTHOG_REDIS_HOST", kind: .string, defaultValue: "",
             meaning: "if non-empty, connect to this Redis host instead of REDIS_URL"),
@@ -163,6 +163,12 @@ package enum SettingsCatalog {
         .init(
             name: "DYNO", kind: .string, defaultValue: nil, meaning: "when set (Heroku), Postgres over TLS without certificate verification"
         ),
+        .init(
+            name: "NODE_EXTRA_CA_CERTS", kind: .string, defaultValue: nil,
+            meaning: "PEM file of more certificate authorities trusted for Redis over TLS (rediss://), as Node's"),
+        .init(
+            name: "NODE_TLS_REJECT_UNAUTHORIZED", kind: .string, defaultValue: nil,
+            meaning: "0: Redis over TLS without certificate verification, as Node's (not advised)"),
     ]
 
     package static func description(of name: String) -> SettingDescription? { all.first { $0.name == name } }

@@ -49,14 +49,23 @@ final class PrivateRedis: @unchecked Sendable {
     // @unchecked: `process` and `port` are replaced only by init/start/stop, called from the test's task.
     let directory: String
     private(set) var port: Int
+    /// A second port speaking TLS only (certificate for localhost from the test authority), when asked for.
+    private(set) var tlsPort: Int?
     private var process: Process?
     var url: String { "redis://127.0.0.1:\(port)" }
+    var tlsURL: String? { tlsPort.map { "rediss://localhost:\($0)" } }
+
+    /// The test certificate authority's PEM file, which issued the TLS port's certificate.
+    static let testAuthority = tlsFixtures.appendingPathComponent("ca.pem").path
+    private static let tlsFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("RedisClientTests/Fixtures/tls")
 
     /// Below Linux's ephemeral range (32768–60999), where an outgoing connection may hold the port.
     private static func randomPort() -> Int { Int.random(in: 20000...32000) }
 
-    init() throws {
+    init(tls: Bool = false) throws {
         port = Self.randomPort()
+        if tls { tlsPort = Self.randomPort() }
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("redis")).path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // A port taken by something else makes redis-server exit: another one then.
@@ -64,6 +73,7 @@ final class PrivateRedis: @unchecked Sendable {
             if try start() { return }
             guard attempt < 5 else { break }
             port = Self.randomPort()
+            if tls { tlsPort = Self.randomPort() }
         }
         throw HarnessError(message: "redis-server did not start in \(directory)")
     }
@@ -76,6 +86,13 @@ final class PrivateRedis: @unchecked Sendable {
         process.arguments = [
             "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory, "--appendonly", "yes", "--appendfsync", "always", "--save", "",
         ]
+        if let tlsPort {
+            process.arguments! += [
+                "--tls-port", "\(tlsPort)", "--tls-auth-clients", "no",
+                "--tls-cert-file", Self.tlsFixtures.appendingPathComponent("server.pem").path,
+                "--tls-key-file", Self.tlsFixtures.appendingPathComponent("server-key.pem").path,
+            ]
+        }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -13,23 +13,30 @@ final class RedisServer: @unchecked Sendable {
     let port: Int
     let directory: URL
     let extraArguments: [String]
+    /// Whether the port speaks TLS only, with the certificate in `Fixtures/tls` (issued to localhost
+    /// and 127.0.0.1 by the test authority `ca.pem`).
+    let tls: Bool
     private var process: Process?
 
     static let executable = "/usr/bin/redis-server"
+    static let tlsFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/tls")
+    static var testAuthority: String { tlsFixtures.appendingPathComponent("ca.pem").path }
 
     /// Starts a server, retrying on another port when the chosen one turns out to be taken.
-    static func start(extraArguments: [String] = []) async throws -> RedisServer {
+    static func start(extraArguments: [String] = [], tls: Bool = false) async throws -> RedisServer {
         for _ in 0..<20 {
-            let server = try RedisServer(port: Int.random(in: 20_000..<60_000), extraArguments: extraArguments)
+            let server = try RedisServer(port: Int.random(in: 20_000..<60_000), extraArguments: extraArguments, tls: tls)
             if try await server.start() { return server }
             server.removeDirectory()
         }
         throw ServerError(message: "could not start redis-server on any port")
     }
 
-    private init(port: Int, extraArguments: [String]) throws {
+    private init(port: Int, extraArguments: [String], tls: Bool) throws {
         self.port = port
         self.extraArguments = extraArguments
+        self.tls = tls
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("redis-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
@@ -42,9 +49,16 @@ final class RedisServer: @unchecked Sendable {
         try? FileManager.default.removeItem(at: logFile)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable)
+        let ports =
+            tls
+            ? [
+                "--port", "0", "--tls-port", "\(port)", "--tls-auth-clients", "no",
+                "--tls-cert-file", Self.tlsFixtures.appendingPathComponent("server.pem").path,
+                "--tls-key-file", Self.tlsFixtures.appendingPathComponent("server-key.pem").path,
+            ] : ["--port", "\(port)"]
         process.arguments =
-            [
-                "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            ports + [
+                "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                 "--dir", directory.path, "--logfile", logFile.path, "--daemonize", "no",
             ] + extraArguments
         try process.run()
