@@ -241,6 +241,21 @@ struct StartupGate: Service {
     let geoip: GeoIPLocator
 
     func run() async throws {
+        // A stop during start-up (Postgres still unreachable, plugins loading) ends it at once: nothing
+        // was taken from the queue yet. The waits below would otherwise hold the stop for up to an hour.
+        do {
+            try await cancelWhenGracefulShutdown { try await prepare() }
+        } catch  where Task.isShuttingDownGracefully {
+            logger.info("Stopped during start-up, before consuming", metadata: ["step_error": "\(error)"])
+            await runtime.teardownAll()
+            return
+        }
+        try await then.run()
+        await runtime.flushPluginMetrics()
+        await runtime.teardownAll()
+    }
+
+    private func prepare() async throws {
         try await postgres.waitUntilReachable(timeout: .seconds(3600))
         try await SchemaMigrator(store: postgres).prepareServerTables()
         try await jobQueue.prepare()
@@ -248,11 +263,9 @@ struct StartupGate: Service {
         status.pluginsLoaded(false)
         let descriptors = try await loader.loadDescriptors()
         await runtime.load(descriptors)
+        try Task.checkCancellation()
         status.pluginsLoaded(true)
         logger.info("Plugins loaded", metadata: ["plugin_configs": "\(descriptors.count)"])
-        try await then.run()
-        await runtime.flushPluginMetrics()
-        await runtime.teardownAll()
     }
 }
 

@@ -270,6 +270,22 @@ import Testing
         await redis.close()
     }
 
+    @Test("SIGTERM while Postgres is still unreachable at start-up stops the server at once, exit 0")
+    func stopDuringStartup() async throws {
+        let database = try await TestDatabase.create()
+        defer { database.drop() }
+        var environment = ServerProcess.environment(database: database, queue: TestEnvironment.uniqueName("q"))
+        // A port nothing listens on: the start-up waits for Postgres (up to an hour).
+        environment["DATABASE_URL"] = "postgres://postgres@127.0.0.1:9/posthog"
+        environment["LOG_LEVEL"] = "info"
+        let server = ServerProcess(environment: environment)
+        try server.start()
+        #expect(await eventually { server.log.contains("Connection creation failed") }, "\(server.log)")
+        let status = await server.terminate()
+        #expect(status == 0, "exit status \(status.map(String.init) ?? "none: still running after 30 s"); log:\n\(server.log)")
+        #expect(server.log.contains("Stopped during start-up"), "\(server.log)")
+    }
+
     @Test("SIGTERM finishes what is in flight, leaves nothing claimed, and exits 0")
     func gracefulShutdown() async throws {
         let database = try await TestDatabase.create()
