@@ -113,7 +113,7 @@ public struct PluginServer: Sendable {
 
         let intake = StartupGate(
             postgres: postgres, jobQueue: jobQueue, loader: loader, runtime: runtime, status: status, logger: logger, then: consumer,
-            geoip: geoip)
+            geoip: geoip, clickHouse: kafka?.clickHouse)
         let lockTTL = Duration.seconds(settings.jobs.scheduleLockTTLSeconds)
         let readiness = Readiness(status: status, postgres: postgres, redis: redis)
         let group = ServiceGroup(
@@ -162,7 +162,6 @@ public struct PluginServer: Sendable {
                 "redis": "\(settings.redis.host):\(settings.redis.port)", "queue": "\(settings.queues.pluginsQueue)",
                 "workers": "\(settings.plugins.workerConcurrency)", "tasks_per_worker": "\(settings.plugins.tasksPerWorker)",
             ].merging(observability.startupMetadata) { $1 })
-        await kafka?.clickHouse?.checkReachable(logger: logger)
         var failure: (any Error)?
         do {
             try await group.run()
@@ -239,6 +238,9 @@ struct StartupGate: Service {
     let then: any Service
     /// Plugins load once the GeoIP database is prepared, as the original's workers started after it.
     let geoip: GeoIPLocator
+    /// ClickHouse mode: checked once (a warning when it does not answer), inside the service group so
+    /// that a signal during the check is not lost.
+    let clickHouse: ClickHouseClient?
 
     func run() async throws {
         // A stop during start-up (Postgres still unreachable, plugins loading) ends it at once: nothing
@@ -256,6 +258,7 @@ struct StartupGate: Service {
     }
 
     private func prepare() async throws {
+        await clickHouse?.checkReachable(logger: logger)
         try await postgres.waitUntilReachable(timeout: .seconds(3600))
         try await SchemaMigrator(store: postgres).prepareServerTables()
         try await jobQueue.prepare()

@@ -270,17 +270,28 @@ import Testing
         await redis.close()
     }
 
-    @Test("SIGTERM while Postgres is still unreachable at start-up stops the server at once, exit 0")
-    func stopDuringStartup() async throws {
+    @Test(
+        "SIGTERM during start-up stops the server at once, exit 0",
+        arguments: [
+            // Postgres unreachable: the start-up waits for it (up to an hour).
+            ([:], "Connection creation failed"),
+            // ClickHouse mode, the signal during the ClickHouse check (a port that never answers: the
+            // check's 5 s), before the broker or Postgres are reached.
+            (["KAFKA_ENABLED": "true", "KAFKA_HOSTS": "127.0.0.1:9", "CLICKHOUSE_HOST": "silent"], "Plugin server starting"),
+        ] as [([String: String], String)])
+    func stopDuringStartup(extra: [String: String], marker: String) async throws {
+        let silent = try SilentListener()
         let database = try await TestDatabase.create()
         defer { database.drop() }
         var environment = ServerProcess.environment(database: database, queue: TestEnvironment.uniqueName("q"))
-        // A port nothing listens on: the start-up waits for Postgres (up to an hour).
+        // A port nothing listens on.
         environment["DATABASE_URL"] = "postgres://postgres@127.0.0.1:9/posthog"
         environment["LOG_LEVEL"] = "info"
+        environment.merge(extra) { $1 }
+        if environment["CLICKHOUSE_HOST"] == "silent" { environment["CLICKHOUSE_HOST"] = "127.0.0.1:\(silent.port)" }
         let server = ServerProcess(environment: environment)
         try server.start()
-        #expect(await eventually { server.log.contains("Connection creation failed") }, "\(server.log)")
+        #expect(await eventually { server.log.contains(marker) }, "\(server.log)")
         let status = await server.terminate()
         #expect(status == 0, "exit status \(status.map(String.init) ?? "none: still running after 30 s"); log:\n\(server.log)")
         #expect(server.log.contains("Stopped during start-up"), "\(server.log)")
