@@ -270,6 +270,49 @@ import Testing
         await redis.close()
     }
 
+    @Test("Postgres over TLS: sslmode=verify-full checks the certificate (NODE_EXTRA_CA_CERTS trusted), require does not")
+    func postgresOverTLS() async throws {
+        let postgres = try PrivatePostgres(tls: true)
+        defer { postgres.destroy() }
+        let database = try await TestDatabase.create(adminURL: postgres.adminURL)
+        let redis = try TestEnvironment.redisClient()
+        let url = database.url.replacingOccurrences(of: "@127.0.0.1:", with: "@localhost:")
+
+        func run(sslMode: String, trusting: Bool, events: Range<Int>) async throws -> ServerProcess {
+            let queue = TestEnvironment.uniqueName("q")
+            var environment = ServerProcess.environment(database: database, queue: queue)
+            environment["DATABASE_URL"] = url + "?sslmode=" + sslMode
+            if trusting { environment["NODE_EXTRA_CA_CERTS"] = PrivateRedis.testAuthority }
+            // The pool's connection failures, with their reason, are logged at info.
+            environment["LOG_LEVEL"] = "info"
+            let server = ServerProcess(environment: environment)
+            try server.start()
+            try await Self.push(events.map { Self.event($0) }, to: queue, redis: redis)
+            return server
+        }
+
+        // The test authority is not trusted: nothing is stored, and the log says why.
+        let untrusting = try await run(sslMode: "verify-full", trusting: false, events: 0..<10)
+        #expect(await eventually { untrusting.log.uppercased().contains("CERTIFICATE_VERIFY_FAILED") }, "\(untrusting.log)")
+        #expect(await untrusting.terminate() == 0, "\(untrusting.log)")
+        #expect(try Self.storedMarkers(database).rows == 0)
+
+        let verified = try await run(sslMode: "verify-full", trusting: true, events: 10..<30)
+        #expect(await eventually { (try? Self.storedMarkers(database).rows) == 20 }, "\(verified.log)")
+        #expect(await verified.terminate() == 0, "\(verified.log)")
+
+        // `require`: encrypted, the certificate not checked (libpq's meaning).
+        let unverified = try await run(sslMode: "require", trusting: false, events: 30..<40)
+        #expect(await eventually { (try? Self.storedMarkers(database).rows) == 30 }, "\(unverified.log)")
+        // The server's connections are encrypted (the test's own are not).
+        let encrypted = try database.rows(
+            "SELECT count(*) AS n FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE ssl AND datname = current_database()"
+        ).first?["n"]?.intValue
+        #expect((encrypted ?? 0) >= 1)
+        #expect(await unverified.terminate() == 0, "\(unverified.log)")
+        await redis.close()
+    }
+
     @Test(
         "SIGTERM during start-up stops the server at once, exit 0",
         arguments: [

@@ -104,6 +104,35 @@ import Testing
         }
     }
 
+    @Test(
+        "sslmode: require encrypts without checking the certificate, verify-ca checks its authority, verify-full its host name too",
+        arguments: [
+            ("", false, ServerSettings.CertificateCheck.none), ("?sslmode=disable", false, .none), ("?sslmode=require", true, .none),
+            ("?sslmode=verify-ca", true, .authority), ("?sslmode=verify-full", true, .authorityAndHostname),
+        ])
+    func postgresTLS(query: String, encrypted: Bool, check: ServerSettings.CertificateCheck) throws {
+        let settings = try ServerSettings(environment: ["DATABASE_URL": "postgres://u@db.example/app" + query])
+        #expect(settings.postgres.requireTLS == encrypted && settings.postgres.certificateCheck == check)
+    }
+
+    @Test("sslrootcert and NODE_EXTRA_CA_CERTS are trusted for Postgres; an unreadable sslrootcert stops start-up")
+    func postgresTrustRoots() throws {
+        let authority = FileManager.default.temporaryDirectory.appendingPathComponent("root-\(UInt32.random(in: 0...UInt32.max)).pem")
+        try Data("-----BEGIN CERTIFICATE-----\n".utf8).write(to: authority)
+        defer { try? FileManager.default.removeItem(at: authority) }
+        let settings = try ServerSettings(environment: [
+            "DATABASE_URL": "postgres://u@db.example/app?sslmode=verify-full&sslrootcert=\(authority.path)",
+            "NODE_EXTRA_CA_CERTS": authority.path,
+        ])
+        #expect(settings.postgres.trustRootFiles == [authority.path, authority.path])
+        #expect {
+            try ServerSettings(environment: ["DATABASE_URL": "postgres://u@db.example/app?sslmode=verify-full&sslrootcert=/nonexistent.pem"]
+            )
+        } throws: { error in
+            (error as? ConfigError)?.problems.map(\.variable) == ["DATABASE_URL"]
+        }
+    }
+
     @Test("invalid values stop start-up with every bad variable named and the form expected")
     func invalid() {
         #expect {

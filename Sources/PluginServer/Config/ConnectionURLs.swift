@@ -1,6 +1,6 @@
 import Foundation
 
-/// `postgres://[user[:password]@]host[:port]/database[?sslmode=require]`.
+/// `postgres://[user[:password]@]host[:port]/database[?sslmode=…&sslrootcert=…]`.
 struct PostgresURL: Equatable {
     var host: String
     var port: Int
@@ -8,6 +8,11 @@ struct PostgresURL: Equatable {
     var password: String?
     var database: String
     var requireTLS: Bool
+    /// What of the server's certificate is checked, after libpq's `sslmode`: nothing for `require`,
+    /// its authority for `verify-ca`, and its host name too for `verify-full`.
+    var certificateCheck: ServerSettings.CertificateCheck
+    /// libpq's `sslrootcert`: a PEM file of authorities to trust.
+    var rootCertificateFile: String?
 
     init?(_ text: String) {
         guard let components = URLComponents(string: text), let scheme = components.scheme,
@@ -23,6 +28,8 @@ struct PostgresURL: Equatable {
         self.database = database.removingPercentEncoding ?? database
         let sslMode = components.queryItems?.first { $0.name == "sslmode" }?.value
         self.requireTLS = sslMode == "require" || sslMode == "verify-full" || sslMode == "verify-ca"
+        self.certificateCheck = sslMode == "verify-full" ? .authorityAndHostname : sslMode == "verify-ca" ? .authority : .none
+        self.rootCertificateFile = components.queryItems?.first { $0.name == "sslrootcert" }?.value.flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 

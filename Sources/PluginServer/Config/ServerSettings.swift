@@ -13,6 +13,19 @@ public struct ServerSettings: Sendable {
         /// Heroku (`DYNO`): TLS without certificate verification, as the original did.
         public var requireTLS: Bool
         public var maximumConnections: Int
+        /// With TLS: what of the server's certificate is checked (`sslmode=verify-ca`/`verify-full`).
+        public var certificateCheck = CertificateCheck.none
+        /// Authorities trusted beside the system's: `sslrootcert` of the URL, `NODE_EXTRA_CA_CERTS`.
+        public var trustRootFiles: [String] = []
+    }
+
+    /// How much of a server's TLS certificate is verified.
+    public enum CertificateCheck: Sendable, Equatable {
+        case none
+        /// Signed by a trusted authority.
+        case authority
+        /// Signed by a trusted authority and naming the host connected to.
+        case authorityAndHostname
     }
 
     public struct Redis: Sendable, Equatable {
@@ -143,7 +156,8 @@ public struct ServerSettings: Sendable {
             if let parsed = PostgresURL(url) {
                 postgres = Postgres(
                     host: parsed.host, port: parsed.port, username: parsed.username, password: parsed.password,
-                    database: parsed.database, requireTLS: dyno || parsed.requireTLS, maximumConnections: maximumPostgresConnections)
+                    database: parsed.database, requireTLS: dyno || parsed.requireTLS, maximumConnections: maximumPostgresConnections,
+                    certificateCheck: parsed.certificateCheck, trustRootFiles: parsed.rootCertificateFile.map { [$0] } ?? [])
             } else {
                 reader.report("DATABASE_URL", expected: "postgres://[user[:password]@]host[:port]/database")
                 postgres = Postgres(
@@ -178,6 +192,11 @@ public struct ServerSettings: Sendable {
         if let file = redis.extraTrustRootsFile, !FileManager.default.isReadableFile(atPath: file) {
             reader.report("NODE_EXTRA_CA_CERTS", expected: "a readable PEM file of certificate authorities")
         }
+        for file in postgres.trustRootFiles where !FileManager.default.isReadableFile(atPath: file) {
+            reader.report("DATABASE_URL", expected: "an sslrootcert that is a readable PEM file of certificate authorities")
+        }
+        // Node's variable applied to every TLS connection of the original, Postgres's included.
+        postgres.trustRootFiles += redis.extraTrustRootsFile.map { [$0] } ?? []
         redis.verifiesCertificate = reader.string("NODE_TLS_REJECT_UNAUTHORIZED") != "0"
 
         queues = Queues(

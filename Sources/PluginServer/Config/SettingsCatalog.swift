@@ -14,7 +14,7 @@ package enum SettingsCatalog {
         // Databases and queues
         .init(
             name: "DATABASE_URL", kind: .string, defaultValue: "postgres://localhost:5432/posthog",
-            meaning: "Postgres URL of PostHog's database"),
+            meaning: "Postgres URL of PostHog's database; ?sslmode=require, verify-ca or verify-full (&sslrootcert=FILE) for TLS"),
         .init(
             name: "POSTHOG_DB_NAME", kind: .string, defaultValue: nil,
             meaning: "if set, connect with the POSTHOG_DB_* / POSTHOG_POSTGRES_* fields instead of DATABASE_URL"),
@@ -165,7 +165,7 @@ package enum SettingsCatalog {
         ),
         .init(
             name: "NODE_EXTRA_CA_CERTS", kind: .string, defaultValue: nil,
-            meaning: "PEM file of more certificate authorities trusted for Redis over TLS (rediss://), as Node's"),
+            meaning: "PEM file of more certificate authorities trusted for Redis and Postgres over TLS, as Node's"),
         .init(
             name: "NODE_TLS_REJECT_UNAUTHORIZED", kind: .string, defaultValue: nil,
             meaning: "0: Redis over TLS without certificate verification, as Node's (not advised)"),

@@ -19,7 +19,12 @@ public struct PostgresStore: Sendable {
         var tls = PostgresClient.Configuration.TLS.disable
         if settings.requireTLS {
             var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
-            tlsConfiguration.certificateVerification = .none
+            switch settings.certificateCheck {
+            case .none: tlsConfiguration.certificateVerification = .none
+            case .authority: tlsConfiguration.certificateVerification = .noHostnameVerification
+            case .authorityAndHostname: tlsConfiguration.certificateVerification = .fullVerification
+            }
+            tlsConfiguration.additionalTrustRoots = settings.trustRootFiles.map { .file($0) }
             tls = .require(tlsConfiguration)
         }
         var configuration = PostgresClient.Configuration(

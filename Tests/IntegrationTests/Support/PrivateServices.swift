@@ -7,14 +7,26 @@ final class PrivatePostgres: @unchecked Sendable {
     let port: Int
     var adminURL: String { "postgres://postgres@127.0.0.1:\(port)/postgres" }
     private let runAsPostgres = getuid() == 0
+    /// Whether connections may use TLS, with the test authority's certificate for localhost.
+    private let tls: Bool
 
-    init() throws {
+    init(tls: Bool = false) throws {
+        self.tls = tls
         // Below Linux's ephemeral range, and apart from PrivateRedis's ports.
         port = Int.random(in: 10000...19999)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("pg")).path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         if runAsPostgres { try runCommand("chown", ["postgres:postgres", directory]) }
         try pg("initdb", ["-D", directory, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
+        if tls {
+            // Postgres refuses a key others may read, and reads it as its own user.
+            for name in ["server.pem", "server-key.pem"] {
+                let copy = directory + "/" + name
+                try FileManager.default.copyItem(atPath: PrivateRedis.tlsFixtures.appendingPathComponent(name).path, toPath: copy)
+                try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: copy)
+                if runAsPostgres { try runCommand("chown", ["postgres:postgres", copy]) }
+            }
+        }
         try start()
     }
 
@@ -32,7 +44,8 @@ final class PrivatePostgres: @unchecked Sendable {
             "pg_ctl",
             [
                 "-D", directory, "-l", directory + "/server.log", "-w", "-o",
-                "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c timezone=UTC", "start",
+                "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c timezone=UTC"
+                    + (tls ? " -c ssl=on -c ssl_cert_file=server.pem -c ssl_key_file=server-key.pem" : ""), "start",
             ])
     }
 
@@ -57,7 +70,7 @@ final class PrivateRedis: @unchecked Sendable {
 
     /// The test certificate authority's PEM file, which issued the TLS port's certificate.
     static let testAuthority = tlsFixtures.appendingPathComponent("ca.pem").path
-    private static let tlsFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    static let tlsFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("RedisClientTests/Fixtures/tls")
 
     /// Below Linux's ephemeral range (32768–60999), where an outgoing connection may hold the port.
