@@ -24,14 +24,15 @@ public struct PluginServer: Sendable {
         self.logger = logger
     }
 
-    public static func redisConfiguration(_ settings: ServerSettings.Redis) -> RedisConfiguration {
+    public static func redisConfiguration(_ server: ServerSettings) -> RedisConfiguration {
+        let settings = server.redis
         var configuration = RedisConfiguration(
             host: settings.host, port: settings.port, username: settings.username, password: settings.password,
             database: settings.database, minimumConnections: settings.minimumConnections,
             maximumConnections: settings.maximumConnections)
         if settings.usesTLS {
             var tls = TLSConfiguration.makeClientConfiguration()
-            if let file = settings.extraTrustRootsFile { tls.additionalTrustRoots = [.file(file)] }
+            if let file = server.extraTrustRootsFile { tls.additionalTrustRoots = [.file(file)] }
             if !settings.verifiesCertificate { tls.certificateVerification = .none }
             configuration.tls = tls
         }
@@ -46,11 +47,14 @@ public struct PluginServer: Sendable {
         let observability = Observability(settings: settings.observability, instanceId: instanceId, logger: logger)
         let metrics = observability.metrics
         let postgres = PostgresStore(settings: settings.postgres, logger: logger, metrics: metrics)
+        if let file = settings.ignoredExtraTrustRootsFile {
+            logger.warning("Ignoring extra certs from NODE_EXTRA_CA_CERTS, load failed", metadata: ["file": "\(file)"])
+        }
         if settings.redis.usesTLS && !settings.redis.verifiesCertificate {
             logger.warning("NODE_TLS_REJECT_UNAUTHORIZED is 0: Redis over TLS without certificate verification")
         }
         // One extra connection for the blocking wait on the queue.
-        var redisConfiguration = Self.redisConfiguration(settings.redis)
+        var redisConfiguration = Self.redisConfiguration(settings)
         redisConfiguration.maximumConnections += 1
         let redis = RedisClient(configuration: redisConfiguration, logger: logger)
         let status = ServerStatus()
@@ -68,7 +72,8 @@ public struct PluginServer: Sendable {
         let geoip = GeoIPLocator(enabled: !settings.observability.disableMMDB)
         let host = ServerPluginHost(
             store: postgres, redis: redis, publisher: webhooks, pluginsQueue: settings.queues.pluginsQueue, jobs: jobQueue,
-            fetchTimeout: settings.plugins.fetchTimeoutSeconds, echoConsole: settings.observability.developmentMode, metrics: metrics,
+            fetchTimeout: settings.plugins.fetchTimeoutSeconds, extraTrustRootsFile: settings.extraTrustRootsFile,
+            echoConsole: settings.observability.developmentMode, metrics: metrics,
             errors: observability.errors, logger: logger, geoip: geoip,
             kafka: kafka.map { KafkaPluginOutput(producer: $0.producer, consumptionTopic: settings.kafka.consumptionTopic) },
             siteURL: settings.plugins.siteURL)

@@ -281,6 +281,19 @@ import Testing
         #expect(server.received.map(\.path) == ["/redirect", "/landed", "/redirect", "/landed"])
     }
 
+    @Test("fetch over https trusts the authorities of NODE_EXTRA_CA_CERTS, as node-fetch did, and refuses others")
+    func fetchTrustsExtraAuthorities() async throws {
+        let server = try HTTPSEndpoint()
+        defer { server.stop() }
+        let arguments = ["\(Self.fixtures)/fetch-https.js", "--run", "runEveryMinute", "--config", "url=https://localhost:\(server.port)/"]
+        let trusting = try await runPluginInBackground(arguments, environment: ["NODE_EXTRA_CA_CERTS": PrivateRedis.testAuthority])
+        #expect(trusting.lines == ["log: [LOG] fetched 200 hello over tls"], "\(trusting.output)\(trusting.errors)")
+        // Set to nothing: the test machine's own environment may name a file.
+        let untrusting = try await runPluginInBackground(arguments, environment: ["NODE_EXTRA_CA_CERTS": ""])
+        #expect(untrusting.lines.count == 1 && untrusting.lines[0].hasPrefix("log: [LOG] failed FetchError"), "\(untrusting.output)")
+        #expect(untrusting.output.uppercased().contains("CERTIFICATE"), "\(untrusting.output)")
+    }
+
     @Test("posthog.api without keys uses --project-api-key/--personal-api-key at SITE_URL; a call's host and keys win")
     func posthogAPI() async throws {
         let server = try await LoopbackHTTPServer.start()
@@ -361,5 +374,39 @@ import Testing
         let record = try JSON(parsing: try #require(missing.lines.first))
         #expect(record["method"] == "load" && record["kind"] == "error", "\(missing.output)")
         #expect(record["message"] == "Cannot import 'left-pad'! This package is not provided by PostHog in plugins.")
+    }
+}
+
+/// An HTTPS server on loopback (Fixtures/https_server.py) with the test authority's certificate.
+private final class HTTPSEndpoint: @unchecked Sendable {
+    // @unchecked: `process` is set in init and only terminated afterwards, from the test's task.
+    let port: Int
+    private let process = Process()
+
+    init() throws {
+        let script = TestEnvironment.packageRoot.appendingPathComponent("Tests/IntegrationTests/Fixtures/https_server.py")
+        let fixtures = PrivateRedis.tlsFixtures
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", script.path, fixtures.appendingPathComponent("server.pem").path,
+            fixtures.appendingPathComponent("server-key.pem").path,
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The first line is the port, once the server listens.
+        var line = Data()
+        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line += byte }
+        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
+            process.terminate()
+            throw HarnessError(message: "the HTTPS endpoint did not start")
+        }
+        self.port = port
+    }
+
+    /// SIGKILL: children of the test process inherit a signal mask that blocks SIGTERM.
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 }

@@ -5,6 +5,10 @@ import Testing
 @testable import PluginServer
 
 @Suite struct ServerSettingsTests {
+    /// The test certificate authority (PEM), beside the Redis client's TLS tests.
+    static let testAuthority = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("RedisClientTests/Fixtures/tls/ca.pem").path
+
     @Test("defaults match the original's")
     func defaults() throws {
         let settings = try ServerSettings(environment: [:], processorCount: 4)
@@ -82,25 +86,25 @@ import Testing
     @Test("rediss:// is Redis over TLS, verified unless NODE_TLS_REJECT_UNAUTHORIZED=0, NODE_EXTRA_CA_CERTS trusted too")
     func redisTLS() throws {
         let plain = try ServerSettings(environment: ["REDIS_URL": "redis://cache"])
-        #expect(!plain.redis.usesTLS && plain.redis.verifiesCertificate && plain.redis.extraTrustRootsFile == nil)
-        #expect(PluginServer.redisConfiguration(plain.redis).tls == nil)
+        #expect(!plain.redis.usesTLS && plain.redis.verifiesCertificate && plain.extraTrustRootsFile == nil)
+        #expect(PluginServer.redisConfiguration(plain).tls == nil)
 
-        let authority = FileManager.default.temporaryDirectory.appendingPathComponent("ca-\(UInt32.random(in: 0...UInt32.max)).pem")
-        try Data("-----BEGIN CERTIFICATE-----\n".utf8).write(to: authority)
-        defer { try? FileManager.default.removeItem(at: authority) }
-        let secure = try ServerSettings(environment: ["REDIS_URL": "rediss://:pw@cache:6380/1", "NODE_EXTRA_CA_CERTS": authority.path])
+        let authority = Self.testAuthority
+        let secure = try ServerSettings(environment: ["REDIS_URL": "rediss://:pw@cache:6380/1", "NODE_EXTRA_CA_CERTS": authority])
         #expect(secure.redis.usesTLS && secure.redis.host == "cache" && secure.redis.port == 6380 && secure.redis.database == 1)
-        let tls = try #require(PluginServer.redisConfiguration(secure.redis).tls)
+        let tls = try #require(PluginServer.redisConfiguration(secure).tls)
         #expect(tls.certificateVerification == .fullVerification)
         #expect(tls.additionalTrustRoots.count == 1)
 
         let unverified = try ServerSettings(environment: ["REDIS_URL": "rediss://cache", "NODE_TLS_REJECT_UNAUTHORIZED": "0"])
-        #expect(PluginServer.redisConfiguration(unverified.redis).tls?.certificateVerification == CertificateVerification.none)
+        #expect(PluginServer.redisConfiguration(unverified).tls?.certificateVerification == CertificateVerification.none)
 
-        #expect {
-            try ServerSettings(environment: ["REDIS_URL": "rediss://cache", "NODE_EXTRA_CA_CERTS": "/nonexistent/ca.pem"])
-        } throws: { error in
-            (error as? ConfigError)?.problems.map(\.variable) == ["NODE_EXTRA_CA_CERTS"]
+        // A file that holds no certificate is ignored (Node warns and goes on), not a reason to stop.
+        for file in ["/nonexistent/ca.pem", #filePath] {
+            let ignored = try ServerSettings(environment: ["REDIS_URL": "rediss://cache", "NODE_EXTRA_CA_CERTS": file])
+            #expect(ignored.ignoredExtraTrustRootsFile == file && ignored.extraTrustRootsFile == nil)
+            #expect(ignored.postgres.trustRootFiles.isEmpty)
+            #expect(PluginServer.redisConfiguration(ignored).tls?.additionalTrustRoots.isEmpty == true)
         }
     }
 
@@ -117,14 +121,11 @@ import Testing
 
     @Test("sslrootcert and NODE_EXTRA_CA_CERTS are trusted for Postgres; an unreadable sslrootcert stops start-up")
     func postgresTrustRoots() throws {
-        let authority = FileManager.default.temporaryDirectory.appendingPathComponent("root-\(UInt32.random(in: 0...UInt32.max)).pem")
-        try Data("-----BEGIN CERTIFICATE-----\n".utf8).write(to: authority)
-        defer { try? FileManager.default.removeItem(at: authority) }
         let settings = try ServerSettings(environment: [
-            "DATABASE_URL": "postgres://u@db.example/app?sslmode=verify-full&sslrootcert=\(authority.path)",
-            "NODE_EXTRA_CA_CERTS": authority.path,
+            "DATABASE_URL": "postgres://u@db.example/app?sslmode=verify-full&sslrootcert=\(Self.testAuthority)",
+            "NODE_EXTRA_CA_CERTS": Self.testAuthority,
         ])
-        #expect(settings.postgres.trustRootFiles == [authority.path, authority.path])
+        #expect(settings.postgres.trustRootFiles == [Self.testAuthority, Self.testAuthority])
         #expect {
             try ServerSettings(environment: ["DATABASE_URL": "postgres://u@db.example/app?sslmode=verify-full&sslrootcert=/nonexistent.pem"]
             )

@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import PluginRuntime
 
 /// All settings, parsed once at start-up from the environment (configuration.md). Each part of the
@@ -37,10 +38,8 @@ public struct ServerSettings: Sendable {
         public var minimumConnections: Int
         public var maximumConnections: Int
         /// TLS (`rediss://`), its certificate checked against the system's trust roots and
-        /// `extraTrustRootsFile`, unless `verifiesCertificate` is off.
+        /// `ServerSettings.extraTrustRootsFile`, unless `verifiesCertificate` is off.
         public var usesTLS = false
-        /// `NODE_EXTRA_CA_CERTS`: a PEM file of more certificate authorities to trust.
-        public var extraTrustRootsFile: String?
         /// False with `NODE_TLS_REJECT_UNAUTHORIZED=0`, Node's switch that the original's Redis client obeyed.
         public var verifiesCertificate = true
     }
@@ -138,6 +137,12 @@ public struct ServerSettings: Sendable {
     public var observability: Observability
     public var idle: Bool
     public var isTestEnvironment: Bool
+    /// `NODE_EXTRA_CA_CERTS`: a PEM file of more certificate authorities trusted by every TLS
+    /// connection (Redis, Postgres, plugins' `fetch`), as Node trusted them for the original.
+    public var extraTrustRootsFile: String?
+    /// `NODE_EXTRA_CA_CERTS` when it named no readable PEM file of certificates: ignored with a
+    /// warning at start-up, as Node does.
+    public var ignoredExtraTrustRootsFile: String?
 
     /// Parses `environment`; throws one `ConfigError` listing every invalid variable.
     public init(environment: [String: String], processorCount: Int = ProcessInfo.processInfo.activeProcessorCount) throws(ConfigError) {
@@ -188,15 +193,18 @@ public struct ServerSettings: Sendable {
         if redisMinimum > redisMaximum {
             reader.report("REDIS_POOL_MIN_SIZE", expected: "at most REDIS_POOL_MAX_SIZE (\(redisMaximum))")
         }
-        redis.extraTrustRootsFile = reader.optionalString("NODE_EXTRA_CA_CERTS")
-        if let file = redis.extraTrustRootsFile, !FileManager.default.isReadableFile(atPath: file) {
-            reader.report("NODE_EXTRA_CA_CERTS", expected: "a readable PEM file of certificate authorities")
-        }
         for file in postgres.trustRootFiles where !FileManager.default.isReadableFile(atPath: file) {
             reader.report("DATABASE_URL", expected: "an sslrootcert that is a readable PEM file of certificate authorities")
         }
         // Node's variable applied to every TLS connection of the original, Postgres's included.
-        postgres.trustRootFiles += redis.extraTrustRootsFile.map { [$0] } ?? []
+        if let file = reader.optionalString("NODE_EXTRA_CA_CERTS") {
+            if (try? NIOSSLCertificate.fromPEMFile(file))?.isEmpty == false {
+                extraTrustRootsFile = file
+                postgres.trustRootFiles.append(file)
+            } else {
+                ignoredExtraTrustRootsFile = file
+            }
+        }
         redis.verifiesCertificate = reader.string("NODE_TLS_REJECT_UNAUTHORIZED") != "0"
 
         queues = Queues(

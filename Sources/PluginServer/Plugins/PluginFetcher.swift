@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import PluginRuntime
 
 /// The sandbox's `fetch` (reference §6.4, node-fetch 2) over async-http-client: up to 20 redirects,
@@ -14,7 +15,9 @@ final class PluginFetcher: Sendable {
     private let timeout: TimeAmount
     static let maximumBodyBytes = 64 << 20
 
-    init(timeoutSeconds: Double) {
+    /// `extraTrustRootsFile`: authorities trusted beside the system's (`NODE_EXTRA_CA_CERTS`, which
+    /// node-fetch's requests trusted too).
+    init(timeoutSeconds: Double, extraTrustRootsFile: String? = nil) {
         timeout = .milliseconds(Int64(max(0.001, timeoutSeconds) * 1000))
         let decompression = HTTPClient.Decompression.enabled(limit: .ratio(100))
         var followingConfiguration = HTTPClient.Configuration(
@@ -24,6 +27,12 @@ final class PluginFetcher: Sendable {
         // its connect timeout, holding the event 10 s for a server that is down.
         followingConfiguration.connectionPool.retryConnectionEstablishment = false
         manualConfiguration.connectionPool.retryConnectionEstablishment = false
+        if let extraTrustRootsFile {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.additionalTrustRoots = [.file(extraTrustRootsFile)]
+            followingConfiguration.tlsConfiguration = tls
+            manualConfiguration.tlsConfiguration = tls
+        }
         following = HTTPClient(eventLoopGroupProvider: .singleton, configuration: followingConfiguration)
         manual = HTTPClient(eventLoopGroupProvider: .singleton, configuration: manualConfiguration)
     }

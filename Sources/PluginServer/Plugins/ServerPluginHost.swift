@@ -43,7 +43,8 @@ final class ServerPluginHost: PluginHost {
 
     init(
         store: PostgresStore, redis: RedisClient, publisher: CeleryTaskPublisher, pluginsQueue: String, jobs: JobQueue,
-        fetchTimeout: Double, echoConsole: Bool, metrics: ServerMetrics, errors: SentryReporter, logger: Logger,
+        fetchTimeout: Double, extraTrustRootsFile: String? = nil, echoConsole: Bool, metrics: ServerMetrics, errors: SentryReporter,
+        logger: Logger,
         geoip: GeoIPLocator = GeoIPLocator(enabled: false), kafka: KafkaPluginOutput? = nil, siteURL: String? = nil
     ) {
         self.kafka = kafka
@@ -61,7 +62,7 @@ final class ServerPluginHost: PluginHost {
         self.metrics = metrics
         self.errors = errors
         self.logger = logger
-        self.fetcher = PluginFetcher(timeoutSeconds: fetchTimeout)
+        self.fetcher = PluginFetcher(timeoutSeconds: fetchTimeout, extraTrustRootsFile: extraTrustRootsFile)
         self.geoip = geoip
     }
 

@@ -30,11 +30,11 @@ public struct PluginRunner: Sendable {
         let events = try RunnerEventInput.read(path: options.eventsPath)
         let output = RunnerOutput(json: options.json)
         let postgres = options.usePostgres ? PostgresStore(settings: settings.postgres, logger: logger) : nil
-        let redis = options.useRedis ? RedisClient(configuration: PluginServer.redisConfiguration(settings.redis), logger: logger) : nil
+        let redis = options.useRedis ? RedisClient(configuration: PluginServer.redisConfiguration(settings), logger: logger) : nil
         let geoIP = try options.geoIPDatabasePath.map(Self.openGeoIPDatabase)
         let host = RunnerPluginHost(
             output: output, cache: redis.map(RedisPluginCache.init), storage: postgres.map(PostgresPluginStorage.init),
-            fetchTimeout: settings.plugins.fetchTimeoutSeconds, geoIP: geoIP,
+            fetchTimeout: settings.plugins.fetchTimeoutSeconds, extraTrustRootsFile: settings.extraTrustRootsFile, geoIP: geoIP,
             api: RunnerPluginHost.APIDefaults(
                 siteURL: settings.plugins.siteURL, projectApiKey: options.projectApiKey, personalApiKey: options.personalApiKey),
             logger: logger)

@@ -28,13 +28,14 @@ final class RunnerPluginHost: PluginHost {
     }
 
     init(
-        output: RunnerOutput, cache: RedisPluginCache?, storage: PostgresPluginStorage?, fetchTimeout: Double, geoIP: MaxMindDatabase?,
+        output: RunnerOutput, cache: RedisPluginCache?, storage: PostgresPluginStorage?, fetchTimeout: Double, extraTrustRootsFile: String?,
+        geoIP: MaxMindDatabase?,
         api: APIDefaults = APIDefaults(), logger: Logger
     ) {
         self.output = output
         self.cache = cache
         self.storage = storage
-        self.fetcher = PluginFetcher(timeoutSeconds: fetchTimeout)
+        self.fetcher = PluginFetcher(timeoutSeconds: fetchTimeout, extraTrustRootsFile: extraTrustRootsFile)
         self.geoIP = geoIP
         self.postgresClients = PluginPostgresConnections(logger: logger)
         self.api = api

@@ -27,7 +27,7 @@ public enum Migration {
 
 public enum Health {
     public static func check(settings: ServerSettings, logger: Logger) async -> Bool {
-        let redis = RedisClient(configuration: PluginServer.redisConfiguration(settings.redis), logger: logger)
+        let redis = RedisClient(configuration: PluginServer.redisConfiguration(settings), logger: logger)
         let alive = await HeartbeatService.isAlive(redis: redis)
         await redis.close()
         return alive
