@@ -241,6 +241,38 @@ import Testing
         await redis.close()
     }
 
+    @Test("A stop while Postgres is down: what is in flight is left for redelivery after the grace, exit 0, nothing lost or doubled")
+    func stopWhilePostgresDown() async throws {
+        let postgres = try PrivatePostgres()
+        defer { postgres.destroy() }
+        let database = try await TestDatabase.create(adminURL: postgres.adminURL)
+        let queue = TestEnvironment.uniqueName("q")
+        let redis = try TestEnvironment.redisClient()
+        var environment = ServerProcess.environment(database: database, queue: queue)
+        environment["LOG_LEVEL"] = "info"
+        let first = ServerProcess(environment: environment)
+        try first.start()
+        try await Self.push((0..<100).map { Self.event($0) }, to: queue, redis: redis)
+        #expect(await eventually { (try? Self.storedMarkers(database).rows) == 100 }, "\(first.log)")
+
+        try postgres.stop()
+        try await Self.push((100..<200).map { Self.event($0) }, to: queue, redis: redis)
+        #expect(await eventually { ((try? await redis.send("LLEN", [RedisArgument(queue)]).int) ?? -1) == 0 })
+        // Each store now waits for a connection, a minute a try: the stop cuts that short.
+        let status = await first.terminate()
+        #expect(status == 0, "exit status \(status.map(String.init) ?? "none: still running after 30 s"); log:\n\(first.log)")
+        #expect(first.log.contains("left for redelivery"), "\(first.log)")
+
+        try postgres.start()
+        let second = ServerProcess(environment: environment)
+        try second.start()
+        #expect(await eventually(timeout: .seconds(60)) { (try? Self.storedMarkers(database).rows) == 200 }, "\(second.log)")
+        let stored = try Self.storedMarkers(database)
+        #expect(stored.rows == 200 && stored.distinct == 200)
+        #expect(await second.terminate() == 0, "\(second.log)")
+        await redis.close()
+    }
+
     @Test("Redis over TLS (rediss://): the certificate checked against NODE_EXTRA_CA_CERTS, events consumed")
     func redisOverTLS() async throws {
         let redisServer = try PrivateRedis(tls: true)

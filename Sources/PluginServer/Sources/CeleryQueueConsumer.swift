@@ -19,6 +19,10 @@ public final class CeleryQueueConsumer: Service, Sendable {
     let leaseDuration: Duration
     let logger: Logger
     let stop = StopSignal()
+    /// How long messages in flight at a stop may take to finish. One that cannot (its store waiting
+    /// for an unreachable Postgres, a minute per try) is then cancelled and left in the processing
+    /// list for redelivery, as a crash would leave it, so the stop fits a supervisor's timeout.
+    static let shutdownGrace = Duration.seconds(15)
     let status: ServerStatus
     let metrics: ServerMetrics?
     let errors: SentryReporter?
@@ -64,7 +68,7 @@ public final class CeleryQueueConsumer: Service, Sendable {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.maintainLease() }
-                await self.consume()
+                await self.consumeWithinGrace()
                 group.cancelAll()
             }
             await self.releaseLeaseIfIdle()
@@ -76,6 +80,31 @@ public final class CeleryQueueConsumer: Service, Sendable {
     }
 
     // MARK: Intake
+
+    /// `consume()`, cancelled `shutdownGrace` after a stop if it has not finished by then.
+    private func consumeWithinGrace() async {
+        await withTaskGroup(of: Bool.self) { race in
+            race.addTask {
+                await self.consume()
+                return true
+            }
+            race.addTask {
+                do {
+                    while !self.stop.isSet { try await Task.sleep(for: .seconds(1)) }
+                    try await Task.sleep(for: Self.shutdownGrace)
+                } catch {
+                    return true
+                }
+                return false
+            }
+            if await race.next() == false {
+                logger.warning(
+                    "Messages in flight did not finish in time after the stop: cancelled, left for redelivery",
+                    metadata: ["grace": "\(Self.shutdownGrace)", "in_flight": "\(limiter.inFlight)"])
+            }
+            race.cancelAll()
+        }
+    }
 
     private func consume() async {
         var failures = 0
@@ -151,7 +180,7 @@ public final class CeleryQueueConsumer: Service, Sendable {
                     return
                 }
                 let event = try CeleryEventDecoder.event(from: task) { UUIDT().uuidString }
-                let outcome = try await pipeline.process(event, messageKey: messageKey)
+                let outcome = try await abandonOnCancel { try await self.pipeline.process(event, messageKey: messageKey) }
                 if case .alreadyStored = outcome { messagesDuplicate.increment() } else { messagesStored.increment() }
                 status.recordIngestion()
                 await acknowledge(raw)
@@ -164,6 +193,8 @@ public final class CeleryQueueConsumer: Service, Sendable {
                 return
             } catch {
                 attempt += 1
+                // Cancelled once the stop's grace ran out: left at once, counted in the stop's warning.
+                if Task.isCancelled { return }
                 if stop.isSet && attempt > 3 {
                     // Left in the processing list: the next instance to start takes it back.
                     logger.warning("Leaving a message for redelivery at shutdown", metadata: ["error": .failure(error)])
