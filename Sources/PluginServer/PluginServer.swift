@@ -109,7 +109,8 @@ public struct PluginServer: Sendable {
                 keys: CeleryQueueKeys(
                     queue: settings.queues.pluginsQueue, instanceId: instanceId, deadLetter: settings.queues.deadLetterQueue),
                 pipeline: pipeline, maxInFlight: celeryWindow, assuredInFlight: maxInFlight,
-                inFlightByteBudget: 16 << 20, leaseSeconds: settings.queues.leaseSeconds, status: status, metrics: metrics,
+                inFlightByteBudget: 16 << 20, leaseSeconds: settings.queues.leaseSeconds,
+                shutdownGrace: .milliseconds(Int((settings.plugins.taskTimeoutSeconds + 5) * 1000)), status: status, metrics: metrics,
                 errors: observability.errors, jobs: jobQueue, logger: logger)
             consumer = celeryConsumer
             inFlight = { celeryConsumer.limiter.inFlight }

@@ -250,6 +250,8 @@ import Testing
         let redis = try TestEnvironment.redisClient()
         var environment = ServerProcess.environment(database: database, queue: queue)
         environment["LOG_LEVEL"] = "info"
+        // The stop's grace is TASK_TIMEOUT and 5 s: 10 s here.
+        environment["TASK_TIMEOUT"] = "5"
         let first = ServerProcess(environment: environment)
         try first.start()
         try await Self.push((0..<100).map { Self.event($0) }, to: queue, redis: redis)

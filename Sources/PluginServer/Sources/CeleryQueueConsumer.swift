@@ -19,10 +19,11 @@ public final class CeleryQueueConsumer: Service, Sendable {
     let leaseDuration: Duration
     let logger: Logger
     let stop = StopSignal()
-    /// How long messages in flight at a stop may take to finish. One that cannot (its store waiting
-    /// for an unreachable Postgres, a minute per try) is then cancelled and left in the processing
+    /// How long messages in flight at a stop may take to finish: the plugins' TASK_TIMEOUT and 5 s
+    /// more, so that plugin work always ends on its own. A message still in flight then (its store
+    /// waiting for an unreachable Postgres, a minute per try) is cancelled and left in the processing
     /// list for redelivery, as a crash would leave it, so the stop fits a supervisor's timeout.
-    static let shutdownGrace = Duration.seconds(15)
+    let shutdownGrace: Duration
     let status: ServerStatus
     let metrics: ServerMetrics?
     let errors: SentryReporter?
@@ -39,7 +40,7 @@ public final class CeleryQueueConsumer: Service, Sendable {
 
     init(
         redis: RedisClient, keys: CeleryQueueKeys, pipeline: EventPipeline, maxInFlight: Int, assuredInFlight: Int,
-        inFlightByteBudget: Int, leaseSeconds: Int,
+        inFlightByteBudget: Int, leaseSeconds: Int, shutdownGrace: Duration = .seconds(35),
         status: ServerStatus, metrics: ServerMetrics? = nil, errors: SentryReporter? = nil, jobs: JobQueue? = nil, logger: Logger
     ) {
         self.jobs = jobs
@@ -48,6 +49,7 @@ public final class CeleryQueueConsumer: Service, Sendable {
         self.pipeline = pipeline
         self.limiter = InFlightLimiter(limit: maxInFlight, assured: assuredInFlight, byteBudget: inFlightByteBudget)
         self.leaseDuration = .seconds(leaseSeconds)
+        self.shutdownGrace = shutdownGrace
         self.status = status
         self.metrics = metrics
         self.errors = errors
@@ -91,7 +93,7 @@ public final class CeleryQueueConsumer: Service, Sendable {
             race.addTask {
                 do {
                     while !self.stop.isSet { try await Task.sleep(for: .seconds(1)) }
-                    try await Task.sleep(for: Self.shutdownGrace)
+                    try await Task.sleep(for: self.shutdownGrace)
                 } catch {
                     return true
                 }
@@ -100,7 +102,7 @@ public final class CeleryQueueConsumer: Service, Sendable {
             if await race.next() == false {
                 logger.warning(
                     "Messages in flight did not finish in time after the stop: cancelled, left for redelivery",
-                    metadata: ["grace": "\(Self.shutdownGrace)", "in_flight": "\(limiter.inFlight)"])
+                    metadata: ["grace": "\(shutdownGrace)", "in_flight": "\(limiter.inFlight)"])
             }
             race.cancelAll()
         }
