@@ -83,65 +83,55 @@ public final class CeleryQueueConsumer: Service, Sendable {
 
     // MARK: Intake
 
-    /// `consume()`, cancelled `shutdownGrace` after a stop if it has not finished by then.
+    /// `consume()`, then the wait for the messages in flight, up to `shutdownGrace`: those still in
+    /// flight then are left to the process's exit, in the processing list for redelivery.
     private func consumeWithinGrace() async {
-        await withTaskGroup(of: Bool.self) { race in
-            race.addTask {
-                await self.consume()
-                return true
-            }
-            race.addTask {
-                do {
-                    while !self.stop.isSet { try await Task.sleep(for: .seconds(1)) }
-                    try await Task.sleep(for: self.shutdownGrace)
-                } catch {
-                    return true
-                }
-                return false
-            }
-            if await race.next() == false {
+        await consume()
+        let deadline = ContinuousClock.now + shutdownGrace
+        while limiter.inFlight > 0 {
+            guard ContinuousClock.now < deadline else {
                 logger.warning(
-                    "Messages in flight did not finish in time after the stop: cancelled, left for redelivery",
+                    "Messages in flight did not finish in time after the stop: left for redelivery",
                     metadata: ["grace": "\(shutdownGrace)", "in_flight": "\(limiter.inFlight)"])
+                return
             }
-            race.cancelAll()
+            try? await Task.sleep(for: .milliseconds(50))
         }
     }
 
     private func consume() async {
         var failures = 0
-        await withDiscardingTaskGroup { group in
-            while !stop.isSet && !Task.isCancelled {
-                let room = await limiter.waitForRoom()
-                if stop.isSet { break }
-                var messages: [[UInt8]]
-                do {
-                    messages = try await claim(room)
-                    if messages.isEmpty, let message = try await timedWaitForMessage() { messages = [message] }
-                    if failures > 0 { logger.info("Redis reachable again, consuming") }
-                    failures = 0
-                    status.consuming(true)
-                } catch {
-                    failures += 1
-                    status.consuming(false)
-                    if failures == 1 || failures % 20 == 0 {
-                        logger.warning(
-                            "Cannot take messages from Redis, retrying", metadata: ["error": .failure(error)])
-                        errors?.capture(error, tags: ["queue": keys.queue])
-                    }
-                    try? await Task.sleep(for: Self.backoff(attempt: failures))
-                    continue
+        while !stop.isSet && !Task.isCancelled {
+            let room = await limiter.waitForRoom()
+            if stop.isSet { break }
+            var messages: [[UInt8]]
+            do {
+                messages = try await claim(room)
+                if messages.isEmpty, let message = try await timedWaitForMessage() { messages = [message] }
+                if failures > 0 { logger.info("Redis reachable again, consuming") }
+                failures = 0
+                status.consuming(true)
+            } catch {
+                failures += 1
+                status.consuming(false)
+                if failures == 1 || failures % 20 == 0 {
+                    logger.warning(
+                        "Cannot take messages from Redis, retrying", metadata: ["error": .failure(error)])
+                    errors?.capture(error, tags: ["queue": keys.queue])
                 }
-                for message in messages {
-                    limiter.acquire(bytes: message.count)
-                    messagesReceived.increment()
-                    group.addTask {
-                        await self.handle(message)
-                        self.limiter.release(bytes: message.count)
-                    }
+                try? await Task.sleep(for: Self.backoff(attempt: failures))
+                continue
+            }
+            for message in messages {
+                limiter.acquire(bytes: message.count)
+                messagesReceived.increment()
+                // A task of its own rather than a child task, so that a stop can leave one that cannot
+                // finish (a store waiting on an unreachable Postgres does not answer cancellation).
+                Task {
+                    await self.handle(message)
+                    self.limiter.release(bytes: message.count)
                 }
             }
-            await limiter.waitUntilIdle()
         }
     }
 
@@ -182,7 +172,7 @@ public final class CeleryQueueConsumer: Service, Sendable {
                     return
                 }
                 let event = try CeleryEventDecoder.event(from: task) { UUIDT().uuidString }
-                let outcome = try await abandonOnCancel { try await self.pipeline.process(event, messageKey: messageKey) }
+                let outcome = try await pipeline.process(event, messageKey: messageKey)
                 if case .alreadyStored = outcome { messagesDuplicate.increment() } else { messagesStored.increment() }
                 status.recordIngestion()
                 await acknowledge(raw)
@@ -195,8 +185,6 @@ public final class CeleryQueueConsumer: Service, Sendable {
                 return
             } catch {
                 attempt += 1
-                // Cancelled once the stop's grace ran out: left at once, counted in the stop's warning.
-                if Task.isCancelled { return }
                 if stop.isSet && attempt > 3 {
                     // Left in the processing list: the next instance to start takes it back.
                     logger.warning("Leaving a message for redelivery at shutdown", metadata: ["error": .failure(error)])

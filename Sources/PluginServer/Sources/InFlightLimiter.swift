@@ -17,7 +17,6 @@ final class InFlightLimiter: Sendable {
         var inFlight = 0
         var bytesInFlight = 0
         var roomWaiters: [CheckedContinuation<Void, Never>] = []
-        var idleWaiters: [CheckedContinuation<Void, Never>] = []
     }
     let limit: Int
     let assured: Int
@@ -71,31 +70,14 @@ final class InFlightLimiter: Sendable {
     }
 
     func release(bytes: Int) {
-        let (room, idle) = state.withLock { state -> ([CheckedContinuation<Void, Never>], [CheckedContinuation<Void, Never>]) in
+        let room = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.inFlight -= 1
             state.bytesInFlight -= bytes
             let room = state.roomWaiters
             state.roomWaiters = []
-            var idle: [CheckedContinuation<Void, Never>] = []
-            if state.inFlight == 0 {
-                idle = state.idleWaiters
-                state.idleWaiters = []
-            }
-            return (room, idle)
+            return room
         }
         room.forEach { $0.resume() }
-        idle.forEach { $0.resume() }
-    }
-
-    func waitUntilIdle() async {
-        await withCheckedContinuation { continuation in
-            let idle = state.withLock { state -> Bool in
-                if state.inFlight == 0 { return true }
-                state.idleWaiters.append(continuation)
-                return false
-            }
-            if idle { continuation.resume() }
-        }
     }
 }
 
