@@ -31,10 +31,9 @@ public struct PluginServer: Sendable {
             database: settings.database, minimumConnections: settings.minimumConnections,
             maximumConnections: settings.maximumConnections)
         if settings.usesTLS {
-            var tls = TLSConfiguration.makeClientConfiguration()
-            if let file = server.extraTrustRootsFile { tls.additionalTrustRoots = [.file(file)] }
-            if !settings.verifiesCertificate { tls.certificateVerification = .none }
-            configuration.tls = tls
+            configuration.tls = .client(
+                trusting: server.extraTrustRootsFile.map { [$0] } ?? [],
+                verification: settings.verifiesCertificate ? .fullVerification : .none)
         }
         return configuration
     }

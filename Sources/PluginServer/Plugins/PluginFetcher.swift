@@ -28,8 +28,7 @@ final class PluginFetcher: Sendable {
         followingConfiguration.connectionPool.retryConnectionEstablishment = false
         manualConfiguration.connectionPool.retryConnectionEstablishment = false
         if let extraTrustRootsFile {
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.additionalTrustRoots = [.file(extraTrustRootsFile)]
+            let tls = TLSConfiguration.client(trusting: [extraTrustRootsFile])
             followingConfiguration.tlsConfiguration = tls
             manualConfiguration.tlsConfiguration = tls
         }

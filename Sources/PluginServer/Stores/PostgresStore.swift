@@ -18,14 +18,13 @@ public struct PostgresStore: Sendable {
     init(settings: ServerSettings.Postgres, logger: Logger, metrics: ServerMetrics?) {
         var tls = PostgresClient.Configuration.TLS.disable
         if settings.requireTLS {
-            var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
-            switch settings.certificateCheck {
-            case .none: tlsConfiguration.certificateVerification = .none
-            case .authority: tlsConfiguration.certificateVerification = .noHostnameVerification
-            case .authorityAndHostname: tlsConfiguration.certificateVerification = .fullVerification
-            }
-            tlsConfiguration.additionalTrustRoots = settings.trustRootFiles.map { .file($0) }
-            tls = .require(tlsConfiguration)
+            let verification: CertificateVerification =
+                switch settings.certificateCheck {
+                case .none: .none
+                case .authority: .noHostnameVerification
+                case .authorityAndHostname: .fullVerification
+                }
+            tls = .require(.client(trusting: settings.trustRootFiles, verification: verification))
         }
         var configuration = PostgresClient.Configuration(
             host: settings.host, port: settings.port, username: settings.username, password: settings.password,
