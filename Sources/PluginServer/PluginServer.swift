@@ -85,13 +85,17 @@ public struct PluginServer: Sendable {
         let loader = PluginConfigLoader(store: postgres, baseDirectory: settings.plugins.baseDirectory, metrics: metrics)
         let pipeline = EventPipeline(ingester: ingester, plugins: runtime, metrics: metrics)
         let maxInFlight = settings.plugins.workerConcurrency * settings.plugins.tasksPerWorker
+        // A stop waits for the events in flight until any plugin call has ended on its own; only work
+        // stuck on an unreachable Postgres or broker is left, for redelivery.
+        let shutdownGrace = Duration.milliseconds(Int((settings.plugins.taskTimeoutSeconds + 5) * 1000))
         let consumer: any Service
         let inFlight: @Sendable () -> Int
         let capacity: Int
         if let kafka {
             let kafkaConsumer = KafkaQueueConsumer(
                 consumer: kafka.consumer, producer: kafka.producer, pipeline: pipeline, topic: settings.kafka.consumptionTopic,
-                deadLetterTopic: settings.kafka.deadLetterTopic, batchSize: maxInFlight, instanceId: instanceId, status: status,
+                deadLetterTopic: settings.kafka.deadLetterTopic, batchSize: maxInFlight, shutdownGrace: shutdownGrace,
+                instanceId: instanceId, status: status,
                 metrics: metrics, errors: observability.errors, logger: logger)
             consumer = kafkaConsumer
             inFlight = { kafkaConsumer.inFlight }
@@ -109,7 +113,7 @@ public struct PluginServer: Sendable {
                     queue: settings.queues.pluginsQueue, instanceId: instanceId, deadLetter: settings.queues.deadLetterQueue),
                 pipeline: pipeline, maxInFlight: celeryWindow, assuredInFlight: maxInFlight,
                 inFlightByteBudget: 16 << 20, leaseSeconds: settings.queues.leaseSeconds,
-                shutdownGrace: .milliseconds(Int((settings.plugins.taskTimeoutSeconds + 5) * 1000)), status: status, metrics: metrics,
+                shutdownGrace: shutdownGrace, status: status, metrics: metrics,
                 errors: observability.errors, jobs: jobQueue, logger: logger)
             consumer = celeryConsumer
             inFlight = { celeryConsumer.limiter.inFlight }

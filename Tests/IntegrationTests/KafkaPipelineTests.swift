@@ -340,6 +340,42 @@ struct KafkaPipelineTests {
         #expect(ours.count == count, "\(ours.count - Set(ours.map(\.uuid)).count) events processed twice after a graceful stop")
     }
 
+    @Test("A stop while Postgres is down: the batch in process is left uncommitted after the grace, exit 0, the restart delivers it")
+    func stopWhilePostgresDown() async throws {
+        let postgres = try PrivatePostgres()
+        defer { postgres.destroy() }
+        // The stop's grace is TASK_TIMEOUT and 5 s: 10 s here.
+        let harness = try await KafkaServerHarness.start(
+            partitions: 1, environment: ["TASK_TIMEOUT": "5", "LOG_LEVEL": "info"], postgresAdminURL: postgres.adminURL)
+        defer { Task { await harness.stop() } }
+        // New distinct ids each: every event needs Postgres for its person.
+        let uuids = (0..<100).map { _ in UUIDT().uuidString }
+        let messages = uuids.map { uuid in
+            TestBroker.rawEvent(topic: harness.topic, uuid: uuid, distinctId: "down-\(uuid)", data: ["event": "stop while down"])
+        }
+        try await TestBroker.produce(Array(messages[..<50]))
+        let reader = try await KafkaTopicReader(topic: ClickHouseMessages.Topic.events)
+        defer { Task { await reader.close() } }
+        let first = Set(uuids[..<50])
+        try await reader.read(timeout: .seconds(120)) { messages in Set(Self.events(messages).map(\.uuid)).isSuperset(of: first) }
+
+        try postgres.stop()
+        try await TestBroker.produce(Array(messages[50...]))
+        try await Task.sleep(for: .seconds(3))
+        // Each event now waits for a Postgres connection, a minute a try: the stop cuts that short.
+        let server = harness.servers[0]
+        let stopping = ContinuousClock.now
+        let status = await server.terminate()
+        print("stop with Postgres down: exit after \(ContinuousClock.now - stopping)")
+        #expect(status == 0, "exit status \(status.map(String.init) ?? "none: still running after 30 s"); log:\n\(server.log)")
+        #expect(server.log.contains("left for redelivery"), "\(server.log)")
+
+        try postgres.start()
+        try harness.startServer()
+        try await reader.read(timeout: .seconds(120)) { messages in Set(Self.events(messages).map(\.uuid)).isSuperset(of: Set(uuids)) }
+        #expect(Set(Self.events(reader.messages).map(\.uuid)).isSuperset(of: Set(uuids)), "\(harness.logs)")
+    }
+
     /// A `wait` event holds its slot until the `signal` event of the same run was processed (about 20 s
     /// at most); every other event passes at once.
     static let waitingPlugin = """

@@ -26,6 +26,8 @@ public final class KafkaQueueConsumer: Service, Sendable {
     let topic: String
     let deadLetterTopic: String
     let batchSize: Int
+    /// How long a stop waits for the batches in process and their commit (TASK_TIMEOUT + 5 s).
+    let shutdownGrace: Duration
     let uncommitted: UncommittedBatches
     let instanceId: String
     let status: ServerStatus
@@ -42,9 +44,8 @@ public final class KafkaQueueConsumer: Service, Sendable {
 
     init(
         consumer: KafkaConsumer, producer: KafkaBatchProducer, pipeline: EventPipeline, topic: String, deadLetterTopic: String,
-        batchSize: Int, instanceId: String, status: ServerStatus, metrics: ServerMetrics? = nil,
-        errors: SentryReporter? = nil,
-        logger: Logger
+        batchSize: Int, shutdownGrace: Duration = .seconds(35), instanceId: String, status: ServerStatus,
+        metrics: ServerMetrics? = nil, errors: SentryReporter? = nil, logger: Logger
     ) {
         self.consumer = consumer
         self.producer = producer
@@ -52,6 +53,7 @@ public final class KafkaQueueConsumer: Service, Sendable {
         self.topic = topic
         self.deadLetterTopic = deadLetterTopic
         self.batchSize = max(1, batchSize)
+        self.shutdownGrace = shutdownGrace
         uncommitted = UncommittedBatches(
             messageLimit: max(self.batchSize, Self.uncommittedLimit), byteLimit: Self.uncommittedByteLimit)
         self.instanceId = instanceId
@@ -81,14 +83,35 @@ public final class KafkaQueueConsumer: Service, Sendable {
         logger.info(
             "Consuming Kafka topic",
             metadata: ["batch_size": "\(batchSize)", "dead_letter_topic": "\(deadLetterTopic)"])
-        await withGracefulShutdownHandler {
+        // A task of its own rather than a child task, so that a stop can leave a batch that cannot
+        // finish (an event waiting on an unreachable Postgres does not answer cancellation).
+        let consumed = StopSignal()
+        Task {
             await self.consume()
-        } onGracefulShutdown: {
-            self.stop.set()
+            consumed.set()
         }
+        try? await gracefulShutdown()
+        stop.set()
+        await waitWithinGrace(for: consumed)
         status.consuming(false)
         await consumer.close()
         logger.info("Kafka consumer stopped")
+    }
+
+    /// Waits for the batches in process and their commit, up to `shutdownGrace` after the stop: what
+    /// is not committed by then is left to the process's exit, its offsets uncommitted, for the
+    /// partitions' next owner to read again. A cancelled service does not wait.
+    private func waitWithinGrace(for consumed: StopSignal) async {
+        let deadline = ContinuousClock.now + shutdownGrace
+        while !consumed.isSet {
+            guard ContinuousClock.now < deadline, !Task.isCancelled else {
+                logger.warning(
+                    "Batches in process did not finish in time after the stop: left for redelivery, their offsets not committed",
+                    metadata: ["grace": "\(shutdownGrace)", "in_flight": "\(inFlight)"])
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
     }
 
     private func consume() async {

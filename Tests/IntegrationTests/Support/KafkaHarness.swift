@@ -104,9 +104,9 @@ final class KafkaServerHarness: @unchecked Sendable {
 
     static func start(
         partitions: Int? = nil, environment extra: [String: String] = [:], startServer: Bool = true,
-        prepare: (TestDatabase) throws -> Void = { _ in }
+        postgresAdminURL: String = TestEnvironment.adminPostgresURL, prepare: (TestDatabase) throws -> Void = { _ in }
     ) async throws -> KafkaServerHarness {
-        let database = try await TestDatabase.create()
+        let database = try await TestDatabase.create(adminURL: postgresAdminURL)
         try prepare(database)
         let topic = TestEnvironment.uniqueName("events_plugin_ingestion")
         if let partitions { try TestBroker.createTopic(topic, partitions: partitions) }
