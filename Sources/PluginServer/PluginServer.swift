@@ -210,7 +210,9 @@ struct KafkaOutputs: Sendable {
             properties: ["auto.offset.reset": settings.kafka.offsetReset, "session.timeout.ms": "10000"])
         producer = KafkaBatchProducer(
             producer: try KafkaProducer(configuration: configuration), settings: settings.kafka, metrics: metrics, logger: logger)
-        clickHouse = try ClickHouseClient(settings: settings.clickHouse, baseDirectory: settings.plugins.baseDirectory, metrics: metrics)
+        clickHouse = try ClickHouseClient(
+            settings: settings.clickHouse, baseDirectory: settings.plugins.baseDirectory,
+            extraTrustRootsFile: settings.extraTrustRootsFile, metrics: metrics)
     }
 
     /// wire-formats.md §3.1: TLS only when all three base64 PEM values are set.

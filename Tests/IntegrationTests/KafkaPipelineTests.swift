@@ -376,6 +376,35 @@ struct KafkaPipelineTests {
         #expect(Set(Self.events(reader.messages).map(\.uuid)).isSuperset(of: Set(uuids)), "\(harness.logs)")
     }
 
+    @Test("ClickHouse over HTTPS (CLICKHOUSE_SECURE): the certificate checked against NODE_EXTRA_CA_CERTS, or CLICKHOUSE_CA alone")
+    func clickHouseOverHTTPS() async throws {
+        let endpoint = try HTTPSEndpoint()
+        defer { endpoint.stop() }
+        let harness = try await KafkaServerHarness.start(
+            environment: [
+                "CLICKHOUSE_SECURE": "true", "CLICKHOUSE_HOST": "localhost:\(endpoint.port)", "NODE_EXTRA_CA_CERTS": "",
+                "LOG_LEVEL": "info",
+            ],
+            startServer: false)
+        defer { Task { await harness.stop() } }
+        let authority = PrivateRedis.testAuthority
+        let unreachable = "ClickHouse is not reachable"
+
+        // The start-up `SELECT 1` runs before consumption starts.
+        func started(_ environment: [String: String]) async throws -> String {
+            let server = try harness.startServer(environment: environment)
+            #expect(await eventually { server.log.contains("Consuming Kafka topic") }, "\(server.log)")
+            #expect(await server.terminate() == 0, "\(server.log)")
+            return server.log
+        }
+        let untrusting = try await started([:])
+        #expect(untrusting.contains(unreachable) && untrusting.uppercased().contains("CERTIFICATE"), "\(untrusting)")
+        let trusting = try await started(["NODE_EXTRA_CA_CERTS": authority])
+        #expect(!trusting.contains(unreachable), "\(trusting)")
+        let givenCA = try await started(["CLICKHOUSE_CA": authority])
+        #expect(!givenCA.contains(unreachable), "\(givenCA)")
+    }
+
     /// A `wait` event holds its slot until the `signal` event of the same run was processed (about 20 s
     /// at most); every other event passes at once.
     static let waitingPlugin = """

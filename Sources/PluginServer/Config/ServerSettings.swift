@@ -138,7 +138,7 @@ public struct ServerSettings: Sendable {
     public var idle: Bool
     public var isTestEnvironment: Bool
     /// `NODE_EXTRA_CA_CERTS`: a PEM file of more certificate authorities trusted by every TLS
-    /// connection (Redis, Postgres, plugins' `fetch`), as Node trusted them for the original.
+    /// connection (Redis, Postgres, ClickHouse, plugins' `fetch`), as Node trusted them for the original.
     public var extraTrustRootsFile: String?
     /// `NODE_EXTRA_CA_CERTS` when it named no readable PEM file of certificates: ignored with a
     /// warning at start-up, as Node does.

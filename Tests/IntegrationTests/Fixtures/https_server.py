@@ -1,5 +1,6 @@
 """An HTTPS server on loopback with the test authority's certificate for localhost (the Redis
-client's TLS fixtures): GET answers "hello over tls". Prints its port once listening."""
+client's TLS fixtures): GET answers "hello over tls", POST "1" (ClickHouse's SELECT 1). Prints its
+port once listening."""
 import http.server
 import ssl
 import sys
@@ -12,6 +13,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = b"hello over tls"
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        # ClickHouse's HTTP interface, as far as the server's start-up `SELECT 1` needs it.
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = b"1\n"
+        self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

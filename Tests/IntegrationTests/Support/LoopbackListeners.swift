@@ -239,3 +239,37 @@ final class SilentListener: Sendable {
 
     deinit { close(descriptor) }
 }
+
+/// An HTTPS server on loopback (Fixtures/https_server.py) with the test authority's certificate.
+final class HTTPSEndpoint: @unchecked Sendable {
+    // @unchecked: `process` is set in init and only terminated afterwards, from the test's task.
+    let port: Int
+    private let process = Process()
+
+    init() throws {
+        let script = TestEnvironment.packageRoot.appendingPathComponent("Tests/IntegrationTests/Fixtures/https_server.py")
+        let fixtures = PrivateRedis.tlsFixtures
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", script.path, fixtures.appendingPathComponent("server.pem").path,
+            fixtures.appendingPathComponent("server-key.pem").path,
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The first line is the port, once the server listens.
+        var line = Data()
+        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line += byte }
+        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
+            process.terminate()
+            throw HarnessError(message: "the HTTPS endpoint did not start")
+        }
+        self.port = port
+    }
+
+    /// SIGKILL: children of the test process inherit a signal mask that blocks SIGTERM.
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}

@@ -13,7 +13,9 @@ final class ClickHouseClient: Sendable {
     let metrics: ServerMetrics?
     private let client: HTTPClient
 
-    init(settings: ServerSettings.ClickHouse, baseDirectory: String, metrics: ServerMetrics? = nil) throws {
+    init(settings: ServerSettings.ClickHouse, baseDirectory: String, extraTrustRootsFile: String? = nil, metrics: ServerMetrics? = nil)
+        throws
+    {
         self.settings = settings
         self.metrics = metrics
         let hasPort = settings.host.contains(":") && !settings.host.hasPrefix("[")
@@ -25,6 +27,9 @@ final class ClickHouseClient: Sendable {
             let file = path.hasPrefix("/") ? path : baseDirectory + "/" + path
             tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(file))
             configuration.tlsConfiguration = tls
+        } else if let extraTrustRootsFile {
+            // Node's https trusted NODE_EXTRA_CA_CERTS beside the system's authorities, unless a CA was given.
+            configuration.tlsConfiguration = .client(trusting: [extraTrustRootsFile])
         }
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
