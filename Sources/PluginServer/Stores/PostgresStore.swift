@@ -105,6 +105,12 @@ public struct PostgresStore: Sendable {
     /// Waits until a `SELECT 1` succeeds (the database may still be starting).
     func waitUntilReachable(timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
+        // A try waits for the pool's connection attempts, up to a minute: say early what start-up waits for.
+        let reminder = Task { [logger] in
+            try await Task.sleep(for: .seconds(5))
+            logger.warning("Postgres not reachable yet, still trying: start-up waits for it")
+        }
+        defer { reminder.cancel() }
         while true {
             do {
                 try await execute("SELECT 1")
