@@ -342,6 +342,49 @@ import ZIPFoundation
         #expect(out["setter"] == "http://xn--bcher-kva.de/" && out["refused"] == "http://xn--bcher-kva.de/")
     }
 
+    /// Expected values are Node 20's WHATWG `URL` on the same inputs.
+    @Test("the global URL keeps an empty query or fragment, a base's query, and file URLs' drive letters in the path")
+    func whatwgQueriesAndFiles() async throws {
+        let (runtime, _) = makeRuntime()
+        await runtime.load([
+            plugin(
+                1,
+                """
+                function processEvent(event) {
+                  const href = (u, b) => [new URL(u, b).href, new URL(u, b).search, new URL(u, b).hash, new URL(u, b).pathname]
+                  const set = new URL('http://a.com/x'); set.search = '?'; set.hash = '#'
+                  const cleared = new URL('http://a.com/x?#'); cleared.search = ''; cleared.hash = ''
+                  const emptied = new URL('http://a.com/x?a=1'); emptied.searchParams.delete('a')
+                  event.properties = {
+                    query: href('http://a.com/x?'), both: href('http://a.com/x?#'), fragment: href('http://a.com/x#'),
+                    hashOnly: href('#', 'http://a.com/x?y#z'), same: href('', 'http://a.com/x?y#z'), other: href('w', 'http://a.com/x?y#z'),
+                    drive: href('file:///C:/Dir/'), driveAsHost: href('file://C:/Dir/x'), local: href('file://localhost/etc/x'),
+                    share: href('file://server/share/x'),
+                    set: set.href, cleared: cleared.href, emptied: emptied.href,
+                  }
+                  return event
+                }
+                """)
+        ])
+        let out = try #require(await runtime.processEventChain(teamId: 2, event: sampleEvent).event?["properties"]?.objectValue)
+        let expected: [String: JSON] = [
+            "query": ["http://a.com/x?", "", "", "/x"],
+            "both": ["http://a.com/x?#", "", "", "/x"],
+            "fragment": ["http://a.com/x#", "", "", "/x"],
+            "hashOnly": ["http://a.com/x?y#", "?y", "", "/x"],
+            "same": ["http://a.com/x?y", "?y", "", "/x"],
+            "other": ["http://a.com/w", "", "", "/w"],
+            "drive": ["file:///C:/Dir/", "", "", "/C:/Dir/"],
+            "driveAsHost": ["file:///C:/Dir/x", "", "", "/C:/Dir/x"],
+            "local": ["file:///etc/x", "", "", "/etc/x"],
+            "share": ["file://server/share/x", "", "", "/share/x"],
+            "set": "http://a.com/x?#",
+            "cleared": "http://a.com/x",
+            "emptied": "http://a.com/x",
+        ]
+        for (input, answer) in expected { #expect(out[input] == answer, "\(input)") }
+    }
+
     /// Expected values are Node 20's `url` module on the same inputs.
     @Test("url.parse, url.format and url.resolve answer as Node's legacy url API")
     func legacyURL() async throws {

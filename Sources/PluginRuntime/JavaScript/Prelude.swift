@@ -463,7 +463,7 @@ class URL {
     if (!m) {
       if (base === undefined) throw new TypeError('Invalid URL: ' + url);
       const b = base instanceof URL ? base : new URL(base);
-      this._init(b.protocol, b._user, b._pass, b.hostname, b.port, b.pathname, '', '');
+      this._init(b.protocol, b._user, b._pass, b.hostname, b.port, b.pathname, b._query, '');
       this._resolve(url);
       return;
     }
@@ -474,7 +474,16 @@ class URL {
     let hash = '', query = '';
     const h = rest.indexOf('#'); if (h >= 0) { hash = rest.slice(h); rest = rest.slice(0, h); }
     const q = rest.indexOf('?'); if (q >= 0) { query = rest.slice(q); rest = rest.slice(0, q); }
-    if (rest.startsWith('//') || (special && protocol !== 'file:')) {
+    if (protocol === 'file:' && rest.startsWith('//')) {
+      // The host is what stands between '//' and the next '/'; a drive letter there is the path's.
+      rest = rest.slice(2);
+      const slash = rest.indexOf('/');
+      let host = slash < 0 ? rest : rest.slice(0, slash);
+      let path = slash < 0 ? '/' : rest.slice(slash);
+      if (/^[a-zA-Z][:|]$/.test(host)) { path = '/' + host + path; host = ''; }
+      host = host.toLowerCase() === 'localhost' ? '' : host === '' ? '' : parseHost(host);
+      this._init(protocol, '', '', host, '', path, query, hash);
+    } else if (rest.startsWith('//') || (special && protocol !== 'file:')) {
       rest = rest.replace(/^\/*/, '');
       const slash = rest.indexOf('/');
       const authority = slash < 0 ? rest : rest.slice(0, slash);
@@ -539,7 +548,7 @@ class URL {
   get search() { return this._query.length > 1 ? this._query : ''; }
   set search(v) {
     v = $String(v); if (v !== '' && !v.startsWith('?')) v = '?' + v;
-    this._query = v === '?' ? '' : encodeComponent(v, /[^\x21-\x7e]|[ "<>`#]/g);
+    this._query = encodeComponent(v, /[^\x21-\x7e]|[ "<>`#]/g);
     if (this._params) this._params._parse(this._query);
   }
   get searchParams() {
@@ -547,11 +556,12 @@ class URL {
     return this._params;
   }
   get hash() { return this._hash.length > 1 ? this._hash : ''; }
-  set hash(v) { v = $String(v); if (v !== '' && !v.startsWith('#')) v = '#' + v; this._hash = v === '#' ? '' : encodeComponent(v, /[^\x21-\x7e]|[ "<>`]/g); }
+  set hash(v) { v = $String(v); if (v !== '' && !v.startsWith('#')) v = '#' + v; this._hash = encodeComponent(v, /[^\x21-\x7e]|[ "<>`]/g); }
   get href() {
     const auth = this._user || this._pass ? this._user + (this._pass ? ':' + this._pass : '') + '@' : '';
     const authority = this._hasAuthority ? '//' + auth + this.host : '';
-    return this._protocol + authority + this._path + this.search + this.hash;
+    // An empty query or fragment ('?', '#') stays in href, as WHATWG keeps it apart from none.
+    return this._protocol + authority + this._path + this._query + this._hash;
   }
   set href(v) { this._copy(new URL(v)); }
   toString() { return this.href; }
