@@ -532,6 +532,7 @@ import ZIPFoundation
                 console.error(new Error('line sixteen').stack)
                 console.error('failed:', new Error('seventeen').stack)
                 console.log('kept\\nas written foo@prelude.js:1:1\\n' + JSON.stringify({ stack: new Error('x').stack }))
+                try { (null as any).x } catch (e) { console.error('engine:', e.stack) }
             }
             """
         let zip = try makeZip([
@@ -555,13 +556,56 @@ import ZIPFoundation
         await runtime.onEvent(teamId: 2, event: sampleEvent)
         try await settleHost()
         let logged = await host.logs.filter { $0.config.id == 1 && $0.source == .console }.map(\.message)
-        try #require(logged.count == 3, "\(logged)")
-        #expect(logged[0].hasPrefix("onEvent@index.ts:16:") && !logged[0].contains("prelude.js"), "\(logged[0])")
-        // A stack logged after a label starts on the label's line: the label stays.
-        #expect(logged[1].hasPrefix("failed: onEvent@index.ts:17:") && !logged[1].contains("prelude.js"), "\(logged[1])")
+        try #require(logged.count == 4, "\(logged)")
+        #expect(logged[0].hasPrefix("Error: line sixteen\nonEvent@index.ts:16:") && !logged[0].contains("prelude.js"), "\(logged[0])")
+        #expect(logged[1].hasPrefix("failed: Error: seventeen\nonEvent@index.ts:17:") && !logged[1].contains("prelude.js"), "\(logged[1])")
         // Text that only looks like a frame, and a stack inside JSON, are not frames of the message.
-        #expect(logged[2].hasPrefix("kept\nas written foo@prelude.js:1:1\n{\"stack\":\"onEvent@index.ts"), "\(logged[2])")
+        #expect(logged[2].hasPrefix("kept\nas written foo@prelude.js:1:1\n{\"stack\":\"Error: x\\nonEvent@index.ts"), "\(logged[2])")
         #expect(logged[2].contains("@prelude.js:"), "\(logged[2])")
+        // An error the engine made has no head line: logged after a label, its stack starts on the
+        // label's line, and the label stays.
+        #expect(logged[3].hasPrefix("engine: onEvent@index.ts:19:") && !logged[3].contains("prelude.js"), "\(logged[3])")
+    }
+
+    /// Expected values are Node 20's on the same code.
+    @Test("error.stack starts with the error's Name: message line, as V8's, read when first asked for")
+    func errorStacksHaveHeads() async throws {
+        let (runtime, _) = makeRuntime()
+        await runtime.load([
+            plugin(
+                1,
+                """
+                class MyError extends Error { constructor(m) { super(m); this.name = 'MyError' } }
+                function processEvent(event) {
+                  const head = (e) => e.stack.split('\\n')[0]
+                  const renamed = new Error('a'); renamed.message = 'b'
+                  const read = new Error('a'); read.stack; read.message = 'c'
+                  const assigned = new Error('k'); assigned.stack = 'custom'
+                  const mine = new MyError('x')
+                  const frozen = Object.freeze(new RangeError('cold'))
+                  event.properties = {
+                    plain: head(new Error('boom')), called: head(TypeError('no new')), subclass: head(mine),
+                    renamed: head(renamed), read: head(read), assigned: assigned.stack, frozen: head(frozen),
+                    frames: new Error('f').stack.split('\\n')[1].startsWith('processEvent@'),
+                    identity: [mine instanceof MyError, mine instanceof Error, mine.constructor === MyError,
+                      new Error().constructor === Error, TypeError('t') instanceof TypeError, Error.name],
+                    hidden: [JSON.stringify(new Error('q')), Object.keys(new Error('q')).length],
+                  }
+                  return event
+                }
+                """)
+        ])
+        let out = try #require(await runtime.processEventChain(teamId: 2, event: sampleEvent).event?["properties"]?.objectValue)
+        #expect(out["plain"] == "Error: boom")
+        #expect(out["called"] == "TypeError: no new")
+        #expect(out["subclass"] == "MyError: x")
+        #expect(out["renamed"] == "Error: b")
+        #expect(out["read"] == "Error: a")
+        #expect(out["assigned"] == "custom")
+        #expect(out["frozen"] == "RangeError: cold")
+        #expect(out["frames"] == true)
+        #expect(out["identity"] == [true, true, true, true, true, "Error"])
+        #expect(out["hidden"] == ["{}", 0])
     }
 
     @Test("zip and tgz archives with a top-level folder load, and a multi-file archive is bundled")

@@ -234,10 +234,12 @@ struct JSThrown: Error, Sendable, Equatable {
                 let stackValue = JSC.get(ctx, object, "stack")
                 var stack: String?
                 if let stackValue, !JSValueIsUndefined(ctx, stackValue) {
-                    // JSC's stack lacks Node's leading "Name: message" line; add it for the stored record.
+                    // The stack of an error the engine made lacks Node's leading "Name: message" line
+                    // (those of `new Error(…)` have it: the prelude adds it); add it for the stored record.
                     let frames = JSC.toString(ctx, stackValue) ?? ""
                     let head = "\(name): \(JSC.toString(ctx, message) ?? "")"
-                    stack = frames.isEmpty ? head : head + "\n" + frames
+                    let headed = frames.split(separator: "\n", maxSplits: 1).first.map { !StackFrame.isFrame($0) } ?? false
+                    stack = headed ? frames : frames.isEmpty ? head : head + "\n" + frames
                 }
                 return JSThrown(name: name, message: JSC.toString(ctx, message) ?? "", stack: stack)
             }

@@ -20,6 +20,47 @@ const isObject = (v) => v !== null && (typeof v === 'object' || typeof v === 'fu
 const isRedirect = $freeze((c) => [301, 302, 303, 307, 308].includes(c));
 const readOnly = (name, value) => $define(G, name, { value, writable: false, enumerable: false, configurable: false });
 const writable = (name, value) => $define(G, name, { value, writable: true, enumerable: false, configurable: true });
+// ---- Error stacks: V8 starts `error.stack` with the error's `Name: message` line (formatted when the
+// stack is first read), JavaScriptCore gives the frames alone, so a plugin logging `error.stack` lost
+// its message. Errors made with `new Error(…)` (and the other constructors, subclasses included) get
+// that line; the runtime's own frames (this file, the constructor's trap) are left out. Errors the
+// engine itself throws (`null.x`) keep JavaScriptCore's stack.
+const PRELUDE_FRAME = /^[^\s@]*@prelude\.js:\d+:\d+$/, NATIVE_FRAME = /^[^\s@]*@\[native code\]$/;
+function withStackHead(error) {
+  const raw = isObject(error) ? error.stack : undefined;
+  if (typeof raw !== 'string') return error;
+  const lines = raw.split('\n');
+  let first = 0;
+  while (first < lines.length && (NATIVE_FRAME.test(lines[first]) || PRELUDE_FRAME.test(lines[first]))) first++;
+  const frames = $apply($join, lines.slice(first).filter((line) => !PRELUDE_FRAME.test(line)), ['\n']);
+  const settle = (target, value) => {
+    try { $define(target, 'stack', { value, writable: true, enumerable: false, configurable: true }); } catch (e) { /* frozen */ }
+  };
+  try {
+    $define(error, 'stack', {
+      enumerable: false, configurable: true,
+      get() {
+        let head;
+        try { head = $String(this); } catch (e) { head = 'Error'; }
+        const value = frames ? head + '\n' + frames : head;
+        settle(this, value);
+        return value;
+      },
+      set(value) { settle(this, value); },
+    });
+  } catch (e) { /* a frozen or exotic object: its stack stays */ }
+  return error;
+}
+for (const name of ['Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError', 'AggregateError']) {
+  const Base = G[name];
+  if (typeof Base !== 'function') continue;
+  const Wrapped = new Proxy(Base, {
+    construct: (target, args, newTarget) => withStackHead(Reflect.construct(target, args, newTarget)),
+    apply: (target, self, args) => withStackHead($apply(target, self, args)),
+  });
+  $define(Base.prototype, 'constructor', { value: Wrapped, writable: true, enumerable: false, configurable: true });
+  writable(name, Wrapped);
+}
 function deepFreeze(value) {
   if (isObject(value) && !Object.isFrozen(value) && !ArrayBuffer.isView(value)) {
     $freeze(value);
