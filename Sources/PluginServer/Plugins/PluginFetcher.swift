@@ -81,7 +81,7 @@ final class PluginFetcher: Sendable {
             throw PluginHostError("network timeout at: \(request.url)")
         } catch {
             // The sandbox wraps this as node-fetch does: `request to <url> failed, reason: <this>`.
-            throw PluginHostError(Self.nodeReason(error, url: url) ?? "\(error)")
+            throw PluginHostError(Self.nodeReason(error, url: url) ?? Self.tlsReason(error, host: url.host ?? "") ?? "\(error)")
         }
     }
 
@@ -110,6 +110,29 @@ final class PluginFetcher: Sendable {
             return "getaddrinfo \(String(describing: dns).contains("(error -3)") ? "EAI_AGAIN" : "ENOTFOUND") \(host)"
         }
         return nil
+    }
+
+    /// A TLS failure in words a plugin's log can show: BoringSSL's reason without the place in its
+    /// sources it came from (a path of the server's build), and what to do about an untrusted
+    /// certificate. Node's texts name the exact verification error, which BoringSSL does not report.
+    static func tlsReason(_ error: any Error, host: String) -> String? {
+        if let error = error as? NIOSSLExtraError, error == .failedToValidateHostname {
+            return "Hostname/IP does not match certificate's altnames: Host: \(host). is not in the cert's altnames"
+        }
+        guard let error = error as? NIOSSLError, case .handshakeFailed(let failure) = error else { return nil }
+        let text = String(describing: failure)
+        var reasons: [String] = []
+        var rest = text[...]
+        while let marker = rest.range(of: "OPENSSL_internal:") {
+            let reason = rest[marker.upperBound...].prefix { $0.isUppercase || $0.isNumber || $0 == "_" }
+            if !reason.isEmpty, !reasons.contains(String(reason)) { reasons.append(String(reason)) }
+            rest = rest[marker.upperBound...]
+        }
+        if reasons.contains("CERTIFICATE_VERIFY_FAILED") {
+            return "certificate verify failed: the certificate of \(host) is not trusted "
+                + "(its authority is not among the system's nor in NODE_EXTRA_CA_CERTS)"
+        }
+        return "TLS handshake failed" + (reasons.isEmpty ? "" : ": " + reasons.joined(separator: ", "))
     }
 
     private static func errnoName(_ code: CInt) -> String? {

@@ -159,6 +159,9 @@ actor PluginPostgresConnections {
         {
             return PluginHostError(reason, properties: ["code": .string(String(code)), "errno": .string(String(code))])
         }
+        if let underlying = error.underlying, let reason = PluginFetcher.tlsReason(underlying, host: target?.host ?? "") {
+            return PluginHostError(reason)
+        }
         switch error.code {
         case .sslUnsupported: return PluginHostError("The server does not support SSL connections")
         case .serverClosedConnection: return PluginHostError("Connection terminated unexpectedly")
