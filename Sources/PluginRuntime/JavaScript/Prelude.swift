@@ -26,27 +26,28 @@ const writable = (name, value) => $define(G, name, { value, writable: true, enum
 // that line; the runtime's own frames (this file, the constructor's trap) are left out. Errors the
 // engine itself throws (`null.x`) keep JavaScriptCore's stack.
 const PRELUDE_FRAME = /^[^\s@]*@prelude\.js:\d+:\d+$/, NATIVE_FRAME = /^[^\s@]*@\[native code\]$/;
+const settleStack = (error, value) => {
+  try { $define(error, 'stack', { value, writable: true, enumerable: false, configurable: true }); } catch (e) { /* frozen */ }
+};
+// The stack's text is taken at construction, as JavaScriptCore made it, and reworked only when read.
 function withStackHead(error) {
   const raw = isObject(error) ? error.stack : undefined;
   if (typeof raw !== 'string') return error;
-  const lines = raw.split('\n');
-  let first = 0;
-  while (first < lines.length && (NATIVE_FRAME.test(lines[first]) || PRELUDE_FRAME.test(lines[first]))) first++;
-  const frames = $apply($join, lines.slice(first).filter((line) => !PRELUDE_FRAME.test(line)), ['\n']);
-  const settle = (target, value) => {
-    try { $define(target, 'stack', { value, writable: true, enumerable: false, configurable: true }); } catch (e) { /* frozen */ }
-  };
   try {
     $define(error, 'stack', {
       enumerable: false, configurable: true,
       get() {
+        const lines = raw.split('\n').filter((line) => !PRELUDE_FRAME.test(line));
+        let first = 0;
+        while (first < lines.length && NATIVE_FRAME.test(lines[first])) first++;
+        const frames = $apply($join, lines.slice(first), ['\n']);
         let head;
         try { head = $String(this); } catch (e) { head = 'Error'; }
         const value = frames ? head + '\n' + frames : head;
-        settle(this, value);
+        settleStack(this, value);
         return value;
       },
-      set(value) { settle(this, value); },
+      set(value) { settleStack(this, value); },
     });
   } catch (e) { /* a frozen or exotic object: its stack stays */ }
   return error;
@@ -522,7 +523,7 @@ class URL {
       let host = slash < 0 ? rest : rest.slice(0, slash);
       let path = slash < 0 ? '/' : rest.slice(slash);
       if (/^[a-zA-Z][:|]$/.test(host)) { path = '/' + host + path; host = ''; }
-      host = host.toLowerCase() === 'localhost' ? '' : host === '' ? '' : parseHost(host);
+      host = host === '' || host.toLowerCase() === 'localhost' ? '' : parseHost(host);
       this._init(protocol, '', '', host, '', path, query, hash);
     } else if (rest.startsWith('//') || (special && protocol !== 'file:')) {
       rest = rest.replace(/^\/*/, '');

@@ -165,7 +165,7 @@ package enum SettingsCatalog {
         ),
         .init(
             name: "NODE_EXTRA_CA_CERTS", kind: .string, defaultValue: nil,
-            meaning: "PEM file of more certificate authorities trusted by Redis, Postgres and plugin fetch over TLS, as Node's"),
+            meaning: "PEM file of more certificate authorities trusted by Redis, Postgres, ClickHouse and plugin fetch over TLS, as Node's"),
         .init(
             name: "NODE_TLS_REJECT_UNAUTHORIZED", kind: .string, defaultValue: nil,
             meaning: "0: Redis over TLS without certificate verification, as Node's (not advised)"),

@@ -120,13 +120,10 @@ final class PluginFetcher: Sendable {
             return "Hostname/IP does not match certificate's altnames: Host: \(host). is not in the cert's altnames"
         }
         guard let error = error as? NIOSSLError, case .handshakeFailed(let failure) = error else { return nil }
-        let text = String(describing: failure)
         var reasons: [String] = []
-        var rest = text[...]
-        while let marker = rest.range(of: "OPENSSL_internal:") {
-            let reason = rest[marker.upperBound...].prefix { $0.isUppercase || $0.isNumber || $0 == "_" }
-            if !reason.isEmpty, !reasons.contains(String(reason)) { reasons.append(String(reason)) }
-            rest = rest[marker.upperBound...]
+        for part in String(describing: failure).components(separatedBy: "OPENSSL_internal:").dropFirst() {
+            let reason = String(part.prefix { $0.isUppercase || $0.isNumber || $0 == "_" })
+            if !reason.isEmpty, !reasons.contains(reason) { reasons.append(reason) }
         }
         if reasons.contains("CERTIFICATE_VERIFY_FAILED") {
             return "certificate verify failed: the certificate of \(host) is not trusted "

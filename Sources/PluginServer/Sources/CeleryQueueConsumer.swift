@@ -87,15 +87,10 @@ public final class CeleryQueueConsumer: Service, Sendable {
     /// flight then are left to the process's exit, in the processing list for redelivery.
     private func consumeWithinGrace() async {
         await consume()
-        let deadline = ContinuousClock.now + shutdownGrace
-        while limiter.inFlight > 0 {
-            guard ContinuousClock.now < deadline else {
-                logger.warning(
-                    "Messages in flight did not finish in time after the stop: left for redelivery",
-                    metadata: ["grace": "\(shutdownGrace)", "in_flight": "\(limiter.inFlight)"])
-                return
-            }
-            try? await Task.sleep(for: .milliseconds(50))
+        if !(await StopGrace.wait(shutdownGrace, until: { limiter.inFlight == 0 })) {
+            logger.warning(
+                "Messages in flight did not finish in time after the stop: left for redelivery",
+                metadata: ["grace": "\(shutdownGrace)", "in_flight": "\(limiter.inFlight)"])
         }
     }
 

@@ -87,3 +87,17 @@ final class StopSignal: Sendable {
     var isSet: Bool { flag.withLock { $0 } }
     func set() { flag.withLock { $0 = true } }
 }
+
+/// The wait of a stopping consumer for the work it started.
+enum StopGrace {
+    /// Polls `isDone` (every 50 ms, only while a stop waits) until it holds, for at most `grace`; false
+    /// when the grace ran out, or the task was cancelled, first.
+    static func wait(_ grace: Duration, until isDone: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + grace
+        while !isDone() {
+            guard ContinuousClock.now < deadline, !Task.isCancelled else { return false }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return true
+    }
+}

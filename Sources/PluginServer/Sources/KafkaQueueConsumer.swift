@@ -92,26 +92,16 @@ public final class KafkaQueueConsumer: Service, Sendable {
         }
         try? await gracefulShutdown()
         stop.set()
-        await waitWithinGrace(for: consumed)
+        // What is not committed by the end of the grace is left to the process's exit, its offsets
+        // uncommitted, for the partitions' next owner to read again.
+        if !(await StopGrace.wait(shutdownGrace, until: { consumed.isSet })) {
+            logger.warning(
+                "Batches in process did not finish in time after the stop: left for redelivery, their offsets not committed",
+                metadata: ["grace": "\(shutdownGrace)", "in_flight": "\(inFlight)"])
+        }
         status.consuming(false)
         await consumer.close()
         logger.info("Kafka consumer stopped")
-    }
-
-    /// Waits for the batches in process and their commit, up to `shutdownGrace` after the stop: what
-    /// is not committed by then is left to the process's exit, its offsets uncommitted, for the
-    /// partitions' next owner to read again. A cancelled service does not wait.
-    private func waitWithinGrace(for consumed: StopSignal) async {
-        let deadline = ContinuousClock.now + shutdownGrace
-        while !consumed.isSet {
-            guard ContinuousClock.now < deadline, !Task.isCancelled else {
-                logger.warning(
-                    "Batches in process did not finish in time after the stop: left for redelivery, their offsets not committed",
-                    metadata: ["grace": "\(shutdownGrace)", "in_flight": "\(inFlight)"])
-                return
-            }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
     }
 
     private func consume() async {
