@@ -318,6 +318,16 @@ public actor PluginRuntime {
     /// Flushes the `exportEvents` buffers whose oldest event reached `exportEventsBufferSeconds`
     /// (reference §13.2), on every worker. The server calls it every second.
     public nonisolated func flushDueExports() async {
+        await flushExports(method: "__flushExportIfDue")
+    }
+
+    /// Flushes every `exportEvents` buffer now, due or not (`run-plugin --run-jobs`, so that the retries
+    /// an export enqueues run before teardown).
+    public nonisolated func flushAllExports() async {
+        await flushExports(method: "__flushExport")
+    }
+
+    private nonisolated func flushExports(method: String) async {
         let exporters = table.withLock { $0.configs.values.compactMap(\.plugin) }.filter {
             $0.capabilities.methods.contains("exportEvents")
         }
@@ -328,7 +338,7 @@ public actor PluginRuntime {
                     for plugin in exporters {
                         do throws(JSThrown) {
                             _ = try await worker.callIfActive(
-                                plugin.key, kind: .method, name: "__flushExportIfDue", arguments: [], wantsResult: false, bounded: true)
+                                plugin.key, kind: .method, name: method, arguments: [], wantsResult: false, bounded: true)
                         } catch {
                             await self.reporter.recordError(plugin.descriptor, error, event: nil)
                         }

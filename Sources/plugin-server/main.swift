@@ -111,6 +111,16 @@ struct RunPlugin: AsyncParsableCommand {
     @Option(name: .customLong("run"), help: ArgumentHelp("A runEvery* task to run after the events (repeatable).", valueName: "task"))
     var tasks: [String] = []
 
+    @Option(
+        name: .customLong("job"),
+        help: ArgumentHelp(
+            "A job to run after the tasks (repeatable): jobs.NAME(payload, meta) with a JSON payload, or jobs.NAME(meta) without one.",
+            valueName: "name[=payload]"))
+    var jobs: [String] = []
+
+    @Flag(help: "Run the jobs the plugin enqueues (runNow, runIn, runAt) after the step that enqueued them, without waiting; at most 100.")
+    var runJobs = false
+
     @Flag(help: "One JSON object per line, {\"kind\": \"event\" | \"dropped\" | \"log\" | \"capture\" | \"export\" | \"error\" | …}.")
     var json = false
 
@@ -157,7 +167,13 @@ struct RunPlugin: AsyncParsableCommand {
         let options = RunnerOptions(
             pluginPath: path, config: try pairs(config, option: "config"),
             attachments: try pairs(attachments, option: "attachment").map { (key: $0.key, path: $0.value) },
-            eventsPath: eventsPath == "-" ? nil : eventsPath, tasks: tasks, json: json, teamId: teamId,
+            eventsPath: eventsPath == "-" ? nil : eventsPath, tasks: tasks,
+            jobs: try jobs.map { text in
+                guard let job = RunnerOptions.JobRequest(parsing: text) else {
+                    throw ValidationError("--job expects name or name=payload with a JSON payload, got \"\(text)\"")
+                }
+                return job
+            }, runsEnqueuedJobs: runJobs, json: json, teamId: teamId,
             pluginConfigId: pluginConfigId, pluginId: pluginId, useRedis: environment["REDIS_URL"] != nil,
             usePostgres: environment["DATABASE_URL"] != nil, geoIPDatabasePath: geoIPDatabasePath, projectApiKey: projectApiKey,
             personalApiKey: personalApiKey)

@@ -211,7 +211,9 @@ import Testing
         #expect(none.status == 0 && none.lines.isEmpty, "\(none.output)\(none.errors)")
     }
 
-    @Test("an exporter throwing RetryError under run-plugin: the retry job is shown, not run, and the run succeeds")
+    @Test(
+        "an exporter throwing RetryError under run-plugin: the retry job is shown, not run, and the run succeeds; --run-jobs retries it to the end"
+    )
     func retryingExporter() throws {
         let events = #"{"event":"a","distinct_id":"u"}"# + "\n" + #"{"event":"b","distinct_id":"u"}"#
         let run = try runPlugin(["\(Self.fixtures)/retrying-exporter.js"], input: events)
@@ -219,7 +221,76 @@ import Testing
         #expect(run.lines.filter { $0.hasPrefix("export: 2 events (a, b)") }.count == 1, "\(run.output)")
         #expect(run.lines.contains("log: [LOG] receiver not ready for 2 events"), "\(run.output)")
         let job = try #require(run.lines.first { $0.hasPrefix("job: exportEventsWithRetry ") }, "\(run.output)")
-        #expect(job.contains(#""retriesPerformedSoFar":1"#) && job.hasSuffix("(not run)"))
+        #expect(job.contains(#""retriesPerformedSoFar":1"#) && job.hasSuffix("(not run: --run-jobs runs it)"))
+
+        // The retries run without waiting out their back-off: the first attempt and 15 retries, then the batch is dropped.
+        let retried = try runPlugin(["\(Self.fixtures)/retrying-exporter.js", "--run-jobs"], input: events)
+        #expect(retried.status == 0, "\(retried.errors)")
+        #expect(retried.lines.filter { $0 == "export: 2 events (a, b)" }.count == 16, "\(retried.output)")
+        let retries = retried.lines.filter { $0.hasPrefix("job: exportEventsWithRetry ") }
+        #expect(retries.count == 15)
+        #expect(retries.last?.contains(#""retriesPerformedSoFar":15"#) == true && retries.last?.contains("run now)") == true)
+        #expect(retried.lines.last == "log: [ERROR] Dropped batch after retrying 15 times", "\(retried.output)")
+        #expect(!retried.errors.contains("warning"), "\(retried.errors)")
+    }
+
+    @Test("--job runs a job with a JSON payload or with meta alone; --run-jobs runs enqueued jobs after their step, earliest first")
+    func jobs() throws {
+        let input = #"{"event":"later","distinct_id":"u1"}"# + "\n" + #"{"event":"now","distinct_id":"u2"}"#
+        let run = try runPlugin(
+            ["\(Self.fixtures)/jobs.js", "--run-jobs", "--job", #"countdown={"n":2}"#, "--job", "greet", "--json"], input: input)
+        #expect(run.status == 0, "\(run.errors)")
+        let records = try run.lines.map { try JSON(parsing: $0) }
+        let summary = records.map { record -> String in
+            switch record["kind"]?.stringValue {
+            case "event": "event \(record["event"]?.stringValue ?? "?")"
+            case "log": "log \(record["message"]?.stringValue ?? "?")"
+            case "job": "job \(record["type"]?.stringValue ?? "?") \(record["payload"]?.jsonString ?? "?") runs \(record["runs"] == true)"
+            default: record.jsonString
+            }
+        }
+        #expect(
+            summary == [
+                // A job is shown as it is enqueued, during the event's processEvent, and runs after the event's step.
+                #"job greet {"from":"u1"} runs true"#, "event later", "log greet u1",
+                #"job greet {"from":"u2"} runs true"#, "event now", "log greet u2",
+                "log countdown 2", #"job countdown {"n":1} runs true"#, "log countdown 1", #"job countdown {"n":0} runs true"#,
+                "log countdown 0", "log greet with meta",
+            ])
+        // Enqueued jobs run in the order of their run times: the one due in 30 s after the one due now.
+        let pair = try runPlugin(["\(Self.fixtures)/jobs.js", "--job", "pair={}", "--run-jobs", "--events", "/dev/null"])
+        #expect(pair.status == 0, "\(pair.errors)")
+        #expect(pair.lines.filter { $0.hasPrefix("log: ") } == ["log: [LOG] greet sooner", "log: [LOG] greet later"], "\(pair.output)")
+        #expect(pair.lines.contains(#"job: greet {"from":"later"} (enqueued, due in 30 s, run now)"#), "\(pair.output)")
+
+        let shown = try runPlugin(["\(Self.fixtures)/jobs.js", "--job", #"greet={"from":"cli"}"#], input: input)
+        #expect(shown.status == 0, "\(shown.errors)")
+        #expect(shown.lines.filter { $0.hasPrefix("job: greet ") }.allSatisfy { $0.hasSuffix("(not run: --run-jobs runs it)") })
+        #expect(shown.lines.filter { $0.hasPrefix("log: ") } == ["log: [LOG] greet cli"], "\(shown.output)")
+    }
+
+    @Test("a failing or missing job is an error (exit 1); a job that always enqueues another stops after 100 runs with a warning")
+    func jobFailures() throws {
+        let failed = try runPlugin(
+            ["\(Self.fixtures)/jobs.js", "--job", "fail", "--job", "missing", "--run", "greet", "--events", "/dev/null"])
+        #expect(failed.status == 1)
+        let errors = failed.lines.filter { $0.hasPrefix("error: ") }
+        #expect(
+            errors == [
+                #"error: greet threw Error: Task "greet" not found for plugin config 1 (it is a job: --job greet runs it)"#,
+                "error: jobs.fail threw Error: job failed",
+                #"error: jobs.missing threw Error: Task "missing" not found for plugin "jobs" with config id 1"#,
+            ], "\(failed.output)")
+
+        let endless = try runPlugin(["\(Self.fixtures)/jobs.js", "--job", "forever={}", "--run-jobs", "--events", "/dev/null"])
+        #expect(endless.status == 0, "\(endless.errors)")
+        #expect(endless.lines.filter { $0.hasPrefix("job: forever {} (enqueued, now)") }.count == 101, "\(endless.output)")
+        #expect(endless.errors.contains("run-plugin: warning: 1 enqueued job was not run: enqueued after 100 runs of enqueued jobs"))
+
+        let bad = try runPlugin(["\(Self.fixtures)/jobs.js", "--job", "greet={", "--events", "/dev/null"])
+        #expect(
+            bad.status == 64 && bad.errors.contains(#"--job expects name or name=payload with a JSON payload, got "greet={""#),
+            "\(bad.errors)")
     }
 
     @Test("--mmdb answers meta.geoip.locate from a MaxMind database; without it locate rejects as a server without one")

@@ -2158,7 +2158,6 @@ function installExportEvents(found) {
       await attempt(batch, 0, batchKey);
     },
   });
-  exportBuffer = buffer;
   found.onEvent = async (event, meta) => {
     if (!ignore.has(event.event)) {
       const text = $stringify(event), id = native('randomUUID');
@@ -2169,6 +2168,7 @@ function installExportEvents(found) {
   };
   found.teardownPlugin = async (meta) => { await buffer.flush(); if (teardown) await teardown(meta); };
   found.__flushExportIfDue = () => (buffer.due() ? buffer.flush() : undefined);
+  found.__flushExport = () => buffer.flush();
   found.__exportRecovered = (batch, batchKey) => { updateMetric('events_seen', 'sum', batch.length); return attempt(batch, 0, batchKey); };
   jobs.exportEventsWithRetry = (payload) => attempt(payload.batch, payload.retriesPerformedSoFar, payload.batchKey);
   installHistoricalExport(found, exportEvents);
@@ -2221,7 +2221,6 @@ function installHistoricalExport(found, exportEvents) {
     await meta.jobs.exportEventsFromTheBeginning({ offset: 0 }).runNow();
   };
 }
-let exportBuffer = null;
 function call(kind, name, args) {
   const table = kind === 'method' ? methods : kind === 'task' ? tasks : jobs;
   const fn = table[name];
@@ -2265,9 +2264,8 @@ function checkEvent(value) {
 }
 function wrapBytes(u8) { return toBuffer(u8); }
 function makeResponse(r) { return { status: r.status, statusText: r.statusText, headers: r.headers, url: r.url, body: toBuffer(r.body) }; }
-function flushExport() { return exportBuffer ? exportBuffer.flush() : undefined; }
 // The runtime's own handle (never reaches plugin code).
-return { load, invoke, pending, complete, wrapBytes, makeResponse, flushExport, takeMetrics, meta };
+return { load, invoke, pending, complete, wrapBytes, makeResponse, takeMetrics, meta };
 }
 })
 """#

@@ -6,8 +6,9 @@ import PostHogEvents
 import RedisClient
 
 /// `plugin-server run-plugin`: loads one plugin into the server's own runtime, runs `setupPlugin`, the
-/// `processEvent` chain and `onEvent` on each input event, the requested `runEvery*` tasks, then
-/// `teardownPlugin` (which flushes `exportEvents`), printing everything the plugin did.
+/// `processEvent` chain and `onEvent` on each input event, the requested `runEvery*` tasks and jobs,
+/// then `teardownPlugin` (which flushes `exportEvents`), printing everything the plugin did. With
+/// `--run-jobs`, the jobs the plugin enqueues run after the step that enqueued them.
 public struct PluginRunner: Sendable {
     /// How the run went: non-zero `errorCount` means a plugin function threw.
     public struct Summary: Sendable {
@@ -37,7 +38,7 @@ public struct PluginRunner: Sendable {
             fetchTimeout: settings.plugins.fetchTimeoutSeconds, extraTrustRootsFile: settings.extraTrustRootsFile, geoIP: geoIP,
             api: RunnerPluginHost.APIDefaults(
                 siteURL: settings.plugins.siteURL, projectApiKey: options.projectApiKey, personalApiKey: options.personalApiKey),
-            logger: logger)
+            keepsEnqueuedJobs: options.runsEnqueuedJobs, logger: logger)
         let summary = await withTaskGroup(of: Void.self) { group in
             if let postgres { group.addTask { await postgres.client.run() } }
             let summary = await runPlugin(descriptor, events: events, host: host, output: output)
@@ -64,6 +65,8 @@ public struct PluginRunner: Sendable {
         guard let capabilities = await runtime.capabilities(configId: descriptor.id) else {
             return Summary(errorCount: max(1, await output.errorCount))
         }
+        var jobs = EnqueuedJobs(limit: options.runsEnqueuedJobs ? options.enqueuedJobLimit : 0)
+        await runEnqueuedJobs(&jobs, runtime, host, output, configId: descriptor.id)
         if capabilities.methods.isEmpty && capabilities.scheduledTasks.isEmpty && capabilities.jobs.isEmpty {
             // It loads and does nothing: the server would never call it either.
             let names = PluginCapabilities.exportNames.filter { $0 != "metrics" }.joined(separator: ", ")
@@ -87,6 +90,7 @@ public struct PluginRunner: Sendable {
                 await output.add(.dropped(index: index, input: input))
                 await output.flush()
             }
+            await runEnqueuedJobs(&jobs, runtime, host, output, configId: descriptor.id)
         }
         for task in options.tasks {
             await output.setMethod(task)
@@ -95,18 +99,96 @@ public struct PluginRunner: Sendable {
                 try await runtime.runTask(configId: descriptor.id, name: task)
             } catch {
                 // A task the plugin does not have is refused before any plugin code runs: nothing recorded it.
-                if await output.errorCount == before { await output.addError(name: error.name, message: error.message, stack: nil) }
+                let hint = capabilities.jobs.contains(task) ? " (it is a job: --job \(task) runs it)" : ""
+                if await output.errorCount == before { await output.addError(name: error.name, message: error.message + hint, stack: nil) }
             }
             await settle(runtime, output)
+            await runEnqueuedJobs(&jobs, runtime, host, output, configId: descriptor.id)
+        }
+        for job in options.jobs {
+            await runJob(job.type, payload: job.payload, runtime, output, configId: descriptor.id)
+            await runEnqueuedJobs(&jobs, runtime, host, output, configId: descriptor.id)
         }
         // Node would keep the process alive until a pending `createBuffer` timeout flushed; a local run
         // fast-forwards the clock instead, so the flush runs (and is shown) now, before teardown.
         await runtime.fireTimers()
         await settle(runtime, output)
+        if options.runsEnqueuedJobs {
+            // The exportEvents buffer too, which teardown would flush: the retries it enqueues can still run.
+            await runtime.flushAllExports()
+            await settle(runtime, output)
+            await runEnqueuedJobs(&jobs, runtime, host, output, configId: descriptor.id)
+        }
         await output.setMethod("teardownPlugin")
         await runtime.teardownAll()
         await output.flush()
+        jobs.add(host.takeEnqueuedJobs())
+        if !jobs.pending.isEmpty || jobs.skipped > 0 {
+            let reason =
+                jobs.skipped > 0
+                ? "after \(jobs.limit) runs of enqueued jobs (a job that always enqueues another?)"
+                : "by teardownPlugin, after the plugin's last step"
+            let count = jobs.pending.count + jobs.skipped
+            FileHandle.standardError.write(
+                Data("run-plugin: warning: \(count) enqueued job\(count == 1 ? " was" : "s were") not run: enqueued \(reason)\n".utf8))
+        }
         return Summary(errorCount: await output.errorCount)
+    }
+
+    /// The jobs enqueued and not run yet, and how many more may run.
+    struct EnqueuedJobs {
+        let limit: Int
+        var pending: [(sequence: Int, job: PluginJob)] = []
+        var ran = 0
+        /// Enqueued after the limit was reached.
+        var skipped = 0
+        private var sequence = 0
+
+        init(limit: Int) { self.limit = limit }
+
+        mutating func add(_ jobs: [PluginJob]) {
+            for job in jobs {
+                sequence += 1
+                pending.append((sequence, job))
+            }
+        }
+
+        /// The next job to run: the earliest run time, then the first enqueued; `nil` when none is
+        /// left or the limit is reached (what is left then counts as skipped).
+        mutating func next() -> PluginJob? {
+            guard ran < limit else {
+                skipped += pending.count
+                pending.removeAll()
+                return nil
+            }
+            guard
+                let index = pending.indices.min(by: {
+                    (pending[$0].job.timestamp, pending[$0].sequence) < (pending[$1].job.timestamp, pending[$1].sequence)
+                })
+            else { return nil }
+            ran += 1
+            return pending.remove(at: index).job
+        }
+    }
+
+    /// With `--run-jobs`, runs the jobs the steps so far enqueued and those these enqueue, without
+    /// waiting for their run times (the clock is fast-forwarded, as for `createBuffer`).
+    private func runEnqueuedJobs(
+        _ jobs: inout EnqueuedJobs, _ runtime: PluginRuntime, _ host: RunnerPluginHost, _ output: RunnerOutput, configId: Int
+    ) async {
+        guard options.runsEnqueuedJobs else { return }
+        jobs.add(host.takeEnqueuedJobs())
+        while let job = jobs.next() {
+            await runJob(job.type, payload: job.payload, runtime, output, configId: configId)
+            jobs.add(host.takeEnqueuedJobs())
+        }
+    }
+
+    private func runJob(_ type: String, payload: JSON, _ runtime: PluginRuntime, _ output: RunnerOutput, configId: Int) async {
+        await output.setMethod("jobs.\(type)")
+        // A job the plugin does not have is recorded by the runtime, as the server records it.
+        try? await runtime.runJob(configId: configId, type: type, payload: payload)
+        await settle(runtime, output)
     }
 
     /// Waits for the console lines already written, then prints what the step produced.

@@ -1,3 +1,5 @@
+import PostHogEvents
+
 /// What `plugin-server run-plugin` was asked to do, as parsed from its command line.
 public struct RunnerOptions: Sendable {
     /// A plugin folder, a `.zip`/`.tgz` archive, or a single JavaScript or TypeScript file.
@@ -10,6 +12,13 @@ public struct RunnerOptions: Sendable {
     public var eventsPath: String?
     /// `--run runEveryMinute`…, run after the events in the order given.
     public var tasks: [String]
+    /// `--job name` / `--job name=PAYLOAD`, run after the tasks in the order given; no payload calls
+    /// `jobs.name(meta)`, as the server does for a falsy payload.
+    public var jobs: [JobRequest]
+    /// `--run-jobs`: the jobs the plugin enqueues are run too, after the step that enqueued them.
+    public var runsEnqueuedJobs: Bool
+    /// At most this many enqueued jobs run, so that a job that always enqueues another ends.
+    public var enqueuedJobLimit: Int
     /// One JSON object per output line instead of readable text.
     public var json: Bool
     public var teamId: Int
@@ -31,7 +40,8 @@ public struct RunnerOptions: Sendable {
 
     public init(
         pluginPath: String, config: [(key: String, value: String)] = [], attachments: [(key: String, path: String)] = [],
-        eventsPath: String? = nil, tasks: [String] = [], json: Bool = false, teamId: Int = 2, pluginConfigId: Int = 1,
+        eventsPath: String? = nil, tasks: [String] = [], jobs: [JobRequest] = [], runsEnqueuedJobs: Bool = false,
+        enqueuedJobLimit: Int = 100, json: Bool = false, teamId: Int = 2, pluginConfigId: Int = 1,
         pluginId: Int = 1, useRedis: Bool = false, usePostgres: Bool = false, geoIPDatabasePath: String? = nil,
         projectApiKey: String? = nil, personalApiKey: String? = nil
     ) {
@@ -40,6 +50,9 @@ public struct RunnerOptions: Sendable {
         self.attachments = attachments
         self.eventsPath = eventsPath
         self.tasks = tasks
+        self.jobs = jobs
+        self.runsEnqueuedJobs = runsEnqueuedJobs
+        self.enqueuedJobLimit = enqueuedJobLimit
         self.json = json
         self.teamId = teamId
         self.pluginConfigId = pluginConfigId
@@ -49,6 +62,30 @@ public struct RunnerOptions: Sendable {
         self.geoIPDatabasePath = geoIPDatabasePath
         self.projectApiKey = projectApiKey
         self.personalApiKey = personalApiKey
+    }
+
+    /// A job to run, as `--job` names it.
+    public struct JobRequest: Sendable, Equatable {
+        public var type: String
+        public var payload: JSON
+
+        public init(type: String, payload: JSON = .null) {
+            self.type = type
+            self.payload = payload
+        }
+
+        /// `name` or `name=PAYLOAD` (JSON); `nil` when the name is empty or the payload is not JSON.
+        public init?(parsing text: String) {
+            guard let equals = text.firstIndex(of: "=") else {
+                guard !text.isEmpty else { return nil }
+                self.init(type: text)
+                return
+            }
+            guard equals != text.startIndex, let payload = try? JSON(parsing: String(text[text.index(after: equals)...])) else {
+                return nil
+            }
+            self.init(type: String(text[..<equals]), payload: payload)
+        }
     }
 
     /// Splits `key=value` at the first `=`; `nil` when there is none or the key is empty.

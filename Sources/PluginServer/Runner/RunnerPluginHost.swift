@@ -19,6 +19,8 @@ final class RunnerPluginHost: PluginHost {
     private let api: APIDefaults
     /// Whether `setupPlugin` was called: an error while loading before it came from loading the code.
     private let setupCalled = Atomic(false)
+    /// With `--run-jobs`, the jobs enqueued and not yet taken to run; without, none are kept.
+    private let enqueuedJobs: Mutex<[PluginJob]>?
 
     /// What `posthog.api` uses when a call does not say: SITE_URL and the `--…-api-key` options.
     struct APIDefaults: Sendable {
@@ -29,9 +31,9 @@ final class RunnerPluginHost: PluginHost {
 
     init(
         output: RunnerOutput, cache: RedisPluginCache?, storage: PostgresPluginStorage?, fetchTimeout: Double, extraTrustRootsFile: String?,
-        geoIP: MaxMindDatabase?,
-        api: APIDefaults = APIDefaults(), logger: Logger
+        geoIP: MaxMindDatabase?, api: APIDefaults = APIDefaults(), keepsEnqueuedJobs: Bool = false, logger: Logger
     ) {
+        self.enqueuedJobs = keepsEnqueuedJobs ? Mutex([]) : nil
         self.output = output
         self.cache = cache
         self.storage = storage
@@ -76,7 +78,18 @@ final class RunnerPluginHost: PluginHost {
         await output.add(.export(batch: batch))
     }
 
-    func enqueueJob(_ job: PluginJob) async throws { await output.add(.job(type: job.type, payload: job.payload, runAt: job.timestamp)) }
+    func enqueueJob(_ job: PluginJob) async throws {
+        enqueuedJobs?.withLock { $0.append(job) }
+        await output.add(.job(type: job.type, payload: job.payload, runAt: job.timestamp, runs: enqueuedJobs != nil))
+    }
+
+    /// The jobs enqueued since the last call, in enqueue order.
+    func takeEnqueuedJobs() -> [PluginJob] {
+        enqueuedJobs?.withLock { jobs in
+            defer { jobs.removeAll() }
+            return jobs
+        } ?? []
+    }
 
     // MARK: Services
 

@@ -1,3 +1,4 @@
+import Foundation
 import PostHogEvents
 
 /// One thing a local run reports, printed as a readable line or as one JSON object
@@ -11,8 +12,9 @@ enum RunnerRecord: Sendable, Equatable {
     case capture(event: String, distinctId: String, properties: JSONObject)
     /// A batch handed to `exportEvents`.
     case export(batch: [JSON])
-    /// A job the plugin enqueued (kept, not run).
-    case job(type: String, payload: JSON, runAt: Double)
+    /// A job the plugin enqueued; `runs` with `--run-jobs` (it runs after the current step), else it
+    /// is only shown.
+    case job(type: String, payload: JSON, runAt: Double, runs: Bool)
     /// A plugin function threw. `method` is what the runner was calling (`setupPlugin`, `processEvent`…),
     /// or `load` when the code failed to load before any of it was called.
     case error(method: String, name: String?, message: String, stack: String?)
@@ -34,8 +36,8 @@ enum RunnerRecord: Sendable, Equatable {
             return ["kind": "capture", "event": .string(event), "distinct_id": .string(distinctId), "properties": .object(properties)]
         case .export(let batch):
             return ["kind": "export", "count": .number(Double(batch.count)), "events": .array(batch)]
-        case .job(let type, let payload, let runAt):
-            return ["kind": "job", "type": .string(type), "payload": payload, "timestamp": .number(runAt)]
+        case .job(let type, let payload, let runAt, let runs):
+            return ["kind": "job", "type": .string(type), "payload": payload, "timestamp": .number(runAt), "runs": .bool(runs)]
         case .error(let method, let name, let message, let stack):
             return [
                 "kind": "error", "method": .string(method), "name": name.map(JSON.string) ?? .null, "message": .string(message),
@@ -58,8 +60,11 @@ enum RunnerRecord: Sendable, Equatable {
         case .export(let batch):
             let names = batch.map { $0["event"]?.stringValue ?? "?" }.joined(separator: ", ")
             return "export: \(batch.count) event\(batch.count == 1 ? "" : "s") (\(names))"
-        case .job(let type, let payload, _):
-            return "job: \(type) \(payload.jsonString) (not run)"
+        case .job(let type, let payload, let runAt, let runs):
+            guard runs else { return "job: \(type) \(payload.jsonString) (not run: --run-jobs runs it)" }
+            let delay = max(0, (runAt - Date().timeIntervalSince1970 * 1000) / 1000)
+            let when = delay < 1 ? "now" : "due in \(Int(delay.rounded())) s, run now"
+            return "job: \(type) \(payload.jsonString) (enqueued, \(when))"
         case .error(let method, let name, let message, let stack):
             let verb = method == "load" ? "load failed:" : "\(method) threw"
             var text = "error: \(verb) \(name.map { "\($0): " } ?? "")\(message)"
