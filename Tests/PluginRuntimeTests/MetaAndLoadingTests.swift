@@ -608,6 +608,39 @@ import ZIPFoundation
         #expect(out["hidden"] == ["{}", 0])
     }
 
+    /// Expected values are Node 20's on the same code (frames below processEvent aside: Node's module loader).
+    @Test("stacks keep Error.stackTraceLimit frames, 10 unless the plugin changes it, as V8's; a stack overflow records 10")
+    func stackTraceLimit() async throws {
+        let (runtime, host) = makeRuntime()
+        await runtime.load([
+            plugin(
+                1, order: 1,
+                """
+                function processEvent(event) {
+                  const lines = (e) => e.stack.split('\\n').length
+                  const made = (n) => n ? made(n - 1) : new Error('deep')
+                  const thrown = (n) => n ? thrown(n - 1) : null.x
+                  let engine
+                  try { thrown(50) } catch (e) { engine = lines(e) }
+                  const limits = [Error.stackTraceLimit, lines(made(50)), engine]
+                  Error.stackTraceLimit = 3
+                  limits.push(lines(made(50)))
+                  Error.stackTraceLimit = 10
+                  event.properties = { limits }
+                  return event
+                }
+                """),
+            plugin(2, order: 2, "function processEvent(event) { const f = () => f(); f() }"),
+        ])
+        let out = try #require(await runtime.processEventChain(teamId: 2, event: sampleEvent).event?["properties"]?.objectValue)
+        // Node: the head line and 10 frames, 10 frames of an engine error (plus its head line in Node), 3.
+        #expect(out["limits"] == [10, 11, 10, 4])
+        let overflow = try #require(await host.errors[2])
+        #expect(overflow.message == "Maximum call stack size exceeded.")
+        let frames = (overflow.stack ?? "").split(separator: "\n").filter { $0.hasPrefix("f@") || $0.contains(" f (") }
+        #expect(frames.count == 10, "\(overflow.stack ?? "")")
+    }
+
     @Test("zip and tgz archives with a top-level folder load, and a multi-file archive is bundled")
     func archives() async throws {
         let (runtime, host) = makeRuntime()

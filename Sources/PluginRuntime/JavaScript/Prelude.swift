@@ -52,12 +52,23 @@ function withStackHead(error) {
   } catch (e) { /* a frozen or exotic object: its stack stays */ }
   return error;
 }
+// V8 keeps 10 frames (`Error.stackTraceLimit`), JavaScriptCore 100: a stack overflow recorded 100
+// copies of one frame. The limit is 10 as in Node, and a plugin may change it as there. The frames of
+// the constructor's trap below are taken beyond the limit, so the plugin's own still count 10.
+const $Error = Error, RUNTIME_FRAMES = 4;
+$Error.stackTraceLimit = 10;
+function constructed(make) {
+  const limit = $Error.stackTraceLimit;
+  if (typeof limit !== 'number') return make();
+  $Error.stackTraceLimit = limit + RUNTIME_FRAMES;
+  try { return make(); } finally { $Error.stackTraceLimit = limit; }
+}
 for (const name of ['Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError', 'AggregateError']) {
   const Base = G[name];
   if (typeof Base !== 'function') continue;
   const Wrapped = new Proxy(Base, {
-    construct: (target, args, newTarget) => withStackHead(Reflect.construct(target, args, newTarget)),
-    apply: (target, self, args) => withStackHead($apply(target, self, args)),
+    construct: (target, args, newTarget) => withStackHead(constructed(() => Reflect.construct(target, args, newTarget))),
+    apply: (target, self, args) => withStackHead(constructed(() => $apply(target, self, args))),
   });
   $define(Base.prototype, 'constructor', { value: Wrapped, writable: true, enumerable: false, configurable: true });
   writable(name, Wrapped);
