@@ -38,6 +38,11 @@ public struct PluginServer: Sendable {
         return configuration
     }
 
+    /// What stopped `run()` at start-up, for its last log line.
+    public func describeStartupFailure(_ error: any Error) -> String {
+        PostgresFailure.startupDescription(error, database: settings.postgres.database)
+    }
+
     public func run() async throws {
         if settings.idle {
             try await idle()

@@ -37,14 +37,15 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let settings = try loadSettings()
         let logger = makeLogger(settings, label: "MAIN")
+        let server = PluginServer(settings: settings, logger: logger)
         do {
-            try await PluginServer(settings: settings, logger: logger).run()
+            try await server.run()
         } catch let error as StaleServerError {
             // Non-zero, so that the supervisor (systemd's Restart=on-failure, a container's policy) starts it again.
             logger.warning("Plugin server stopped to be restarted", metadata: ["reason": "\(error)"])
             throw ExitCode(1)
         } catch {
-            logger.critical("Launchpad failure!", metadata: ["error": "\(String(reflecting: error))"])
+            logger.critical("Launchpad failure!", metadata: ["error": "\(server.describeStartupFailure(error))"])
             throw ExitCode(1)
         }
     }

@@ -59,6 +59,25 @@ import Testing
         await redis.close()
     }
 
+    @Test("a database without PostHog's tables stops start-up with exit 1, saying what is missing and what to do")
+    func unmigratedDatabase() async throws {
+        let name = TestEnvironment.uniqueName("bare")
+        try runCommand("psql", [TestEnvironment.adminPostgresURL, "-X", "-q", "-c", "CREATE DATABASE \(name)"])
+        let url = TestDatabase.url(TestEnvironment.adminPostgresURL, database: name)
+        let database = TestDatabase(name: name, url: url, adminURL: TestEnvironment.adminPostgresURL)
+        defer { database.drop() }
+        var environment = ServerProcess.environment(database: database, queue: TestEnvironment.uniqueName("q"))
+        environment["LOG_LEVEL"] = "info"
+        let (status, output) = try await run([], environment: environment)
+        #expect(status == 1, "\(output)")
+        #expect(
+            output.contains("Launchpad failure! error=Postgres database \"\(name)\" lacks PostHog's tables (relation \"posthog_"),
+            "\(output)")
+        #expect(output.contains("`plugin-server migrate` creates them"))
+        // Postgres's words, not the driver's whole error with its statement and binds.
+        #expect(!output.contains("PSQLError"), "\(output)")
+    }
+
     @Test("migrate creates PostHog's tables in an empty database, and is idempotent")
     func migrate() async throws {
         let name = TestEnvironment.uniqueName("empty")

@@ -173,4 +173,12 @@ enum PostgresFailure {
     }
 
     static func isUniqueViolation(_ error: any Error) -> Bool { sqlState(error) == "23505" }
+
+    /// A failure that stopped start-up, in an operator's words: a missing table (a database PostHog
+    /// never migrated, or the wrong one) says what to do; other database errors as Postgres words them.
+    static func startupDescription(_ error: any Error, database: String) -> String {
+        guard sqlState(error) == "42P01", let message = (error as? PSQLError)?.serverInfo?[.message] else { return summary(error) }
+        return "Postgres database \"\(database)\" lacks PostHog's tables (\(message)): DATABASE_URL must name PostHog's "
+            + "database, after PostHog's migrations have run; for a local or test setup, `plugin-server migrate` creates them"
+    }
 }

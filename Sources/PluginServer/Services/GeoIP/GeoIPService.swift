@@ -95,7 +95,7 @@ struct GeoIPService: Service {
                 logger.warning("Because of MMDB unavailability, GeoIP plugins will fail in this PostHog instance")
             }
         } catch {
-            logger.error("GeoIP database not prepared", metadata: ["error": "\(String(reflecting: error))"])
+            logger.error("GeoIP database not prepared", metadata: ["error": "\(PostgresFailure.summary(error))"])
         }
         return false
     }
@@ -118,7 +118,7 @@ struct GeoIPService: Service {
                 logger.debug("GeoIP database is fresh, no update needed")
             }
         } catch {
-            logger.error("GeoIP staleness check failed", metadata: ["error": "\(String(reflecting: error))"])
+            logger.error("GeoIP staleness check failed", metadata: ["error": "\(PostgresFailure.summary(error))"])
         }
     }
 
