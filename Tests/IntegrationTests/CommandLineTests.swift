@@ -11,6 +11,14 @@ import Testing
         return (status, process.log)
     }
 
+    /// A database with no tables at all (not the test template's copy of PostHog's).
+    func emptyDatabase() throws -> TestDatabase {
+        let name = TestEnvironment.uniqueName("empty")
+        try runCommand("psql", [TestEnvironment.adminPostgresURL, "-X", "-q", "-c", "CREATE DATABASE \(name)"])
+        let url = TestDatabase.url(TestEnvironment.adminPostgresURL, database: name)
+        return TestDatabase(name: name, url: url, adminURL: TestEnvironment.adminPostgresURL)
+    }
+
     @Test("--help lists every configuration variable with its default")
     func help() async throws {
         let (status, output) = try await run(["--help"])
@@ -61,11 +69,9 @@ import Testing
 
     @Test("a database without PostHog's tables stops start-up with exit 1, saying what is missing and what to do")
     func unmigratedDatabase() async throws {
-        let name = TestEnvironment.uniqueName("bare")
-        try runCommand("psql", [TestEnvironment.adminPostgresURL, "-X", "-q", "-c", "CREATE DATABASE \(name)"])
-        let url = TestDatabase.url(TestEnvironment.adminPostgresURL, database: name)
-        let database = TestDatabase(name: name, url: url, adminURL: TestEnvironment.adminPostgresURL)
+        let database = try emptyDatabase()
         defer { database.drop() }
+        let name = database.name
         var environment = ServerProcess.environment(database: database, queue: TestEnvironment.uniqueName("q"))
         environment["LOG_LEVEL"] = "info"
         let (status, output) = try await run([], environment: environment)
@@ -78,13 +84,29 @@ import Testing
         #expect(!output.contains("PSQLError"), "\(output)")
     }
 
+    @Test("a database or role Postgres refuses stops start-up at once with exit 1 (an unreachable server is waited for: CeleryQueueTests)")
+    func refusedDatabase() async throws {
+        let missing = TestDatabase.url(TestEnvironment.adminPostgresURL, database: TestEnvironment.uniqueName("missing"))
+        var environment = ["DATABASE_URL": missing, "REDIS_URL": TestEnvironment.redisURL, "DISABLE_WEB": "true", "DISABLE_MMDB": "true"]
+        let (status, output) = try await run([], environment: environment)
+        #expect(status == 1, "\(output)")
+        #expect(
+            output.contains("Launchpad failure! error=Postgres refused the connection of DATABASE_URL: database \"missing"), "\(output)")
+
+        var role = try #require(URLComponents(string: TestEnvironment.adminPostgresURL))
+        role.user = TestEnvironment.uniqueName("nobody")
+        environment["DATABASE_URL"] = role.string
+        let refused = try await run([], environment: environment)
+        #expect(refused.status == 1, "\(refused.output)")
+        #expect(refused.output.contains("Postgres refused the connection of DATABASE_URL: role \"nobody"), "\(refused.output)")
+        #expect(refused.output.contains("(check the user and password of DATABASE_URL)"))
+    }
+
     @Test("migrate creates PostHog's tables in an empty database, and is idempotent")
     func migrate() async throws {
-        let name = TestEnvironment.uniqueName("empty")
-        try runCommand("psql", [TestEnvironment.adminPostgresURL, "-X", "-q", "-c", "CREATE DATABASE \(name)"])
-        let url = TestDatabase.url(TestEnvironment.adminPostgresURL, database: name)
-        let database = TestDatabase(name: name, url: url, adminURL: TestEnvironment.adminPostgresURL)
+        let database = try emptyDatabase()
         defer { database.drop() }
+        let url = database.url
         for _ in 0..<2 {
             let (status, output) = try await run(["migrate"], environment: ["DATABASE_URL": url])
             #expect(status == 0, "\(output)")

@@ -8,6 +8,9 @@ import PostgresNIO
 public struct PostgresStore: Sendable {
     public let client: PostgresClient
     let logger: Logger
+    /// A connection of its own, at start-up: the pool's tries wait up to a minute and say nothing of why.
+    /// `nil` when its TLS context could not be made (the pool then reports that itself).
+    private let probe: PostgresConnection.Configuration?
     /// `query.postgres` per query, tagged with the calling function (the original's `queryTag`).
     let metrics: ServerMetrics?
 
@@ -16,7 +19,7 @@ public struct PostgresStore: Sendable {
     }
 
     init(settings: ServerSettings.Postgres, logger: Logger, metrics: ServerMetrics?) {
-        var tls = PostgresClient.Configuration.TLS.disable
+        var tlsConfiguration: TLSConfiguration?
         if settings.requireTLS {
             let verification: CertificateVerification =
                 switch settings.certificateCheck {
@@ -24,11 +27,18 @@ public struct PostgresStore: Sendable {
                 case .authority: .noHostnameVerification
                 case .authorityAndHostname: .fullVerification
                 }
-            tls = .require(.client(trusting: settings.trustRootFiles, verification: verification))
+            tlsConfiguration = .client(trusting: settings.trustRootFiles, verification: verification)
         }
         var configuration = PostgresClient.Configuration(
             host: settings.host, port: settings.port, username: settings.username, password: settings.password,
-            database: settings.database, tls: tls)
+            database: settings.database, tls: tlsConfiguration.map { .require($0) } ?? .disable)
+        let probeTLS: PostgresConnection.Configuration.TLS? =
+            if let tlsConfiguration { (try? NIOSSLContext(configuration: tlsConfiguration)).map { .require($0) } } else { .disable }
+        probe = probeTLS.map { tls in
+            PostgresConnection.Configuration(
+                host: settings.host, port: settings.port, username: settings.username, password: settings.password,
+                database: settings.database, tls: tls)
+        }
         configuration.options.maximumConnections = settings.maximumConnections
         configuration.options.minimumConnections = 0
         configuration.options.connectTimeout = .seconds(5)
@@ -102,26 +112,69 @@ public struct PostgresStore: Sendable {
         }
     }
 
-    /// Waits until a `SELECT 1` succeeds (the database may still be starting).
+    /// Waits until a `SELECT 1` succeeds (the database may still be starting). A server that answers
+    /// but refuses these credentials or this database will not change its mind: that throws
+    /// `PostgresRefusal` at once instead of waiting.
     func waitUntilReachable(timeout: Duration = .seconds(60)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        // A try waits for the pool's connection attempts, up to a minute: say early what start-up waits for.
-        let reminder = Task { [logger] in
-            try await Task.sleep(for: .seconds(5))
-            logger.warning("Postgres not reachable yet, still trying: start-up waits for it")
-        }
-        defer { reminder.cancel() }
+        let start = ContinuousClock.now
+        var nextWarning = start + .seconds(5)
         while true {
+            let failure: String
             do {
-                try await execute("SELECT 1")
-                return
+                if let reason = try await probeConnection() {
+                    failure = reason
+                } else {
+                    try await execute("SELECT 1")
+                    return
+                }
+            } catch let error as PostgresRefusal {
+                throw error
             } catch {
-                if ContinuousClock.now > deadline { throw error }
-                logger.warning("Postgres not reachable yet, retrying", metadata: ["error": "\(String(reflecting: error))"])
-                try await Task.sleep(for: .seconds(1))
+                failure = PostgresFailure.summary(error)
             }
+            if ContinuousClock.now - start > timeout { throw PostgresUnreachable(reason: failure) }
+            if ContinuousClock.now >= nextWarning {
+                logger.warning("Postgres not reachable yet, still trying: start-up waits for it", metadata: ["reason": "\(failure)"])
+                nextWarning = ContinuousClock.now + .seconds(30)
+            }
+            try await Task.sleep(for: .seconds(1))
         }
     }
+
+    /// Connects once outside the pool: `nil` when that worked, else why not; throws when the server
+    /// refused the database or the credentials.
+    private func probeConnection() async throws(PostgresRefusal) -> String? {
+        guard let probe else { return nil }
+        do {
+            let connection = try await PostgresConnection.connect(configuration: probe, id: 0, logger: logger)
+            try? await connection.close()
+            return nil
+        } catch {
+            if let refusal = PostgresRefusal(error, database: probe.database) { throw refusal }
+            return PostgresFailure.summary(error)
+        }
+    }
+}
+
+/// The server answered and refused: no such database, no such role, a wrong password, or a client
+/// address its `pg_hba.conf` rejects. Waiting would not help.
+struct PostgresRefusal: Error, CustomStringConvertible {
+    var description: String
+
+    init?(_ error: any Error, database: String?) {
+        guard let state = PostgresFailure.sqlState(error), state == "3D000" || state.hasPrefix("28") else { return nil }
+        let message = (error as? PSQLError)?.serverInfo?[.message] ?? state
+        description =
+            "Postgres refused the connection of DATABASE_URL: \(message)"
+            + (state == "3D000"
+                ? " (create the database, or name PostHog's in DATABASE_URL)" : " (check the user and password of DATABASE_URL)")
+    }
+}
+
+/// Postgres did not answer within the start-up's wait.
+struct PostgresUnreachable: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { "Postgres not reachable: \(reason)" }
 }
 
 extension PostgresRowSequence {
@@ -163,6 +216,9 @@ enum PostgresFailure {
     /// A server error as Postgres words it, with the statement's first line (a dead-letter reason);
     /// anything else in full.
     static func summary(_ error: any Error) -> String {
+        if let error = error as? PSQLError, error.serverInfo == nil, let underlying = error.underlying {
+            return "\(error.code): \(underlying)"
+        }
         guard let error = error as? PSQLError, let message = error.serverInfo?[.message] else { return String(reflecting: error) }
         var text = message
         if let detail = error.serverInfo?[.detail] { text += " (\(detail))" }
@@ -177,6 +233,7 @@ enum PostgresFailure {
     /// A failure that stopped start-up, in an operator's words: a missing table (a database PostHog
     /// never migrated, or the wrong one) says what to do; other database errors as Postgres words them.
     static func startupDescription(_ error: any Error, database: String) -> String {
+        if error is PostgresRefusal || error is PostgresUnreachable { return "\(error)" }
         guard sqlState(error) == "42P01", let message = (error as? PSQLError)?.serverInfo?[.message] else { return summary(error) }
         return "Postgres database \"\(database)\" lacks PostHog's tables (\(message)): DATABASE_URL must name PostHog's "
             + "database, after PostHog's migrations have run; for a local or test setup, `plugin-server migrate` creates them"
