@@ -94,6 +94,8 @@ struct GeoIPService: Service {
             if await !fetchCoordinated(), !Task.isCancelled {
                 logger.warning("Because of MMDB unavailability, GeoIP plugins will fail in this PostHog instance")
             }
+        } catch is CancellationError {
+            // The server stopped during start-up: nothing failed.
         } catch {
             logger.error("GeoIP database not prepared", metadata: ["error": "\(PostgresFailure.summary(error))"])
         }
