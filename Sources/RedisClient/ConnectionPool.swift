@@ -13,7 +13,14 @@ final class ConnectionPool: Sendable {
         var connections: [Machine.ConnectionID: RedisConnection] = [:]
         var waiters: [Machine.WaiterID: Waiter] = [:]
         var nextWaiterID = 0
+        /// Failed connects not logged since the last warning, and when that was: every caller waiting
+        /// on an unreachable Redis tries again, which logged a warning or two each second.
+        var unreportedFailures = 0
+        var lastFailureWarning: ContinuousClock.Instant?
     }
+
+    /// Between two warnings of failed connects while Redis stays unreachable.
+    static let failureWarningInterval = Duration.seconds(30)
 
     /// What `apply` must do once the lock is released.
     private struct Effects {
@@ -134,7 +141,11 @@ final class ConnectionPool: Sendable {
                     id: id,
                     logger: logger
                 )
-                state.withLock { $0.connections[id] = connection }
+                state.withLock { state in
+                    state.connections[id] = connection
+                    state.unreportedFailures = 0
+                    state.lastFailureWarning = nil
+                }
                 connection.channel.closeFuture.whenComplete { _ in
                     self.apply { $0.connectionClosed(id) }
                 }
@@ -143,10 +154,22 @@ final class ConnectionPool: Sendable {
                 let failure =
                     (error as? RedisError)
                     ?? RedisError(.connectionFailed, endpoint: configuration.endpoint, underlying: error)
-                logger.warning(
-                    "Redis connect failed",
-                    metadata: ["redis_endpoint": "\(configuration.endpoint)", "error": "\(failure)"]
-                )
+                // The first failure, then one warning every 30 s with the count since, until a connect works.
+                let unreported = state.withLock { state -> Int? in
+                    let now = ContinuousClock.now
+                    if let last = state.lastFailureWarning, now - last < Self.failureWarningInterval {
+                        state.unreportedFailures += 1
+                        return nil
+                    }
+                    defer { state.unreportedFailures = 0 }
+                    state.lastFailureWarning = now
+                    return state.unreportedFailures
+                }
+                if let unreported {
+                    var metadata: Logger.Metadata = ["redis_endpoint": "\(configuration.endpoint)", "error": "\(failure)"]
+                    if unreported > 0 { metadata["failed_since_last_warning"] = "\(unreported)" }
+                    logger.warning("Redis connect failed", metadata: metadata)
+                }
                 apply(failure: failure) { $0.connectionFailed(id) }
             }
         }

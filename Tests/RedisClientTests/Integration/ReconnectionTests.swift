@@ -1,3 +1,5 @@
+import Logging
+import Synchronization
 import Testing
 
 @testable import RedisClient
@@ -54,6 +56,24 @@ struct ReconnectionTests {
         }
     }
 
+    @Test("while Redis stays down, failed connects are warned of once, then every 30 s; again after it was back")
+    func failedConnectsWarnOnce() async throws {
+        let server = try await RedisServer.start()
+        defer { server.stop() }
+        let warnings = WarningRecorder()
+        let client = RedisClient(configuration: server.configuration(), logger: Logger(label: "test") { _ in warnings })
+        #expect(try await client.ping() == "PONG")
+        server.kill()
+        for _ in 0..<5 { _ = try? await client.ping() }
+        #expect(warnings.messages.filter { $0 == "Redis connect failed" }.count == 1, "\(warnings.messages)")
+        try await server.start()
+        #expect(try await client.ping() == "PONG")
+        server.kill()
+        for _ in 0..<5 { _ = try? await client.ping() }
+        #expect(warnings.messages.filter { $0 == "Redis connect failed" }.count == 2, "\(warnings.messages)")
+        await client.close()
+    }
+
     @Test("connecting to a port nobody listens on fails with connectionFailed")
     func refused() async throws {
         let server = try await RedisServer.start()
@@ -80,5 +100,24 @@ struct ClosingTests {
             let error = try await #require(throws: RedisError.self) { try await blocked.value }
             #expect(error.code == .connectionClosed)
         }
+    }
+}
+
+/// Keeps the messages logged at warning level and above.
+final class WarningRecorder: LogHandler, @unchecked Sendable {
+    // @unchecked Sendable: `recorded` is behind its lock; the handler's settings are not changed after set-up.
+    private let recorded = Mutex<[String]>([])
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .warning
+
+    var messages: [String] { recorded.withLock { $0 } }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        recorded.withLock { $0.append(event.message.description) }
     }
 }
