@@ -150,7 +150,7 @@ public struct PostgresStore: Sendable {
             try? await connection.close()
             return nil
         } catch {
-            if let refusal = PostgresRefusal(error, database: probe.database) { throw refusal }
+            if let refusal = PostgresRefusal(error) { throw refusal }
             return PostgresFailure.summary(error)
         }
     }
@@ -161,7 +161,7 @@ public struct PostgresStore: Sendable {
 struct PostgresRefusal: Error, CustomStringConvertible {
     var description: String
 
-    init?(_ error: any Error, database: String?) {
+    init?(_ error: any Error) {
         guard let state = PostgresFailure.sqlState(error), state == "3D000" || state.hasPrefix("28") else { return nil }
         let message = (error as? PSQLError)?.serverInfo?[.message] ?? state
         description =
@@ -213,8 +213,8 @@ enum PostgresFailure {
         (error as? PSQLError)?.serverInfo?[.sqlState]
     }
 
-    /// A server error as Postgres words it, with the statement's first line (a dead-letter reason);
-    /// anything else in full.
+    /// A server error as Postgres words it, with the statement's first line (a dead-letter reason); a
+    /// connection's failure as its cause; anything else in full.
     static func summary(_ error: any Error) -> String {
         if let error = error as? PSQLError, error.serverInfo == nil, let underlying = error.underlying {
             return "\(error.code): \(underlying)"
