@@ -99,6 +99,9 @@ public final class RedisClient: Sendable {
         }
         let initialBackoff = Duration.milliseconds(100)
         var backoff = initialBackoff
+        // While Redis stays down: the first failure, then one warning every 30 s with the count since.
+        var lastFailureWarning: ContinuousClock.Instant?
+        var unreportedFailures = 0
         while !Task.isCancelled {
             do {
                 let connection = try await RedisConnection.connect(
@@ -113,16 +116,24 @@ public final class RedisClient: Sendable {
                     }
                     logger.info("Redis subscription active")
                     backoff = initialBackoff
+                    lastFailureWarning = nil
+                    unreportedFailures = 0
                     try? await connection.channel.closeFuture.get()
                 } onCancel: {
                     connection.channel.close(promise: nil)
                 }
                 if !Task.isCancelled { logger.warning("Redis subscription connection closed; reconnecting") }
             } catch {
-                logger.warning(
-                    "Redis subscription could not connect",
-                    metadata: ["error": "\(error)", "retry_in": "\(backoff)"]
-                )
+                let now = ContinuousClock.now
+                if let last = lastFailureWarning, now - last < ConnectionPool.failureWarningInterval {
+                    unreportedFailures += 1
+                } else {
+                    var metadata: Logger.Metadata = ["error": "\(error)", "retry_in": "\(backoff)"]
+                    if unreportedFailures > 0 { metadata["failed_since_last_warning"] = "\(unreportedFailures)" }
+                    logger.warning("Redis subscription could not connect", metadata: metadata)
+                    lastFailureWarning = now
+                    unreportedFailures = 0
+                }
             }
             guard !Task.isCancelled else { break }
             try? await Task.sleep(for: backoff)

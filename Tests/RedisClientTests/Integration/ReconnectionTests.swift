@@ -63,9 +63,15 @@ struct ReconnectionTests {
         let warnings = WarningRecorder()
         let client = RedisClient(configuration: server.configuration(), logger: Logger(label: "test") { _ in warnings })
         #expect(try await client.ping() == "PONG")
+        let subscription = Task { for await _ in client.subscribe(to: ["c"]) {} }
+        defer { subscription.cancel() }
+        try await Task.sleep(for: .milliseconds(300))
         server.kill()
         for _ in 0..<5 { _ = try? await client.ping() }
+        // The subscription retries after 0.1, 0.2, 0.4, 0.8 s…: several failed connects, one warning.
+        try await Task.sleep(for: .seconds(2))
         #expect(warnings.messages.filter { $0 == "Redis connect failed" }.count == 1, "\(warnings.messages)")
+        #expect(warnings.messages.filter { $0 == "Redis subscription could not connect" }.count == 1, "\(warnings.messages)")
         try await server.start()
         #expect(try await client.ping() == "PONG")
         server.kill()
