@@ -16,9 +16,10 @@ struct HeartbeatService: Service {
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
+                // The version first: whoever sees a live ping (a health check, PostHog) finds the version too.
+                _ = try await redis.send("SET", [RedisArgument(Self.versionKey), RedisArgument(PluginServerVersion.compatible)])
                 let now = EventTimestamp.now()
                 _ = try await redis.send("SET", [RedisArgument(Self.pingKey), RedisArgument(now.isoString), "EX", 60])
-                _ = try await redis.send("SET", [RedisArgument(Self.versionKey), RedisArgument(PluginServerVersion.compatible)])
             } catch {
                 logger.debug("Heartbeat not written", metadata: ["error": .failure(error)])
             }
